@@ -1,0 +1,32 @@
+"""gdbook: the code behind the book *Gradient Descent, Understood*.
+
+Objectives, optimizers written from scratch (equal to ``torch.optim``), training
+loops, Newton's method, numerical gradients, deep-network diagnostics and the
+book's figure pipeline.
+
+Examples:
+    >>> import gdbook as gd
+    >>> run = gd.trajectory(gd.objectives.bowl(10), gd.optim.Adam, lr=5.0, steps=50)
+    >>> bool(run.losses[-1] < run.losses[0])
+    True
+"""
+
+from . import data, figures, objectives, optim, plot, schedules, train
+from .figures import svg
+from .trajectory import Trajectory, trajectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "objectives",
+    "optim",
+    "schedules",
+    "data",
+    "train",
+    "figures",
+    "plot",
+    "Trajectory",
+    "trajectory",
+    "svg",
+    "__version__",
+]

@@ -1,0 +1,151 @@
+"""The figure pipeline: house style, a CJK-capable font, and deterministic inline SVG.
+
+Every figure of the book goes through [`svg`][gdbook.figures.svg]: a matplotlib figure becomes a
+``<figure>`` element with an inline, self-contained SVG (text drawn as paths),
+byte-identical across runs, with ids unique to the figure so that many SVGs can
+share one page, plus a caption and alt text in the page's language.
+
+Examples:
+    >>> import matplotlib.pyplot as plt
+    >>> with style():
+    ...     fig, ax = plt.subplots()
+    ...     _ = ax.plot([0, 1], [1, 0], label="学习率")
+    >>> html = svg(fig, caption="A line", alt="A falling line")
+    >>> html.startswith("<figure") and "<text" not in html
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import html as _html
+import io
+import re
+import warnings
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+
+from ._checks import check_choice
+
+__all__ = ["LANGS", "cjk_font", "style", "svg", "MissingGlyphError"]
+
+LANGS = ("en", "zh")
+
+#: The house style, applied only inside [`style`][gdbook.figures.style] (never to global rcParams).
+HOUSE_STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "axes.prop_cycle": matplotlib.cycler(
+        color=["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    ),
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "gdbook",
+    "savefig.bbox": "tight",
+    "savefig.transparent": False,
+    "savefig.facecolor": "white",
+    "axes.unicode_minus": True,
+    "mathtext.fontset": "dejavusans",
+}
+
+
+class MissingGlyphError(RuntimeError):
+    """Raised when a figure uses a character that no configured font can draw."""
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """Register the Noto Sans CJK font shipped by ``manimgx-fonts-cjk`` and return its family name."""
+    try:
+        import manimgx_fonts_cjk
+    except ImportError as e:  # pragma: no cover - a dependency of gdbook
+        raise MissingGlyphError("the CJK font package 'manimgx-fonts-cjk' is not installed") from e
+    path = Path(manimgx_fonts_cjk.__file__).with_name("NotoSansCJK-VF.otf.ttc")
+    font_manager.fontManager.addfont(str(path))
+    return "Noto Sans CJK SC"
+
+
+@contextlib.contextmanager
+def style(**overrides):
+    """Context in which figures get the house style (fonts with CJK fallback included).
+
+    The settings apply only inside the ``with`` block; global rcParams are untouched.
+    r"""
+    rc = dict(HOUSE_STYLE, **{"font.family": ["DejaVu Sans", cjk_font()]}, **overrides)
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="findfont: Failed to find font weight")
+        yield
+
+
+_ID = re.compile(r'id="([^"]+)"')
+
+
+def _uniquify(text: str, prefix: str) -> str:
+    ids = set(_ID.findall(text))
+    if not ids:
+        return text
+
+    def fix(match: re.Match) -> str:
+        s = match.group(0)
+        for pattern in ('id="', 'href="#', "url(#"):
+            if s.startswith(pattern):
+                return pattern + prefix + s[len(pattern):]
+        return s
+
+    names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.sub(rf'(?:id="|href="#|url\(#)(?:{names})(?=["\)])', fix, text)
+
+
+def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | None = None, *, close: bool = True) -> str:
+    """Render ``fig`` to a ``<figure>`` HTML element holding a deterministic inline SVG.
+
+    Args:
+        fig: a matplotlib figure.
+        caption: text under the figure (in the page's language); Markdown is not parsed.
+        alt: a text description for screen readers; defaults to the caption.
+        close: close the figure afterwards, freeing its memory.
+
+    Raises:
+        MissingGlyphError: a label contains a character no font can draw.
+    r"""
+    buf = io.StringIO()
+    with style(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    if close:
+        plt.close(fig)
+    if missing:
+        raise MissingGlyphError("; ".join(sorted(set(missing))))
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r">\s+<", "><", text).strip()
+    prefix = "f" + hashlib.sha1(text.encode()).hexdigest()[:10] + "-"
+    text = _uniquify(text, prefix)
+    label = _html.escape(alt or caption or "figure", quote=True)
+    text = text.replace("<svg ", f'<svg role="img" aria-label="{label}" class="gd-svg" ', 1)
+    # Scale with the page: natural size at most, narrower on a phone.
+    text = re.sub(r'(<svg[^>]*?) width="([^"]*)" height="[^"]*"', r'\1 style="max-width:\2"', text, count=1)
+    cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure class="gd-figure">{text}{cap}</figure>'
+
+
+def check_lang(lang: str) -> str:
+    """Validate a language code (``"en"`` or ``"zh"``)."""
+    return check_choice("lang", lang, LANGS)

@@ -1,0 +1,10 @@
+"""Optimizers written from scratch: pure update rules and ``torch.optim``-compatible classes.
+
+[`rules`][gdbook.optim.rules] holds each algorithm's math once; the classes here
+wrap those rules so they drop into any torch training loop.
+"""
+
+from . import rules
+from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, RuleOptimizer
+
+__all__ = ["rules", "RuleOptimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"]

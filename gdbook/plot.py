@@ -1,0 +1,260 @@
+"""Plot helpers: one contour-and-trajectory routine, loss curves, per-layer charts, 3-D surfaces.
+
+Every helper takes ``ax=None`` (a new figure in the house style) or an axes to
+draw into, returns the figure, and labels it in ``lang`` (``"en"`` or ``"zh"``).
+Each optimizer has one colour across the whole book (`METHOD_COLORS`).
+
+Examples:
+    >>> from gdbook import objectives, optim, trajectory
+    >>> f = objectives.bowl(10)
+    >>> run = trajectory(f, optim.SGD, lr=0.01, steps=20, label="GD")
+    >>> fig = contour(f, [run], lang="zh")
+    >>> len(fig.axes)
+    1
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .figures import check_lang, style
+from .objectives import Objective
+from .trajectory import Trajectory
+
+__all__ = ["METHOD_COLORS", "label", "color_of", "subplots", "contour", "curves", "layers", "surface"]
+
+#: One colour per method, used by every figure of the book.
+METHOD_COLORS = {
+    "gd": "#1f77b4",
+    "sgd": "#17becf",
+    "momentum": "#d62728",
+    "nesterov": "#e377c2",
+    "adagrad": "#2ca02c",
+    "rmsprop": "#ff7f0e",
+    "adadelta": "#8c564b",
+    "adam": "#9467bd",
+    "adamw": "#bcbd22",
+    "newton": "#000000",
+    "lbfgs": "#7f7f7f",
+}
+
+_LABELS = {
+    "en": {
+        "step": "step", "loss": "loss", "epoch": "epoch", "layer": "layer", "start": "start",
+        "minimum": "minimum", "critical": "critical point", "diverged": "diverged",
+        "value": "value", "x": "x", "y": "y",
+    },
+    "zh": {
+        "step": "迭代步数", "loss": "损失", "epoch": "轮（epoch）", "layer": "层", "start": "起点",
+        "minimum": "最小值点", "critical": "临界点", "diverged": "发散",
+        "value": "取值", "x": "x", "y": "y",
+    },
+}
+
+
+def label(key: str, lang: str = "en") -> str:
+    """The book's word for ``key`` (``"step"``, ``"loss"``, ...) in ``lang``.
+
+    >>> label("loss", "zh")
+    '损失'
+    """
+    return _LABELS[check_lang(lang)][key]
+
+
+def color_of(name: str) -> str | None:
+    """The book's colour for a method name (case-insensitive, ignoring anything after a space)."""
+    key = name.lower().replace("-", "").split(" ")[0].split("(")[0]
+    return METHOD_COLORS.get(key)
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``plt.subplots`` in the house style; returns ``(fig, axes)``."""
+    with style():
+        if "figsize" not in kwargs:
+            w, h = plt.rcParams["figure.figsize"]
+            kwargs["figsize"] = (min(w * ncols * 0.75, 10.0) if ncols > 1 else w, h * (0.85 if nrows == 1 else 0.7 * nrows))
+        return plt.subplots(nrows, ncols, **kwargs)
+
+
+def _axes(ax, **kwargs):
+    if ax is not None:
+        return ax.figure, ax
+    return subplots(**kwargs)
+
+
+def _run_colors(runs: Sequence[Trajectory]) -> list:
+    labels = [r.label for r in runs]
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    out = []
+    for i, r in enumerate(runs):
+        c = color_of(r.label) if labels.count(r.label) == 1 else None
+        out.append(c or cycle[i % len(cycle)])
+    return out
+
+
+def contour(
+    objective: Objective,
+    runs: Iterable[Trajectory] = (),
+    *,
+    ax=None,
+    window: "tuple | None" = None,
+    n: int = 60,
+    levels: "int | Sequence[float] | str" = 20,
+    lang: str = "en",
+    arrows: bool = False,
+    mark: bool = True,
+    equal: bool = False,
+    title: str | None = None,
+    legend: bool = True,
+):
+    """Contour lines of a 2-D objective with trajectories drawn on top.
+
+    Args:
+        objective: a 2-D [`Objective`][gdbook.objectives.Objective].
+        runs: trajectories; each is drawn as a line with dots, its start hollow.
+        window: ``((xmin, xmax), (ymin, ymax))``; defaults to the objective's.
+        n: grid points per axis (keep it small: the SVG grows with it).
+        levels: number of contour levels, an explicit list, or ``"log"`` for
+            levels spaced evenly in ``log(f - min f)``.
+        arrows: draw each step as an arrow instead of a segment.
+        mark: mark the objective's known minimizers (star) and critical points (cross).
+        equal: equal scaling of both axes.
+    """
+    lang = check_lang(lang)
+    runs = list(runs)
+    window = window or objective.window
+    X, Y, Z = objective.grid(n, window)
+    with style():
+        fig, ax = _axes(ax)
+        if isinstance(levels, str) and levels == "log":
+            base = Z - Z.min()
+            levels = np.unique(np.geomspace(max(base[base > 0].min(), 1e-3), base.max(), 20)) + Z.min()
+        ax.contour(X, Y, Z, levels=levels, colors="#b0b0b0", linewidths=0.7)
+        for run, c in zip(runs, _run_colors(runs)):
+            p = run.path
+            text = run.label + (f" ({label('diverged', lang)})" if run.diverged else "")
+            if arrows:
+                for a, b in zip(p[:-1], p[1:]):
+                    ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="->", color=c, lw=1.2))
+                ax.plot(p[:, 0], p[:, 1], "o", color=c, ms=3, label=text)
+            else:
+                ax.plot(p[:, 0], p[:, 1], "-o", color=c, ms=3, label=text)
+            ax.plot(*p[0], "o", mfc="white", mec=c, ms=7, zorder=5)
+        if mark:
+            for m in objective.minimizers:
+                ax.plot(*m, "*", color="#333333", ms=10, zorder=6)
+            for m in objective.critical:
+                ax.plot(*m, "x", color="#333333", ms=8, zorder=6)
+        (x0, x1), (y0, y1) = window
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_xlabel(label("x", lang))
+        ax.set_ylabel(label("y", lang))
+        if equal:
+            ax.set_aspect("equal")
+        if title:
+            ax.set_title(title)
+        if runs and legend:
+            ax.legend(loc="best")
+    return fig
+
+
+def curves(
+    series,
+    *,
+    ax=None,
+    logy: bool = True,
+    x: str = "step",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    lang: str = "en",
+    title: str | None = None,
+):
+    """Loss (or any value) against steps or epochs, one line per run.
+
+    ``series`` holds [`Trajectory`][gdbook.trajectory.Trajectory] objects (loss per step),
+    [`History`][gdbook.train.History] objects (loss per epoch; use ``x="epoch"``), or
+    ``(label, xs, ys)`` tuples. A diverged run ends with a cross and says so in the legend.
+    """
+    lang = check_lang(lang)
+    with style():
+        fig, ax = _axes(ax)
+        cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, s in enumerate(series):
+            if isinstance(s, tuple):
+                name, xs, ys, diverged = s[0], np.asarray(s[1]), np.asarray(s[2]), False
+            elif isinstance(s, Trajectory):
+                name, ys, diverged = s.label, s.losses, s.diverged
+                xs = np.arange(len(ys))
+            else:  # History
+                name, xs, ys, diverged = s.label, np.asarray(s.epoch), np.asarray(s.loss), s.diverged
+            ys = np.asarray(ys, dtype=float)
+            keep = np.isfinite(ys)
+            xs, ys = np.asarray(xs)[keep], ys[keep]
+            c = color_of(name) if sum(1 for t in series if getattr(t, "label", t[0] if isinstance(t, tuple) else None) == name) == 1 else None
+            c = c or cycle[i % len(cycle)]
+            text = name + (f" ({label('diverged', lang)})" if diverged else "")
+            ax.plot(xs, ys, color=c, label=text)
+            if diverged and len(xs):
+                ax.plot(xs[-1], ys[-1], "x", color=c, ms=8)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel or label(x, lang))
+        ax.set_ylabel(ylabel or label("loss", lang))
+        if title:
+            ax.set_title(title)
+        if any(True for _ in series):
+            ax.legend(loc="best")
+    return fig
+
+
+def layers(
+    stats: dict,
+    *,
+    ax=None,
+    logy: bool = True,
+    ylabel: str | None = None,
+    lang: str = "en",
+    title: str | None = None,
+):
+    """Per-layer values (a gradient norm, an activation variance), one line per setting.
+
+    ``stats`` maps a legend label to a sequence indexed by layer (layer 1 first).
+    """
+    lang = check_lang(lang)
+    with style():
+        fig, ax = _axes(ax)
+        for name, values in stats.items():
+            v = np.asarray(values, dtype=float)
+            ax.plot(np.arange(1, len(v) + 1), v, "-o", ms=3, label=name, color=color_of(name))
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(label("layer", lang))
+        if ylabel:
+            ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.legend(loc="best")
+    return fig
+
+
+def surface(objective: Objective, *, ax=None, window=None, n: int = 30, lang: str = "en", title: str | None = None,
+            elev: float = 25, azim: float = -60):
+    """A 3-D surface plot of a 2-D objective (keep ``n`` small: every facet is a path)."""
+    lang = check_lang(lang)
+    X, Y, Z = objective.grid(n, window or objective.window)
+    with style():
+        if ax is None:
+            fig = plt.figure(figsize=(5.5, 4.2))
+            ax = fig.add_subplot(projection="3d")
+        fig = ax.figure
+        ax.plot_surface(X, Y, Z, cmap="viridis", linewidth=0, antialiased=False, rcount=n, ccount=n)
+        ax.view_init(elev=elev, azim=azim)
+        ax.set_xlabel(label("x", lang))
+        ax.set_ylabel(label("y", lang))
+        if title:
+            ax.set_title(title)
+    return fig

@@ -1,0 +1,133 @@
+r"""Training loops that record what the book plots, and never crash on divergence.
+
+Examples:
+    >>> from gdbook import optim, schedules
+    >>> h = train_regression(optim.SGD, lr=0.1, batch_size=10, epochs=2, seed=0)
+    >>> h.diverged, h.loss[-1] < 1e-3
+    (False, True)
+    >>> bad = train_regression(optim.SGD, lr=3.0, batch_size=10, epochs=5, seed=0)
+    >>> bad.diverged
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ._checks import check_in_range, check_int
+from .data import minibatches, synthetic_regression
+from .schedules import constant
+from .trajectory import optimizer_name
+
+__all__ = ["History", "squared_loss", "train_regression"]
+
+
+def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""Mean of \(\tfrac12 (\hat y - y)^2\) over the examples."""
+    return ((y_hat - y) ** 2 / 2).mean()
+
+
+@dataclass
+class History:
+    """What a training run recorded.
+
+    Attributes:
+        epoch: the x-axis: examples processed divided by ``n``, one entry per record.
+        loss: full-data loss at each record (the first before any step).
+        lr: learning rate in force for each epoch.
+        w, b: learned parameters at the end (at divergence, the last finite values).
+        label: name for legends.
+        diverged: whether a non-finite loss stopped the run.
+        diverged_epoch: the epoch (fractional, in examples / n) at which it did.
+        examples: examples processed, i.e. per-example gradients evaluated.
+        steps: parameter updates made.
+    """
+
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    w: np.ndarray | None = None
+    b: float | None = None
+    label: str = ""
+    diverged: bool = False
+    diverged_epoch: float | None = None
+    examples: int = 0
+    steps: int = 0
+
+
+def train_regression(
+    optimizer: Callable,
+    *,
+    lr: float,
+    batch_size: int = 10,
+    epochs: int = 5,
+    schedule: Callable[[int], float] | None = None,
+    period: int = 10,
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    seed: int = 0,
+    label: str | None = None,
+    **hyper: object,
+) -> History:
+    r"""Fit \(\hat y = X\mathbf w + b\) by minibatch training and record the loss.
+
+    Args:
+        optimizer: an optimizer class (``gdbook.optim.SGD``, ``torch.optim.Adam``, ...).
+        lr: initial learning rate \(\eta_0\).
+        batch_size: \(|B|\).
+        epochs: passes over the data.
+        schedule: ``factor(epoch)``; the rate in epoch ``e`` is ``lr * factor(e)``.
+        period: record the full-data loss every ``period`` examples (at batch boundaries).
+        data: ``(X, y)``; defaults to [`synthetic_regression`][gdbook.data.synthetic_regression] with ``seed``.
+        seed: seeds the data (when generated), the initial weights and the shuffling.
+        **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
+
+    Weights start at \(N(0, 0.01^2)\) and the bias at 0. A non-finite loss stops
+    the run and is recorded in ``diverged`` and ``diverged_epoch``.
+    """
+    check_in_range("lr", lr, 0.0)
+    check_int("epochs", epochs, low=1)
+    check_int("period", period, low=1)
+    X, y = data if data is not None else synthetic_regression(seed=seed)
+    n, d = X.shape
+    check_int("batch_size", batch_size, low=1, high=n)
+    schedule = schedule or constant()
+    g = torch.Generator().manual_seed(seed)
+    w = (0.01 * torch.randn(d, generator=g, dtype=X.dtype)).requires_grad_(True)
+    b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    opt = optimizer([w, b], lr=lr, **hyper)
+    h = History(label=label or optimizer_name(optimizer))
+
+    def record():
+        with torch.no_grad():
+            h.epoch.append(h.examples / n)
+            h.loss.append(float(squared_loss(X @ w + b, y)))
+
+    record()
+    for epoch in range(epochs):
+        rate = lr * schedule(epoch)
+        for group in opt.param_groups:
+            group["lr"] = rate
+        h.lr.append(rate)
+        for idx in minibatches(n, batch_size, g):
+            opt.zero_grad()
+            squared_loss(X[idx] @ w + b, y[idx]).backward()
+            opt.step()
+            before = h.examples
+            h.examples += len(idx)
+            h.steps += 1
+            if h.examples // period > before // period or h.examples == n * epochs:
+                record()
+                if not math.isfinite(h.loss[-1]):
+                    h.diverged, h.diverged_epoch = True, h.epoch[-1]
+                    break
+        if h.diverged:
+            break
+    finite = all(map(math.isfinite, w.tolist() + [b.item()]))
+    h.w = w.detach().numpy().copy() if finite else None
+    h.b = b.item() if finite else None
+    return h

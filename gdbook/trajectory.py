@@ -1,0 +1,131 @@
+"""Run any optimizer on any objective and record the path.
+
+Examples:
+    >>> from gdbook import objectives, optim
+    >>> run = trajectory(objectives.bowl(10), optim.SGD, lr=0.01, start=(-70.0, 70.0), steps=20)
+    >>> run.path.shape, run.diverged
+    ((21, 2), False)
+    >>> bad = trajectory(objectives.square(), optim.SGD, lr=1.5, start=1.0, steps=2000)
+    >>> bad.diverged, bad.diverged_at is not None
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ._array import as_tensor
+from ._checks import check_int
+from .objectives import Objective
+
+__all__ = ["Trajectory", "trajectory", "optimizer_name"]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The record of one run.
+
+    Attributes:
+        path: points visited, shape ``(k + 1, d)``: the start and one row per finite step.
+        losses: ``f`` at each point of ``path``.
+        label: a name for legends (the optimizer's by default).
+        diverged: whether the run produced a non-finite value and stopped.
+        diverged_at: the step at which it did, else ``None``.
+        grad_evals: gradients evaluated.
+    """
+
+    path: np.ndarray
+    losses: np.ndarray
+    label: str
+    diverged: bool = False
+    diverged_at: int | None = None
+    grad_evals: int = 0
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last finite point."""
+        return self.path[-1]
+
+    @property
+    def steps(self) -> int:
+        """Finite steps taken."""
+        return len(self.path) - 1
+
+    def steps_to(self, tol: float, f_min: float = 0.0) -> int | None:
+        """First step at which ``f - f_min <= tol``, or ``None`` if never."""
+        hit = np.nonzero(self.losses - f_min <= tol)[0]
+        return int(hit[0]) if hit.size else None
+
+
+def optimizer_name(optimizer) -> str:
+    """A short label for an optimizer class or factory (``"SGD"``, ``"Adam"``)."""
+    return getattr(optimizer, "__name__", type(optimizer).__name__)
+
+
+def trajectory(
+    objective: Objective,
+    optimizer: Callable = None,
+    *,
+    steps: int = 20,
+    start: "Sequence[float] | float | None" = None,
+    label: str | None = None,
+    **hyper: object,
+) -> Trajectory:
+    """Minimize ``objective`` from ``start`` for ``steps`` steps and return the path.
+
+    Args:
+        objective: what to minimize; its analytic gradient is used when it has one.
+        optimizer: a ``torch.optim.Optimizer`` class (``gdbook.optim.Adam``,
+            ``torch.optim.Adam``, ...) or any ``callable(params, **hyper)``.
+            Defaults to [`SGD`][gdbook.optim.SGD], plain gradient descent.
+        steps: number of updates.
+        start: the starting point; defaults to ``objective.start``.
+        label: legend text; defaults to the optimizer's name.
+        **hyper: hyperparameters for the optimizer (``lr=0.1, momentum=0.9``).
+
+    A run that reaches a non-finite loss or point stops there: the result has
+    ``diverged=True`` and ``diverged_at`` the step, and ``path`` keeps the finite
+    points. Divergence is a result, never an exception.
+    """
+    if optimizer is None:
+        from .optim import SGD as optimizer
+    check_int("steps", steps, low=0, high=10**7)
+    start = objective.start if start is None else start
+    if start is None:
+        raise ValueError(f"start is required: objective {objective.name!r} has no default start")
+    x = as_tensor(start).reshape(-1)
+    if x.numel() != objective.dim:
+        raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x.numel()}")
+    x.requires_grad_(True)
+    opt = optimizer([x], **hyper)
+
+    def value(p):
+        return float(objective.value(p if objective.dim > 1 else p[0]))
+
+    path, losses = [x.detach().numpy().copy()], [value(x.detach())]
+    diverged_at = None
+    for t in range(1, steps + 1):
+        opt.zero_grad()
+        g = objective.grad(x.detach() if objective.dim > 1 else x.detach()[0])
+        x.grad = torch.as_tensor(g, dtype=x.dtype).reshape(x.shape).clone()
+        opt.step()
+        point = x.detach().numpy().copy()
+        loss = value(x.detach()) if np.all(np.isfinite(point)) else math.nan
+        if not (np.all(np.isfinite(point)) and math.isfinite(loss)):
+            diverged_at = t
+            break
+        path.append(point)
+        losses.append(loss)
+    return Trajectory(
+        path=np.array(path),
+        losses=np.array(losses),
+        label=label or optimizer_name(optimizer),
+        diverged=diverged_at is not None,
+        diverged_at=diverged_at,
+        grad_evals=len(path) - 1 + (diverged_at is not None),
+    )

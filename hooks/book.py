@@ -1,0 +1,78 @@
+"""MkDocs hook: the conventions every page of the book relies on.
+
+Python blocks marked ``exec="on"`` (markdown-exec) get, unless they set them:
+
+* ``session="<lang>-<slug>"``: blocks of one page share variables; pages and
+  languages never share any (markdown-exec sessions are process-global, and
+  mkdocs-static-i18n builds both languages in one process);
+* ``id="<lang>/<slug>#<n>"``: a failing block is named in the build log by page,
+  language and position;
+* ``source="above"``: readers see the code above its output (``source="none"``
+  hides it).
+
+Jupyter pages: mkdocs-static-i18n would copy ``.ipynb`` files as static files;
+this hook hands them back to mkdocs-jupyter as pages (upstream issue #198).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+# mkdocs-static-i18n warns that its *server-side* contextual language links are not
+# refreshed by instant navigation. Material's own language selector resolves the
+# counterpart page client-side from the sitemap, which the browser tests check.
+logging.getLogger("mkdocs.plugins.mkdocs_static_i18n.reconfigure").addFilter(
+    _DropMessage("contextual link is not compatible with theme.features = navigation.instant")
+)
+
+FENCE = re.compile(r'^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<lang>python|py)\b(?P<attrs>[^\n]*)$', re.M)
+EXEC = re.compile(r'\bexec="(?:1|on|true|yes)"')
+
+
+def page_lang_and_slug(page) -> tuple[str, str]:
+    """The page's language (from its output path) and slug, e.g. ``("zh", "gradient-descent")``."""
+    dest = page.file.dest_uri
+    lang = "zh" if dest.startswith("zh/") else "en"
+    src = page.file.src_uri
+    slug = re.sub(r"(\.zh)?\.(md|ipynb|py)$", "", src)
+    slug = re.sub(r"(^|/)index$", r"\1", slug).strip("/") or "index"
+    return lang, slug
+
+
+def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
+    """Add ``session``, ``id`` and ``source`` to every executed Python fence of a page."""
+    count = 0
+
+    def fix(m: re.Match) -> str:
+        nonlocal count
+        attrs = m.group("attrs")
+        if not EXEC.search(attrs):
+            return m.group(0)
+        count += 1
+        extra = []
+        if "session=" not in attrs:
+            extra.append(f'session="{lang}-{slug}"')
+        if " id=" not in f" {attrs}":
+            extra.append(f'id="{lang}/{slug}#{count}"')
+        if "source=" not in attrs:
+            extra.append('source="above"')
+        attrs = attrs.replace('source="none"', "")
+        return f"{m.group('indent')}{m.group('ticks')}{m.group('lang')}{attrs} {' '.join(extra)}".rstrip()
+
+    return FENCE.sub(fix, markdown)
+
+
+def on_page_markdown(markdown, page, config, files):
+    lang, slug = page_lang_and_slug(page)
+    return add_exec_defaults(markdown, lang, slug)
