@@ -11,8 +11,9 @@ Examples:
     True
 """
 
-from . import data, figures, objectives, optim, plot, schedules, train
+from . import data, figures, objectives, optim, plot, report, schedules, train
 from .figures import svg
+from .report import fmt, table
 from .trajectory import Trajectory, trajectory
 
 __version__ = "0.1.0"
@@ -25,6 +26,9 @@ __all__ = [
     "train",
     "figures",
     "plot",
+    "report",
+    "table",
+    "fmt",
     "Trajectory",
     "trajectory",
     "svg",

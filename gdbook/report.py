@@ -1,0 +1,58 @@
+"""Printing results on a page: Markdown tables and compact numbers.
+
+markdown-exec renders what a block prints as Markdown, so a table printed by
+:func:`table` appears as a real table on the page.
+
+Examples:
+    >>> print(table([["GD", 0.5, 20], ["Adam", 1e-9, 7]], ["method", "loss", "steps"]))
+    | method | loss | steps |
+    |---|---:|---:|
+    | GD | 0.5 | 20 |
+    | Adam | 1e-09 | 7 |
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence
+
+__all__ = ["fmt", "table"]
+
+
+def fmt(value, digits: int = 4) -> str:
+    """Format a number compactly: ``digits`` significant digits, ``inf``/``nan`` spelled out.
+
+    Examples:
+        >>> fmt(3.14159265), fmt(1234567.0), fmt(-2.5e-12), fmt(float("nan")), fmt(7)
+        ('3.142', '1.235e+06', '-2.5e-12', 'nan', '7')
+    """
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return str(v)
+        return f"{v:.{digits}g}"
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        if isinstance(items, list):
+            return "(" + ", ".join(fmt(v, digits) for v in items) + ")"
+        return fmt(items, digits)
+    return str(value)
+
+
+def table(rows: Sequence[Sequence], headers: Sequence[str], digits: int = 4) -> str:
+    """A Markdown table; numeric columns are right-aligned and formatted by :func:`fmt`."""
+    if any(len(r) != len(headers) for r in rows):
+        raise ValueError(f"every row must have {len(headers)} cells (one per header)")
+    cells = [[fmt(v, digits) for v in r] for r in rows]
+    numeric = [
+        all(isinstance(r[j], numbers.Real) and not isinstance(r[j], bool) for r in rows) if rows else False
+        for j in range(len(headers))
+    ]
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    out += ["| " + " | ".join(c) + " |" for c in cells]
+    return "\n".join(out)

@@ -1,0 +1,79 @@
+"""Run the executed Python blocks of book pages without MkDocs.
+
+    python tools/run_page.py docs/gradient-descent.md [docs/gradient-descent.zh.md ...]
+
+Each page's blocks run in order in one namespace (as the build's per-page
+session does). The script prints, per block, its number, line and seconds, and
+stops at the first error with the traceback. ``--out DIR`` also writes what each
+page printed to ``DIR/<page>.txt`` for reading. Exit status 1 if any block failed.
+This is the fast loop for authors; ``mkdocs build --strict`` remains the real check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+
+FENCE = re.compile(r'^([ \t]*)(`{3,})\s*(?:python|py)\b([^\n]*)\n(.*?)^\1\2[ \t]*$', re.M | re.S)
+
+
+def blocks(text: str):
+    """Yield ``(index, line, code)`` for every ``exec="on"`` Python block of a page."""
+    n = 0
+    for m in FENCE.finditer(text):
+        if not re.search(r'\bexec="(?:1|on|true|yes)"', m.group(3)):
+            continue
+        n += 1
+        indent = m.group(1)
+        code = "\n".join(line[len(indent):] if line.startswith(indent) else line for line in m.group(4).splitlines())
+        yield n, text[: m.start()].count("\n") + 1, code
+
+
+def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
+    ns: dict = {"__name__": "__main__"}
+    timings = []
+    printed = io.StringIO()
+    ok = True
+    for n, line, code in blocks(path.read_text(encoding="utf-8")):
+        t0 = time.perf_counter()
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf):
+                exec(compile(code, f"{path}#{n} (line {line})", "exec"), ns)
+        except Exception:
+            ok = False
+            print(f"FAILED {path} block {n} (line {line})", file=sys.stderr)
+            traceback.print_exc()
+            break
+        finally:
+            timings.append((n, line, time.perf_counter() - t0))
+            printed.write(f"\n=== block {n} (line {line}) ===\n{buf.getvalue()}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / (path.name + ".txt")).write_text(printed.getvalue(), encoding="utf-8")
+    return ok, timings
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("pages", nargs="+", type=Path)
+    ap.add_argument("--out", type=Path, default=None, help="write each page's printed output here")
+    args = ap.parse_args(argv)
+    failed = 0
+    for page in args.pages:
+        ok, timings = run_page(page, args.out)
+        total = sum(t for *_, t in timings)
+        slow = ", ".join(f"#{n}:{t:.1f}s" for n, _, t in sorted(timings, key=lambda x: -x[2])[:3])
+        print(f"{'ok  ' if ok else 'FAIL'} {page}  {len(timings)} blocks  {total:.1f}s  (slowest {slow})")
+        failed += not ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
