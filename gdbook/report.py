@@ -13,11 +13,14 @@ Examples:
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 import numbers
+import textwrap
 from typing import Sequence
 
-__all__ = ["fmt", "table"]
+__all__ = ["fmt", "table", "source"]
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -56,3 +59,23 @@ def table(rows: Sequence[Sequence], headers: Sequence[str], digits: int = 4) -> 
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
     out += ["| " + " | ".join(c) + " |" for c in cells]
     return "\n".join(out)
+
+
+def source(obj, *, docstring: bool = True) -> str:
+    """The source code of a function or class as a Markdown ``python`` code block.
+
+    Pages print it to show a rule exactly as the library runs it, so the book keeps
+    one copy of each algorithm. ``docstring=False`` leaves out the docstring (the
+    page states the formula in its prose).
+
+    Examples:
+        >>> from gdbook.optim.rules import debias
+        >>> source(debias, docstring=False).splitlines()[1:]
+        ['def debias(avg, decay: float, t: int):', '    return avg / (1 - decay**t)', '```']
+    """
+    text = textwrap.dedent(inspect.getsource(obj))
+    body = ast.parse(text).body[0].body
+    if not docstring and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0].value, "value", None), str):
+        lines = text.splitlines(keepends=True)
+        text = "".join(lines[: body[0].lineno - 1] + lines[body[0].end_lineno:])
+    return f"```python\n{text.rstrip()}\n```"
