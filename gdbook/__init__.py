@@ -12,6 +12,7 @@ Examples:
 """
 
 from . import data, figures, objectives, optim, plot, report, schedules, train
+from . import numgrad
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, trajectory
@@ -24,6 +25,7 @@ __all__ = [
     "schedules",
     "data",
     "train",
+    "numgrad",
     "figures",
     "plot",
     "report",
