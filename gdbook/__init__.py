@@ -13,6 +13,7 @@ Examples:
 
 from . import data, figures, objectives, optim, plot, report, schedules, train
 from . import numgrad
+from . import quadratic
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, trajectory
@@ -26,6 +27,7 @@ __all__ = [
     "data",
     "train",
     "numgrad",
+    "quadratic",
     "figures",
     "plot",
     "report",

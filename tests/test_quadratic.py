@@ -1,0 +1,162 @@
+"""Tests for gdbook.quadratic: closed forms against simulated gradient descent."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gdbook as gd
+from gdbook import quadratic as q
+
+
+def rotated(lams, angle):
+    """A symmetric positive definite 2x2 matrix with eigenvalues ``lams``, rotated by ``angle``."""
+    c, s = math.cos(angle), math.sin(angle)
+    R = np.array([[c, -s], [s, c]])
+    return R @ np.diag(lams) @ R.T
+
+
+def random_spd(d, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(d, d))
+    return A @ A.T + 0.1 * np.eye(d)
+
+
+def test_spectrum_of_a_bowl_matches_its_formula():
+    for c in (0.5, 1.0, 10.0, 20.0):
+        s = q.spectrum(gd.objectives.bowl(c).hessian([0.0, 0.0]))
+        assert s.lam_max == max(2 * c, 2.0) and s.lam_min == min(2 * c, 2.0)
+        assert s.kappa == pytest.approx(max(c, 1 / c), rel=1e-15)
+        assert s.max_stable_lr == pytest.approx(1 / max(c, 1.0), rel=1e-15)
+
+
+def test_spectrum_is_invariant_under_rotation():
+    a = q.spectrum(np.diag([1.0, 50.0]))
+    b = q.spectrum(rotated([1.0, 50.0], 0.7))
+    np.testing.assert_allclose(b.eigenvalues, a.eigenvalues, rtol=1e-13)
+    assert b.kappa == pytest.approx(50.0, rel=1e-13)
+    Q = b.eigenvectors
+    np.testing.assert_allclose(Q.T @ Q, np.eye(2), atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closed_form_path_equals_simulated_gd(seed):
+    """gd_iterates must reproduce gd.trajectory (torch SGD) step by step, for a non-diagonal H."""
+    H = random_spd(2, seed)
+    xstar = np.array([0.3, -1.2])
+    lr = 0.9 * q.spectrum(H).max_stable_lr
+    run = gd.trajectory(q.objective(H, xstar), gd.optim.SGD, lr=lr, start=(2.0, 1.5), steps=40)
+    exact = q.gd_iterates(H, lr, (2.0, 1.5), 40, xstar)
+    # 40 float64 steps with factors below 1 in size: errors stay near machine precision.
+    np.testing.assert_allclose(exact, run.path, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(q.loss_gap(H, exact, xstar), run.losses, rtol=1e-10, atol=1e-13)
+
+
+def test_closed_form_in_higher_dimension_equals_loop():
+    H = random_spd(5, 3)
+    lr = q.spectrum(H).optimal_lr
+    x = np.arange(5.0)
+    path = [x]
+    for _ in range(30):
+        x = x - lr * H @ x
+        path.append(x)
+    np.testing.assert_allclose(q.gd_iterates(H, lr, np.arange(5.0), 30), np.array(path), atol=1e-12)
+
+
+def test_contraction_factors_are_per_coordinate_for_a_diagonal_hessian():
+    lr = 0.02
+    f = q.contraction_factors(np.diag([40.0, 2.0]), lr)
+    np.testing.assert_allclose(f, [1 - 2 * lr, 1 - 40 * lr], rtol=1e-15)
+    path = q.gd_iterates(np.diag([40.0, 2.0]), lr, (-60.0, 70.0), 1)
+    np.testing.assert_allclose(path[1], [-60.0 * (1 - 40 * lr), 70.0 * (1 - 2 * lr)], rtol=1e-14)
+
+
+def test_stability_threshold_separates_convergence_from_divergence():
+    H = rotated([2.0, 40.0], 0.3)
+    thr = q.spectrum(H).max_stable_lr
+    assert thr == pytest.approx(0.05, rel=1e-13)
+    below = q.gd_iterates(H, 0.98 * thr, (1.0, 1.0), 2000)
+    above = q.gd_iterates(H, 1.02 * thr, (1.0, 1.0), 2000)
+    assert np.linalg.norm(below[-1]) < 1e-10
+    assert not np.all(np.isfinite(above[-1])) or np.linalg.norm(above[-1]) > 1e10
+
+
+def test_optimal_lr_minimises_the_rate_and_gives_kappa_formula():
+    H = random_spd(3, 5)
+    s = q.spectrum(H)
+    assert q.rate(H, s.optimal_lr) == pytest.approx(s.optimal_rate, rel=1e-12)
+    grid = np.linspace(1e-4, s.max_stable_lr, 2001)
+    rates = np.array([q.rate(H, lr) for lr in grid])
+    assert rates.min() >= s.optimal_rate - 1e-12
+    # At the optimum the extreme factors are equal and opposite, so every start
+    # contracts by exactly that rate: ||e_t|| = rho^t ||e_0||.
+    path = q.gd_iterates(H, s.optimal_lr, (1.0, -2.0, 0.5), 25)
+    ratios = np.linalg.norm(path, axis=1) / np.linalg.norm(path[0])
+    # the middle eigenvalue's factor is smaller, so the norm ratio is at most rho^t
+    assert np.all(ratios <= s.optimal_rate ** np.arange(26) * (1 + 1e-12))
+
+
+def test_optimal_rate_is_exact_for_two_dimensions():
+    H = rotated([1.0, 20.0], 1.1)
+    s = q.spectrum(H)
+    path = q.gd_iterates(H, s.optimal_lr, (-60.0, 70.0), 30)
+    ratios = np.linalg.norm(path, axis=1) / np.linalg.norm(path[0])
+    np.testing.assert_allclose(ratios, s.optimal_rate ** np.arange(31), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lr", [0.005, 0.03, 0.049, 0.05])
+def test_steps_to_tolerance_matches_brute_force(lr):
+    H = np.diag([40.0, 2.0])
+    start, tol = (-60.0, 70.0), 1e-3
+    got = q.steps_to_tolerance(H, lr, start, tol)
+    gaps = q.loss_gap(H, q.gd_iterates(H, lr, start, 5000))
+    hit = np.nonzero(gaps <= tol)[0]
+    if lr == 0.05:  # factor -1 along x: the x-part of the loss never decays
+        assert got is None and hit.size == 0
+    else:
+        assert got == int(hit[0])
+
+
+def test_steps_to_tolerance_edge_cases():
+    H = np.diag([4.0, 1.0])
+    assert q.steps_to_tolerance(H, 0.1, (0.0, 0.0), 1e-9) == 0
+    assert q.steps_to_tolerance(H, 0.51, (1.0, 1.0), 1e-9) is None  # 0.51 > 2/4
+    # the unstable direction does not matter when the start has no component along it
+    assert q.steps_to_tolerance(H, 0.51, (0.0, 1.0), 1e-9) is not None
+    assert q.steps_to_tolerance(H, 1e-9, (1.0, 1.0), 1e-9, max_steps=100) is None
+    # a count in the millions, found without taking the steps
+    n = q.steps_to_tolerance(np.diag([1e6, 1.0]), 2 / (1e6 + 1), (1.0, 1.0), 1e-12)
+    rho = (1e6 - 1) / (1e6 + 1)
+    expected = math.ceil(math.log(2e-12 / (1e6 + 1.0)) / (2 * math.log(rho)))
+    assert expected > 10**7 and abs(n - expected) <= 1  # rounding of 1 - lr*lambda may move the ceiling by one
+
+
+def test_objective_gradient_and_hessian():
+    H = rotated([1.0, 9.0], 0.4)
+    f = q.objective(H, xstar=(1.0, -1.0))
+    x = np.array([0.3, 0.8])
+    np.testing.assert_allclose(f.grad(x), H @ (x - [1.0, -1.0]), atol=1e-14)
+    np.testing.assert_allclose(f.hessian(x), H, atol=1e-15)
+    assert float(f.value([1.0, -1.0])) == 0.0
+    h = 1e-6
+    num = [(f.value(x + h * e) - f.value(x - h * e)) / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(num, f.grad(x), rtol=1e-8)
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="symmetric"):
+        q.spectrum([[1.0, 2.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="positive definite"):
+        q.spectrum([[1.0, 0.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match="square"):
+        q.spectrum(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="lr"):
+        q.rate(np.eye(2), 0.0)
+    with pytest.raises(ValueError, match="x0"):
+        q.gd_iterates(np.eye(2), 0.1, (1.0, 2.0, 3.0), 5)
+    with pytest.raises(ValueError, match="tol"):
+        q.steps_to_tolerance(np.eye(2), 0.1, (1.0, 1.0), 0.0)
+    with pytest.raises(TypeError, match="steps"):
+        q.gd_iterates(np.eye(2), 0.1, (1.0, 1.0), 2.5)
