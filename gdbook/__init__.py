@@ -14,6 +14,7 @@ Examples:
 from . import data, figures, objectives, optim, plot, report, schedules, train
 from . import numgrad
 from . import quadratic
+from . import landscape
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, trajectory
@@ -28,6 +29,7 @@ __all__ = [
     "train",
     "numgrad",
     "quadratic",
+    "landscape",
     "figures",
     "plot",
     "report",

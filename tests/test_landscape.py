@@ -1,0 +1,166 @@
+"""Tests for gdbook.landscape: minima on an interval, the Hessian test, random symmetric matrices."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gdbook import landscape, objectives
+from gdbook.landscape import classify, eigen_signs, global_minimum, hessian_kind, local_minima, random_symmetric
+
+
+# -- minima of one-variable functions ----------------------------------------
+
+
+def test_local_minima_of_a_parabola_is_exact():
+    (m,) = local_minima(lambda x: (x - 0.3) ** 2 + 2.0, (-1.0, 1.0), n=11)
+    # f - 2 = (x - 0.3)² drowns in rounding (2 · 1.1e-16) once |x - 0.3| < ~1.5e-8
+    assert abs(m.x - 0.3) < 1e-7 and abs(m.value - 2.0) < 1e-15
+
+
+def test_risk_has_a_local_and_a_global_minimum_with_zero_derivative():
+    f = objectives.risk()
+    ms = local_minima(f, (-1.0, 2.0))
+    assert len(ms) == 2
+    for m in ms:
+        assert abs(float(f.grad(m.x))) < 1e-7  # derivative ~ f'' * tol/2
+    left, right = ms
+    assert -0.4 < left.x < -0.2 and 1.0 < right.x < 1.2 and right.value < left.value
+    g = global_minimum(f, (-1.0, 2.0))
+    assert g == right
+    fine = np.linspace(-1.0, 2.0, 2_000_001)
+    assert g.value <= f(fine).min() + 1e-12
+
+
+def test_empirical_risk_minimum_differs_from_the_risk_minimum():
+    f, g = objectives.risk(), objectives.empirical_risk()
+    mf, mg = global_minimum(f, (0.5, 1.5)), global_minimum(g, (0.5, 1.5))
+    assert abs(float(g.grad(mg.x))) < 1e-6
+    assert abs(mf.x - mg.x) > 0.05
+    assert len(local_minima(g, (0.5, 1.5))) >= 2
+
+
+def test_global_minimum_can_be_an_endpoint():
+    assert global_minimum(lambda x: -x, (0.0, 3.0)).x == 3.0
+
+
+@pytest.mark.parametrize("interval", [(1.0, 1.0), (2.0, 1.0), (0.0,), "ab"])
+def test_bad_interval(interval):
+    with pytest.raises(ValueError, match="interval"):
+        local_minima(lambda x: x**2, interval)
+
+
+# -- the second-derivative test ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lam, kind",
+    [
+        ([1.0, 2.0], "minimum"),
+        ([-1.0, -1e-3], "maximum"),
+        ([-1.0, 3.0], "saddle"),
+        ([0.0, 3.0], "inconclusive"),
+        ([0.0, -3.0], "inconclusive"),
+        ([-1.0, 0.0, 1.0], "saddle"),
+        ([1e-12, 5.0], "inconclusive"),
+    ],
+)
+def test_hessian_kind(lam, kind):
+    assert hessian_kind(lam) == kind
+
+
+def test_hessian_kind_rejects_empty_or_nan():
+    with pytest.raises(ValueError, match="eigenvalues"):
+        hessian_kind([])
+    with pytest.raises(ValueError, match="eigenvalues"):
+        hessian_kind([1.0, math.nan])
+
+
+def test_classify_known_points():
+    assert classify(objectives.saddle(), (0.0, 0.0)).eigenvalues == (-2.0, 2.0)
+    assert classify(objectives.rosenbrock(), (1.0, 1.0)).kind == "minimum"
+    assert classify(objectives.himmelblau(), (3.0, 2.0)).kind == "minimum"
+    assert classify(objectives.quartic(), (0.0, 0.0)).kind == "inconclusive"  # a minimum the test cannot see
+    assert classify(objectives.cubic2d(), (0.0, 0.0)).kind == "inconclusive"  # not a minimum either
+    hill = objectives.Objective("-x²-y²", "-x^2-y^2", lambda x, y: -(x**2) - y**2, 2)  # autograd Hessian
+    c = classify(hill, (0.0, 0.0))
+    assert c.kind == "maximum" and np.allclose(c.eigenvalues, (-2.0, -2.0))
+    assert classify(objectives.saddle(), (0.5, 0.0)).kind == "not critical"
+
+
+def test_classify_checks_dimension():
+    with pytest.raises(ValueError, match="coordinate"):
+        classify(objectives.saddle(), (0.0, 0.0, 0.0))
+
+
+# -- random symmetric matrices -----------------------------------------------
+
+
+def test_random_symmetric_is_symmetric_deterministic_and_seeded():
+    a = random_symmetric(4, 50, seed=3)
+    assert np.array_equal(a, a.transpose(0, 2, 1))
+    assert np.array_equal(a, random_symmetric(4, 50, seed=3))
+    assert not np.array_equal(a, random_symmetric(4, 50, seed=4))
+
+
+def test_ternary_entries_have_the_requested_zero_probability():
+    M = random_symmetric(5, 4000, seed=0, entries="ternary", p_zero=0.3)
+    iu = np.triu_indices(5)
+    entries = M[:, iu[0], iu[1]].ravel()  # 60 000 independent draws
+    assert set(np.unique(entries)) == {-1.0, 0.0, 1.0}
+    sd = math.sqrt(0.3 * 0.7 / entries.size)
+    assert abs((entries == 0).mean() - 0.3) < 5 * sd
+    assert abs((entries == 1).mean() - (entries == -1).mean()) < 10 * sd
+
+
+def test_one_by_one_ternary_sign_probabilities():
+    # d = 1: λ is the entry itself; P(λ > 0) = P(λ < 0) = (1 - p_zero) / 2, not 1/2.
+    s = eigen_signs(1, 20_000, seed=1, entries="ternary", p_zero=0.5)
+    sd = math.sqrt(0.25 * 0.75 / s.n)
+    assert abs(s.positive - 0.25) < 5 * sd and abs(s.negative - 0.25) < 5 * sd
+    assert abs(s.zero - 0.5) < 5 * math.sqrt(0.25 / s.n)
+    assert s.degenerate == s.zero
+
+
+def _p_positive_definite_2x2() -> float:
+    """P(a > 0, c > 0, ac > b²) for iid standard normal a, b, c, by quadrature on a grid."""
+    h = 0.005
+    u = torch.arange(h / 2, 9.0, h, dtype=torch.float64)
+    a, c = torch.meshgrid(u, u, indexing="ij")
+    phi = torch.exp(-(u**2) / 2) / math.sqrt(2 * math.pi)
+    inner = torch.erf(torch.sqrt(a * c / 2))  # P(|b| < sqrt(ac))
+    return float((phi[:, None] * phi[None, :] * inner).sum() * h * h)
+
+
+def test_two_by_two_gaussian_matches_quadrature():
+    p = _p_positive_definite_2x2()
+    s = eigen_signs(2, 40_000, seed=2)
+    sd = math.sqrt(p * (1 - p) / s.n)
+    assert abs(s.all_positive - p) < 5 * sd
+    assert abs(s.all_negative - p) < 5 * sd  # M and -M have the same distribution
+
+
+def test_all_positive_falls_faster_than_independent_coins():
+    rows = [eigen_signs(d, 20_000, seed=d) for d in range(1, 6)]
+    for s in rows:
+        assert math.isclose(s.all_positive + s.all_negative + s.mixed + s.degenerate, 1.0)
+        assert abs(s.positive - 0.5) < 5 * math.sqrt(0.25 / s.n)  # each eigenvalue: a fair sign
+    assert all(a.mixed < b.mixed for a, b in zip(rows, rows[1:]))
+    for s in rows[2:]:
+        coin = 2.0**-s.d
+        assert s.all_positive < coin / 3  # far below 2^-d, many standard errors away
+    assert rows[0].mixed == 0.0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="entries"):
+        random_symmetric(2, 2, entries="uniform")
+    with pytest.raises(ValueError, match="p_zero"):
+        random_symmetric(2, 2, entries="ternary", p_zero=1.5)
+    with pytest.raises(ValueError, match="d must"):
+        eigen_signs(0, 10)
+
+
+def test_public_surface():
+    assert set(landscape.__all__) <= set(dir(landscape))
