@@ -12,7 +12,7 @@ Examples:
 """
 
 from . import data, figures, objectives, optim, plot, report, schedules, train
-from . import numgrad
+from . import newton, numgrad
 from . import quadratic
 from . import landscape
 from .figures import svg
@@ -28,6 +28,7 @@ __all__ = [
     "data",
     "train",
     "numgrad",
+    "newton",
     "quadratic",
     "landscape",
     "figures",
