@@ -15,6 +15,7 @@ from . import data, figures, objectives, optim, plot, report, schedules, train
 from . import newton, numgrad
 from . import quadratic
 from . import landscape
+from . import init, nets
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, trajectory
@@ -31,6 +32,8 @@ __all__ = [
     "newton",
     "quadratic",
     "landscape",
+    "init",
+    "nets",
     "figures",
     "plot",
     "report",

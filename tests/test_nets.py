@@ -1,0 +1,291 @@
+"""gdbook.nets: the MLP builder, per-layer statistics, random matrix products, clipping, training."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gdbook import nets
+
+F64 = torch.float64
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(*shape, seed=0):
+    return torch.randn(*shape, generator=gen(seed), dtype=F64)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def test_mlp_structure_residual_batch_norm_dropout():
+    net = nets.MLP(3, 8, depth=4, out_features=2, activation="tanh", batch_norm=True, residual=True, dropout=0.2)
+    assert [tuple(l.weight.shape) for l in net.linears] == [(8, 3), (8, 8), (8, 8), (8, 8), (2, 8)]
+    assert [b.residual for b in net.blocks] == [False, True, True, True]  # the first block changes the width
+    assert all(isinstance(b.norm, nn.BatchNorm1d) and isinstance(b.act, nn.Tanh) for b in net.blocks)
+    assert all(b.dropout.p == 0.2 for b in net.blocks)
+    assert net(randn(5, 3)).shape == (5, 2)
+    plain = nets.MLP(3, 8, depth=2)
+    assert plain.readout is None and plain.blocks[0].norm is None and plain.blocks[0].dropout is None
+
+
+def test_residual_block_adds_its_input():
+    net = nets.MLP(4, 4, depth=1, residual=True, activation="relu", generator=1)
+    x = randn(6, 4)
+    b = net.blocks[0]
+    torch.testing.assert_close(net(x), x + torch.relu(b.linear(x)), rtol=0, atol=0)
+
+
+def test_batch_norm_factory_is_used():
+    net = nets.MLP(3, 5, depth=2, batch_norm=lambda w: nn.LayerNorm(w, dtype=F64))
+    assert all(isinstance(b.norm, nn.LayerNorm) for b in net.blocks)
+
+
+def test_default_init_equals_torch_layers_built_in_the_same_order():
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        ref = [nn.Linear(3, 7, dtype=F64), nn.Linear(7, 7, dtype=F64), nn.Linear(7, 2, dtype=F64)]
+    net = nets.MLP(3, 7, depth=2, out_features=2, generator=5)
+    for ours, theirs in zip(net.linears, ref):
+        torch.testing.assert_close(ours.weight, theirs.weight, rtol=1e-13, atol=0)
+        torch.testing.assert_close(ours.bias, theirs.bias, rtol=1e-13, atol=0)
+
+
+def test_named_inits_forward_their_arguments_and_zero_the_biases():
+    net = nets.MLP(200, 300, depth=2, init="normal", std=0.01, generator=0)
+    w = net.linears[1].weight
+    # 90,000 N(0, 1e-4) entries: sd of the sample variance is 1e-4 * sqrt(2 / 90,000)
+    assert abs(w.var().item() - 1e-4) < 5 * 1e-4 * math.sqrt(2 / 90_000)
+    assert all(torch.equal(l.bias, torch.zeros_like(l.bias)) for l in net.linears)
+    he = nets.MLP(200, 300, depth=1, init="kaiming_normal", generator=0)
+    assert abs(he.linears[0].weight.var().item() - 2 / 200) < 5 * (2 / 200) * math.sqrt(2 / 60_000)
+    custom = nets.MLP(2, 3, depth=1, init=lambda w, generator: w.data.fill_(0.7))
+    assert custom.linears[0].weight.unique().tolist() == [0.7]
+
+
+def test_same_seed_same_network():
+    a = nets.MLP(5, 6, depth=3, init="xavier_uniform", generator=9)
+    b = nets.MLP(5, 6, depth=3, init="xavier_uniform", generator=9)
+    c = nets.MLP(5, 6, depth=3, init="xavier_uniform", generator=10)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.linears[0].weight, c.linears[0].weight)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nets.MLP(2, 2, depth=1, activation="gelu")
+    with pytest.raises(ValueError, match="init must be one of"):
+        nets.MLP(2, 2, depth=1, init="orthogonal")
+    with pytest.raises(ValueError, match="depth must be an integer"):
+        nets.MLP(2, 2, depth=0)
+    with pytest.raises(ValueError, match="dropout must be in"):
+        nets.MLP(2, 2, depth=1, dropout=1.0)
+    with pytest.raises(TypeError, match="takes no further arguments"):
+        nets.MLP(2, 2, depth=1, std=0.1)
+    with pytest.raises(TypeError):
+        nets.MLP(2, 2, depth=1, init="normal", sd=0.1)
+
+
+# --- dropout ------------------------------------------------------------------------------
+
+
+def test_dropout_keeps_the_expected_fraction_and_mean():
+    d = nets.Dropout(0.3, gen(0))
+    y = d(torch.ones(100_000, dtype=F64))
+    kept = (y != 0).double().mean().item()
+    # Bernoulli(0.7) fraction over 1e5 draws: sd sqrt(0.21 / 1e5) = 0.00145
+    assert abs(kept - 0.7) < 5 * math.sqrt(0.21 / 100_000)
+    assert torch.all((y == 0) | torch.isclose(y, torch.tensor(1 / 0.7, dtype=F64), rtol=1e-15, atol=0))
+    d.eval()
+    x = randn(10)
+    assert d(x) is x
+    assert torch.equal(nets.Dropout(1.0, gen(0))(torch.ones(3)), torch.zeros(3))
+
+
+def test_dropout_masks_are_reproducible():
+    a = nets.Dropout(0.5, gen(4))(torch.ones(50))
+    b = nets.Dropout(0.5, gen(4))(torch.ones(50))
+    assert torch.equal(a, b)
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def test_layer_stats_match_autograd_by_hand():
+    net = nets.MLP(4, 6, depth=3, out_features=2, activation="tanh", init="xavier_normal", generator=3)
+    x, y = randn(8, 4, seed=1), randn(8, 2, seed=2)
+    s = nets.layer_stats(net, x, target=y)
+    params = [l.weight for l in net.linears]
+    loss = ((net(x) - y) ** 2).mean()
+    grads = torch.autograd.grad(loss, params)
+    assert s.loss == pytest.approx(loss.item(), rel=1e-14)
+    np.testing.assert_allclose(s.grad_norm, [g.norm().item() for g in grads], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_std, [g.std(correction=0).item() for g in grads], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_mean, [g.mean().item() for g in grads], rtol=1e-10)
+    outs = net.layer_outputs(x)
+    np.testing.assert_allclose(s.act_std, [h.std(correction=0).item() for h in outs], rtol=1e-12)
+    np.testing.assert_allclose(s.act_mean, [h.mean().item() for h in outs], rtol=1e-12)
+    # dL/dy_hat = 2 (y_hat - y) / numel for the mean squared error
+    assert s.act_grad_std[-1] == pytest.approx((2 * (outs[-1] - y) / y.numel()).std(correction=0).item(), rel=1e-12)
+
+
+def test_layer_stats_needs_exactly_one_of_target_and_grad_output():
+    net = nets.MLP(2, 2, depth=1)
+    with pytest.raises(ValueError, match="exactly one"):
+        nets.layer_stats(net, randn(3, 2))
+    with pytest.raises(ValueError, match="exactly one"):
+        nets.layer_stats(net, randn(3, 2), target=randn(3, 2), grad_output=randn(3, 2))
+
+
+def test_layer_stats_clears_old_gradients():
+    net = nets.MLP(3, 4, depth=2, generator=0)
+    x, y = randn(5, 3), randn(5, 4)
+    a = nets.layer_stats(net, x, target=y)
+    b = nets.layer_stats(net, x, target=y)
+    np.testing.assert_array_equal(a.grad_norm, b.grad_norm)
+
+
+def test_sigmoid_gradients_vanish_geometrically_tanh_and_residual_do_not():
+    # 30 layers of width 200, N(0, 1/n) weights, MSE to zeros: the setting of the book's chapter.
+    x, zeros = torch.rand(10, 200, generator=gen(1), dtype=F64), torch.zeros(10, 200, dtype=F64)
+    std = 1 / math.sqrt(200)
+
+    def norms(**kw):
+        net = nets.MLP(200, 200, depth=30, init="normal", std=std, bias=False, generator=0, **kw)
+        return nets.layer_stats(net, x, target=zeros).grad_norm
+
+    sig = norms(activation="sigmoid")
+    # each layer multiplies by sigma' <= 1/4 and an orthogonal-ish W^T: below 1/3 per layer on average
+    assert sig[0] / sig[-1] < (1 / 3) ** 29
+    assert np.all(np.diff(np.log(sig)) > 0)  # strictly growing towards the output
+    tanh = norms(activation="tanh")
+    assert tanh.max() / tanh.min() < 10
+    res = norms(activation="sigmoid", residual=True)
+    assert res[0] / res[-1] > 0.1
+
+
+def test_relu_variance_halves_per_layer_under_lecun_and_is_kept_under_he():
+    x = randn(500, 256, seed=1)
+    g_out = randn(500, 256, seed=2)
+    lecun = nets.layer_stats(nets.MLP(256, 256, depth=20, init="normal", std=1 / 16, bias=False, generator=0), x, grad_output=g_out)
+    he = nets.layer_stats(nets.MLP(256, 256, depth=20, init="kaiming_normal", bias=False, generator=0), x, grad_output=g_out)
+    # log-variance slope per layer: log(1/2) = -0.69 under N(0, 1/n), 0 under He. Each layer's
+    # factor is a ratio of averages over 500 x 256 entries and 65,536 weights, with relative
+    # sd well below 0.01; the slope fitted over 20 layers is tighter still, so 0.05 is generous.
+    slope_lecun = np.polyfit(np.arange(20), np.log(lecun.act_std**2), 1)[0]
+    slope_he = np.polyfit(np.arange(20), np.log(he.act_std**2), 1)[0]
+    assert slope_lecun == pytest.approx(math.log(0.5), abs=0.05)
+    assert slope_he == pytest.approx(0.0, abs=0.05)
+    # the backward signal dL/dh_l is kept under He too
+    slope_back = np.polyfit(np.arange(20), np.log(he.act_grad_std**2), 1)[0]
+    assert slope_back == pytest.approx(0.0, abs=0.05)
+
+
+def test_gradient_mean_is_much_smaller_than_its_spread():
+    net = nets.MLP(100, 100, depth=10, activation="sigmoid", init="normal", std=0.1, bias=False, generator=0)
+    s = nets.layer_stats(net, torch.rand(10, 100, generator=gen(1), dtype=F64), target=torch.zeros(10, 100, dtype=F64))
+    assert np.all(np.abs(s.grad_mean) <= s.grad_norm / 100)  # |mean| <= RMS = norm / sqrt(10^4)
+    assert np.median(np.abs(s.grad_mean) / s.grad_std) < 0.5
+
+
+def test_unit_spread_constant_init_stays_symmetric_and_dropout_breaks_it():
+    X = randn(100, 4, seed=1)
+    y = torch.sin(X @ randn(4, 1, seed=2))
+    spreads = {}
+    for p in (0.0, 0.5):
+        net = nets.MLP(4, 2, depth=1, out_features=1, activation="tanh", init="constant", value=0.3, dropout=p, generator=3)
+        h = nets.train_net(net, X, y, lr=0.1, steps=100, track=nets.unit_spread)
+        spreads[p] = max(h.tracked)
+    assert spreads[0.0] <= 1e-12  # exactly 0 in exact arithmetic; allow round-off
+    assert spreads[0.5] > 1e-2
+
+
+# --- random matrix products ---------------------------------------------------------------
+
+
+def test_log_growth_rate_formula():
+    # n = 2: E ln chi^2_2 = ln 2 + psi(1) = ln 2 - Euler's gamma
+    assert nets.log_growth_rate(2, 1.0) == pytest.approx(0.5 * (math.log(2) - 0.5772156649015329), rel=1e-12)
+    # large n with sigma^2 = 1/n: about -1/(2n)
+    assert nets.log_growth_rate(1000, 1 / math.sqrt(1000)) == pytest.approx(-1 / 2000, rel=0.01)
+
+
+def test_vector_product_grows_at_the_predicted_rate():
+    # log ||x M_1 ... M_k|| is a sum of k independent 0.5 ln(sigma^2 chi^2_n) terms of
+    # variance psi'(n/2) / 4 (psi' = trigamma); 60 runs x 100 factors = 6000 terms.
+    n, k, runs = 4, 100, 60
+    rates = [nets.random_matrix_product(n, k, start=torch.ones(1, n, dtype=F64), generator=s).rate for s in range(runs)]
+    trigamma = torch.special.polygamma(1, torch.tensor(n / 2, dtype=F64)).item()
+    se = math.sqrt(trigamma / 4 / (runs * k))
+    assert abs(np.mean(rates) - nets.log_growth_rate(n, 1.0)) < 5 * se
+
+
+def test_matrix_product_explodes_and_scaled_product_keeps_the_mean_square():
+    p = nets.random_matrix_product(4, 100, generator=0)
+    assert p.factors == 100 and p.norms.shape == (101,)
+    assert p.rate == pytest.approx(nets.log_growth_rate(4), abs=0.15)  # one run: sd about 0.04
+    # sigma^2 = 1/n keeps E ||x M||^2 = ||x||^2: 20,000 one-factor products of a unit vector,
+    # ||x M||^2 ~ chi^2_4 / 4 has variance 2/4 = 0.5 -> sd of the mean 0.005
+    sq = [nets.random_matrix_product(4, 1, 0.5, start=torch.tensor([[1.0, 0, 0, 0]]), generator=s).norms[-1] ** 2 for s in range(2000)]
+    assert abs(np.mean(sq) - 1) < 5 * math.sqrt(0.5 / 2000)
+
+
+def test_matrix_product_is_deterministic():
+    a = nets.random_matrix_product(4, 30, generator=3)
+    b = nets.random_matrix_product(4, 30, generator=gen(3))
+    np.testing.assert_array_equal(a.norms, b.norms)
+
+
+# --- clipping and training ----------------------------------------------------------------
+
+
+def _params_with_grads(seed, scale):
+    ps = [torch.zeros(3, 4, dtype=F64, requires_grad=True), torch.zeros(5, dtype=F64, requires_grad=True)]
+    for i, p in enumerate(ps):
+        p.grad = scale * randn(*p.shape, seed=seed + i)
+    return ps
+
+
+@pytest.mark.parametrize("scale", [0.01, 10.0])
+def test_clip_grad_norm_equals_torch(scale):
+    ours, theirs = _params_with_grads(0, scale), _params_with_grads(0, scale)
+    total = nets.clip_grad_norm_(ours, 1.0)
+    ref = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    assert total == pytest.approx(ref.item(), rel=1e-14)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-14, atol=0)
+    joint = math.sqrt(sum((p.grad**2).sum().item() for p in ours))
+    assert joint <= 1.0 + 1e-12
+
+
+def test_clip_grad_value_equals_torch():
+    ours, theirs = _params_with_grads(1, 2.0), _params_with_grads(1, 2.0)
+    nets.clip_grad_value_(ours, 0.5)
+    torch.nn.utils.clip_grad_value_(theirs, 0.5)
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.grad, b.grad)
+        assert a.grad.abs().max() <= 0.5
+
+
+def test_train_net_records_divergence_and_clipping_prevents_it():
+    X = randn(64, 4, seed=1)
+    y = X[:, :1] * 3
+
+    def run(**kw):
+        net = nets.MLP(4, 32, depth=6, out_features=1, activation="relu", init="normal", std=0.6, generator=2)
+        return nets.train_net(net, X, y, lr=0.05, steps=60, **kw)
+
+    free = run()
+    assert free.diverged and free.diverged_epoch is not None and not math.isfinite(free.loss[-1])
+    clipped = run(clip_norm=1.0)
+    assert not clipped.diverged and clipped.loss[-1] < clipped.loss[0]
+    assert len(clipped.grad_norm) == 60 and len(clipped.loss) == 61
+    again = run(clip_norm=1.0)
+    assert clipped.loss == again.loss
+    with pytest.raises(ValueError, match="at most one"):
+        run(clip_norm=1.0, clip_value=1.0)
