@@ -16,6 +16,7 @@ from . import newton, numgrad
 from . import quadratic
 from . import landscape
 from . import init, nets
+from . import compare
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, trajectory
@@ -34,6 +35,7 @@ __all__ = [
     "landscape",
     "init",
     "nets",
+    "compare",
     "figures",
     "plot",
     "report",

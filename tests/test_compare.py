@@ -1,0 +1,151 @@
+"""gdbook.compare: vectorized sweeps equal one run per rate; the grid search picks by its stated rule."""
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+import gdbook as gd
+from gdbook import compare as C
+from gdbook.trajectory import Trajectory
+
+BOOK_OPTIMIZERS = [
+    (gd.optim.SGD, {}),
+    (gd.optim.SGD, dict(momentum=0.9, nesterov=True)),
+    (gd.optim.Adagrad, dict(lr_decay=0.01)),
+    (gd.optim.RMSprop, dict(centered=True, momentum=0.5)),
+    (gd.optim.Adadelta, dict(rho=0.95)),
+    (gd.optim.Adam, dict(amsgrad=True)),
+    (gd.optim.AdamW, {}),
+]
+
+
+def test_lr_grid_is_log_spaced_with_two_digits():
+    assert C.lr_grid(0.01, 1.0, per_decade=2) == (0.01, 0.032, 0.1, 0.32, 1.0)
+    grid = C.lr_grid(1e-4, 10.0, per_decade=3)
+    assert len(grid) == 16 and grid[0] == 1e-4 and grid[-1] == 10.0
+    ratios = np.diff(np.log10(grid))
+    assert np.allclose(ratios, 1 / 3, atol=0.02)  # 2-digit rounding moves a point by < 5 %
+    with pytest.raises(ValueError, match="low"):
+        C.lr_grid(0.0, 1.0)
+    with pytest.raises(ValueError, match="high"):
+        C.lr_grid(1.0, 0.1)
+
+
+@pytest.mark.parametrize("optimizer, hyper", BOOK_OPTIMIZERS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_sweep_equals_one_trajectory_per_rate(optimizer, hyper):
+    f = gd.objectives.rosenbrock()
+    lrs = (1e-3, 0.05, 3.0)  # the largest rate diverges for some methods: rows must diverge on their own
+    runs = C.sweep(f, optimizer, lrs, steps=40, **hyper)
+    for lr, run in zip(lrs, runs):
+        ref = gd.trajectory(f, optimizer, lr=lr, steps=40, **hyper)
+        assert (run.diverged, run.diverged_at, run.grad_evals, run.label) == (
+            ref.diverged, ref.diverged_at, ref.grad_evals, ref.label)
+        assert run.path.shape == ref.path.shape
+        # Same rule, same IEEE operations: equal up to the last bits.
+        np.testing.assert_allclose(run.path, ref.path, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(run.losses, ref.losses, rtol=1e-12, atol=1e-14)
+
+
+def test_sweep_handles_one_dimensional_objectives_and_divergence():
+    f = gd.objectives.square()
+    runs = C.sweep(f, gd.optim.SGD, (0.25, 1.5), steps=2000, start=1.0)
+    ok, bad = runs
+    assert not ok.diverged and abs(ok.final[0]) < 1e-100  # x ← (1 − 2η)x = x/2 each step
+    ref = gd.trajectory(f, gd.optim.SGD, lr=1.5, steps=2000, start=1.0)
+    assert bad.diverged and bad.diverged_at == ref.diverged_at and bad.path.shape == ref.path.shape
+
+
+def test_sweep_falls_back_to_trajectories_for_torch_optimizers():
+    f = gd.objectives.bowl(10)
+    runs = C.sweep(f, torch.optim.Adam, (0.5, 5.0), steps=30)
+    book = C.sweep(f, gd.optim.Adam, (0.5, 5.0), steps=30)
+    for a, b in zip(runs, book):
+        assert a.label == "Adam"
+        np.testing.assert_allclose(a.path, b.path, rtol=1e-12, atol=1e-12)
+
+
+def test_sweep_validates_like_the_optimizer_class():
+    f = gd.objectives.bowl(10)
+    with pytest.raises(ValueError, match="Invalid beta"):
+        C.sweep(f, gd.optim.Adam, (0.1,), betas=(0.9, 1.5))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        C.sweep(f, gd.optim.SGD, (0.1, 0.1))
+    with pytest.raises(ValueError, match="lrs"):
+        C.sweep(f, gd.optim.SGD, (-0.1, 0.1))
+    with pytest.raises(ValueError, match="at least one"):
+        C.sweep(f, gd.optim.SGD, ())
+
+
+@pytest.mark.parametrize("optimizer, hyper", [(gd.optim.SGD, dict(momentum=0.9)), (gd.optim.Adam, {}),
+                                              (gd.optim.Adadelta, dict(rho=0.999))],
+                         ids=["momentum", "adam", "adadelta"])
+def test_sweep_regression_equals_train_regression(optimizer, hyper):
+    kw = dict(batch_size=10, epochs=2, schedule=gd.schedules.decay_after(1, 0.1), period=20, seed=3)
+    lrs = (0.01, 0.3, 200.0)  # 200 diverges for momentum SGD within the first epoch
+    hs = C.sweep_regression(optimizer, lrs, **kw, **hyper)
+    for lr, h in zip(lrs, hs):
+        ref = gd.train.train_regression(optimizer, lr=lr, **kw, **hyper)
+        assert (h.diverged, h.diverged_epoch, h.examples, h.steps, h.epoch, h.lr, h.label) == (
+            ref.diverged, ref.diverged_epoch, ref.examples, ref.steps, ref.epoch, ref.lr, ref.label)
+        # autograd sums in another order than the closed-form gradient: equal to ~1e-13.
+        np.testing.assert_allclose(h.loss, ref.loss, rtol=1e-10)
+        if ref.w is None:
+            assert h.w is None and h.b is None
+        else:
+            np.testing.assert_allclose(np.append(h.w, h.b), np.append(ref.w, ref.b), rtol=1e-10, atol=1e-12)
+    assert any(h.diverged for h in hs) or optimizer is not gd.optim.SGD
+
+
+def test_sweep_regression_needs_a_rule():
+    with pytest.raises(TypeError, match="gdbook.optim"):
+        C.sweep_regression(torch.optim.SGD, (0.1,))
+
+
+def _run(losses, diverged=False):
+    losses = np.asarray(losses, dtype=float)
+    return Trajectory(np.zeros((len(losses), 1)), losses, "m", diverged)
+
+
+def test_best_of_counts_a_target_only_when_the_run_stays_below_it():
+    bouncing = _run([4.0, 0.01, 3.0, 2.0])  # touches the target at step 1, then leaves
+    steady = _run([4.0, 1.0, 0.1, 0.05])
+    s = C.best_of([bouncing, steady], [0.1, 0.2], target=0.2)
+    assert s.hits == (None, 2) and s.best_lr == 0.2 and s.steps == 2 and s.reached == 1
+
+
+def test_best_of_ranks_diverged_runs_last_and_breaks_ties_toward_small_rates():
+    early_but_diverged = _run([4.0, 0.01], diverged=True)
+    slow = _run([4.0, 3.0, 2.5])
+    slower = _run([4.0, 3.5, 3.0])
+    s = C.best_of([early_but_diverged, slower, slow], [0.1, 0.2, 0.4], target=1e-3)
+    assert s.best_lr == 0.4 and s.steps is None and s.final_loss == 2.5  # nobody reached: lowest final loss
+    assert not s.at_edge or s.best == 2
+    tie = C.best_of([_run([1.0, 0.0]), _run([1.0, 0.0])], [0.1, 0.2], target=0.5)
+    assert tie.best_lr == 0.1
+
+
+def test_compare_on_the_round_bowl_finds_the_one_step_rate():
+    # On x² + y² one GD step with η = 1/2 lands exactly on the minimum.
+    res = C.compare(gd.objectives.bowl(1), {"GD": (gd.optim.SGD, {})}, C.lr_grid(0.01, 1.0, 10), target=1e-12,
+                    steps=60, start=(3.0, -4.0))
+    s = res["GD"]
+    assert s.best_lr == 0.5 and s.steps == 1 and not s.at_edge
+    assert C.steps_rows({"bowl": res}) == [["GD", "1 (η = 0.5)"]]
+
+
+def test_compare_regression_is_deterministic_and_marks_grid_edges():
+    task = functools.partial(C.sweep_regression, batch_size=10, epochs=1, period=100)
+    methods = {"GD": (gd.optim.SGD, {}), "Adam": (gd.optim.Adam, {})}
+    lrs = {"GD": (0.01, 0.1), "Adam": (0.001, 0.01)}
+    a = C.compare(task, methods, lrs, target=1e-4)
+    b = C.compare(task, methods, lrs, target=1e-4)
+    assert list(a) == ["GD", "Adam"]
+    for name in methods:
+        assert a[name].best_lr == b[name].best_lr and a[name].hits == b[name].hits
+        assert a[name].best_run.loss == b[name].best_run.loss
+    rows = C.steps_rows({"reg": a})
+    # Adam with η ≤ 0.01 cannot get from the start to the noise floor in one epoch.
+    assert rows[1][1] == "– (η = 0.01*)"
+    assert rows[0][1].endswith("(η = 0.1*)") and rows[0][1][0].isdigit()
