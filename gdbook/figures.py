@@ -22,6 +22,7 @@ import functools
 import hashlib
 import html as _html
 import io
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -32,7 +33,7 @@ from matplotlib import font_manager
 
 from ._checks import check_choice
 
-__all__ = ["LANGS", "cjk_font", "style", "svg", "MissingGlyphError"]
+__all__ = ["LANGS", "cjk_fonts", "style", "svg", "MissingGlyphError"]
 
 LANGS = ("en", "zh")
 
@@ -67,16 +68,35 @@ class MissingGlyphError(RuntimeError):
     """Raised when a figure uses a character that no configured font can draw."""
 
 
+_FONT_DIR = Path(__file__).with_name("fonts")
+
+
 @functools.lru_cache(maxsize=1)
-def cjk_font() -> str:
-    """Register the Noto Sans CJK font shipped by ``manimgx-fonts-cjk`` and return its family name."""
+def cjk_fonts() -> tuple[str, ...]:
+    """Register the book's Chinese fonts with matplotlib and return their family names.
+
+    First the regular-weight subset of Noto Sans CJK SC shipped in ``gdbook/fonts``
+    (the characters of ordinary labels), then, if the optional package
+    ``manimgx-fonts-cjk`` is installed (``pip install gdbook[cjk]``), the complete
+    variable font for rarer characters. Registration is local to matplotlib's font
+    manager; no file outside the package is written.
+    """
+    font_manager.fontManager.addfont(str(_FONT_DIR / "gdbook-NotoSansSC-Regular.otf"))
+    families = ["gdbook Noto Sans SC"]
     try:
         import manimgx_fonts_cjk
-    except ImportError as e:  # pragma: no cover - a dependency of gdbook
-        raise MissingGlyphError("the CJK font package 'manimgx-fonts-cjk' is not installed") from e
-    path = Path(manimgx_fonts_cjk.__file__).with_name("NotoSansCJK-VF.otf.ttc")
-    font_manager.fontManager.addfont(str(path))
-    return "Noto Sans CJK SC"
+    except ImportError:
+        return tuple(families)
+    font_manager.fontManager.addfont(str(Path(manimgx_fonts_cjk.__file__).with_name("NotoSansCJK-VF.otf.ttc")))
+    # The variable font has one registered weight (its default, 100); matplotlib logs that it
+    # "failed to find weight normal" each time it resolves the fallback list. Expected: quiet it.
+    logging.getLogger("matplotlib.font_manager").addFilter(_QuietVariableFontWeight())
+    return (*families, "Noto Sans CJK SC")
+
+
+class _QuietVariableFontWeight(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Failed to find font weight" not in record.getMessage() or "Noto Sans CJK" not in record.getMessage()
 
 
 @contextlib.contextmanager
@@ -85,9 +105,8 @@ def style(**overrides):
 
     The settings apply only inside the ``with`` block; global rcParams are untouched.
     r"""
-    rc = dict(HOUSE_STYLE, **{"font.family": ["DejaVu Sans", cjk_font()]}, **overrides)
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="findfont: Failed to find font weight")
+    rc = dict(HOUSE_STYLE, **{"font.family": ["DejaVu Sans", *cjk_fonts()]}, **overrides)
+    with matplotlib.rc_context(rc):
         yield
 
 
