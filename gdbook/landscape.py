@@ -242,8 +242,12 @@ def random_symmetric(d: int, n: int, *, seed: int = 0, entries: str = "gaussian"
     The entries \(M_{ij} = M_{ji}\), \(i \le j\), are independent and drawn from a
     distribution symmetric about zero:
 
-    * ``"gaussian"``: standard normal;
-    * ``"ternary"``: \(0\) with probability ``p_zero``, else \(\pm 1\) with equal odds.
+    * ``"gaussian"``: the Gaussian orthogonal ensemble (GOE), \(M = (A + A^\top)/2\)
+      with \(A_{ij}\) standard normal, so \(M_{ii} \sim \mathcal N(0, 1)\) and
+      \(M_{ij} \sim \mathcal N(0, \tfrac12)\) off the diagonal. Its law is unchanged
+      by any rotation \(M \mapsto Q M Q^\top\);
+    * ``"ternary"``: every \(M_{ij}\), \(i \le j\), is \(0\) with probability
+      ``p_zero``, else \(\pm 1\) with equal odds.
 
     Examples:
         >>> M = random_symmetric(3, 2, seed=1)
@@ -258,10 +262,9 @@ def random_symmetric(d: int, n: int, *, seed: int = 0, entries: str = "gaussian"
     rng = np.random.default_rng(seed)
     if entries == "gaussian":
         A = rng.standard_normal((n, d, d))
-    else:
-        A = np.where(rng.random((n, d, d)) < p_zero, 0.0, rng.choice([-1.0, 1.0], size=(n, d, d)))
-    upper = np.triu(A)
-    return upper + np.triu(A, 1).transpose(0, 2, 1)
+        return (A + A.transpose(0, 2, 1)) / 2
+    A = np.where(rng.random((n, d, d)) < p_zero, 0.0, rng.choice([-1.0, 1.0], size=(n, d, d)))
+    return np.triu(A) + np.triu(A, 1).transpose(0, 2, 1)
 
 
 @dataclass(frozen=True)

@@ -124,17 +124,23 @@ def test_one_by_one_ternary_sign_probabilities():
 
 
 def _p_positive_definite_2x2() -> float:
-    """P(a > 0, c > 0, ac > b²) for iid standard normal a, b, c, by quadrature on a grid."""
+    """P(a > 0, c > 0, ac > b²) for a, c ~ N(0, 1) and b ~ N(0, 1/2), by quadrature on a grid."""
     h = 0.005
     u = torch.arange(h / 2, 9.0, h, dtype=torch.float64)
     a, c = torch.meshgrid(u, u, indexing="ij")
     phi = torch.exp(-(u**2) / 2) / math.sqrt(2 * math.pi)
-    inner = torch.erf(torch.sqrt(a * c / 2))  # P(|b| < sqrt(ac))
+    inner = torch.erf(torch.sqrt(a * c))  # P(|b| < sqrt(ac)) for b ~ N(0, 1/2)
     return float((phi[:, None] * phi[None, :] * inner).sum() * h * h)
 
 
-def test_two_by_two_gaussian_matches_quadrature():
+def test_goe_variances():
+    M = random_symmetric(3, 20_000, seed=5)
+    assert abs(M[:, 0, 0].var() - 1.0) < 0.05 and abs(M[:, 0, 1].var() - 0.5) < 0.025  # sd of var ≈ 0.01, 0.005
+
+
+def test_two_by_two_gaussian_matches_quadrature_and_closed_form():
     p = _p_positive_definite_2x2()
+    assert abs(p - (1 - 1 / math.sqrt(2)) / 2) < 1e-4  # the known GOE value
     s = eigen_signs(2, 40_000, seed=2)
     sd = math.sqrt(p * (1 - p) / s.n)
     assert abs(s.all_positive - p) < 5 * sd
