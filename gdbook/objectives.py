@@ -119,8 +119,8 @@ class Objective:
         rows = self.hess_fn(*coords)
         m = xp(x)
         if m is torch:
-            return torch.stack([torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in r]) for r in rows])
-        return np.array([[float(v) for v in r] for r in rows])
+            return torch.stack([torch.stack([torch.as_tensor(v, dtype=torch.float64).reshape(()) for v in r]) for r in rows])
+        return np.array([[np.asarray(v, dtype=float).item() for v in r] for r in rows])
 
     def _autograd(self, x, order):
         is_tensor = isinstance(x, torch.Tensor)

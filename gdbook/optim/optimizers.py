@@ -79,7 +79,8 @@ class RuleOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            hyper = {k: group[k] for k in self.defaults}
+            # load_state_dict adds torch's bookkeeping key "differentiable" to defaults only
+            hyper = {k: group[k] for k in self.defaults if k in group}
             for p in group["params"]:
                 if p.grad is None:
                     continue
