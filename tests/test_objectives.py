@@ -1,0 +1,276 @@
+"""gdbook.objectives: every factory's derivatives, minimizers and array genericity."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gdbook import objectives
+from gdbook.objectives import Objective
+
+
+def _factories():
+    """Every factory in ``objectives.__all__`` callable without arguments, plus parameterized variants."""
+    out = {}
+    for name in objectives.__all__:
+        fn = getattr(objectives, name)
+        if fn is Objective or not callable(fn):
+            continue
+        required = [p for p in inspect.signature(fn).parameters.values()
+                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if not required:
+            out[name] = fn
+    out["bowl(20)"] = lambda: objectives.bowl(20)
+    out["bowl(0.25)"] = lambda: objectives.bowl(0.25)
+    out["rosenbrock(2,50)"] = lambda: objectives.rosenbrock(2.0, 50.0)
+    out["rastrigin(3)"] = lambda: objectives.rastrigin(3.0)
+    out["neuron_mse(-2,1)"] = lambda: objectives.neuron_mse(-2.0, 1.0)
+    out["neuron_bce(0.5,1)"] = lambda: objectives.neuron_bce(0.5, 1.0)
+    return out
+
+
+FACTORIES = _factories()
+NAMES = sorted(FACTORIES)
+
+
+def test_every_public_factory_is_covered():
+    public = {n for n in objectives.__all__ if n != "Objective"}
+    assert public <= set(FACTORIES), f"factories needing arguments are not tested: {public - set(FACTORIES)}"
+
+
+def random_points(f: Objective, k: int, seed: int) -> np.ndarray:
+    """``k`` points inside ``f.window`` (shape ``(k,)`` in 1-D, ``(k, d)`` otherwise)."""
+    rng = np.random.default_rng(seed)
+    if f.dim == 1:
+        lo, hi = f.window
+        return rng.uniform(lo, hi, size=k)
+    lows = np.array([w[0] for w in f.window])
+    highs = np.array([w[1] for w in f.window])
+    return lows + (highs - lows) * rng.uniform(size=(k, f.dim))
+
+
+def autograd_grad(f: Objective, pts: np.ndarray) -> np.ndarray:
+    t = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
+    f.value(t).sum().backward()
+    return t.grad.numpy()
+
+
+def autograd_hessian(f: Objective, point: np.ndarray) -> np.ndarray:
+    t = torch.tensor(np.atleast_1d(point), dtype=torch.float64)
+    if f.dim == 1:
+        return torch.autograd.functional.hessian(lambda v: f.value(v[0]), t).numpy()
+    return torch.autograd.functional.hessian(lambda v: f.value(v), t).numpy()
+
+
+def central_grad(f: Objective, point: np.ndarray) -> np.ndarray:
+    p = np.atleast_1d(np.asarray(point, dtype=float))
+    out = np.empty(f.dim)
+    for i in range(f.dim):
+        h = 1e-5 * max(1.0, abs(p[i]))
+        e = np.zeros(f.dim)
+        e[i] = h
+        lo, hi = (p - e, p + e) if f.dim > 1 else ((p - e)[0], (p + e)[0])
+        out[i] = (float(f.value(hi)) - float(f.value(lo))) / (2 * h)
+    return out
+
+
+def grad_at(f: Objective, point) -> np.ndarray:
+    return np.atleast_1d(np.asarray(f.grad(point if f.dim > 1 else float(np.atleast_1d(point)[0])), dtype=float))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_matches_autograd(name):
+    f = FACTORIES[name]()
+    pts = random_points(f, 6, seed=1)
+    analytic = np.asarray(f.grad(pts))
+    assert analytic.shape == pts.shape
+    np.testing.assert_allclose(analytic, autograd_grad(f, pts), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_matches_central_differences(name):
+    """Central differences have error O(h² f''') + O(ε f / h); with h = 1e-5 that is ~1e-7 relative."""
+    f = FACTORIES[name]()
+    for p in random_points(f, 5, seed=2):
+        g = grad_at(f, p)
+        fd = central_grad(f, p)
+        scale = 1.0 + abs(float(f.value(p if f.dim > 1 else float(p)))) + np.abs(g).max()
+        assert np.abs(g - fd).max() <= 1e-6 * scale, f"{name} at {p}: {g} vs {fd}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hessian_matches_autograd_and_differences(name):
+    f = FACTORIES[name]()
+    for p in random_points(f, 4, seed=3):
+        point = p if f.dim > 1 else np.array([p])
+        H = np.asarray(f.hessian(point))
+        assert H.shape == (f.dim, f.dim)
+        np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-9 * (1 + np.abs(H).max()))
+        np.testing.assert_allclose(H, autograd_hessian(f, point), rtol=1e-10, atol=1e-10)
+        # differences of the gradient, column by column
+        fd = np.empty((f.dim, f.dim))
+        for j in range(f.dim):
+            h = 1e-5 * max(1.0, abs(point[j]))
+            e = np.zeros(f.dim)
+            e[j] = h
+            fd[:, j] = (grad_at(f, point + e) - grad_at(f, point - e)) / (2 * h)
+        scale = 1.0 + np.abs(H).max() + np.abs(grad_at(f, point)).max()
+        assert np.abs(H - fd).max() <= 1e-5 * scale, f"{name} at {point}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_torch_and_numpy_agree(name):
+    f = FACTORIES[name]()
+    pts = random_points(f, 5, seed=4)
+    t = torch.tensor(pts, dtype=torch.float64)
+    v_np, v_t = f.value(pts), f.value(t)
+    g_np, g_t = f.grad(pts), f.grad(t)
+    assert isinstance(v_t, torch.Tensor) and isinstance(g_t, torch.Tensor)
+    assert isinstance(g_np, np.ndarray)
+    np.testing.assert_allclose(v_t.numpy(), v_np, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(g_t.numpy(), g_np, rtol=1e-14, atol=1e-14)
+    p0 = pts[0] if f.dim > 1 else pts[:1]
+    H_np = np.asarray(f.hessian(p0))
+    H_t = f.hessian(torch.tensor(p0, dtype=torch.float64))
+    assert isinstance(H_t, torch.Tensor)
+    np.testing.assert_allclose(H_t.numpy(), H_np, rtol=1e-14, atol=1e-14)
+    # a single point as a list of floats works too
+    single = [float(v) for v in np.atleast_1d(p0)] if f.dim > 1 else float(p0[0])
+    assert float(f.value(single)) == pytest.approx(float(v_np[0]), rel=1e-14, abs=1e-14)
+
+
+WITH_MINIMIZERS = [n for n in NAMES if FACTORIES[n]().minimizers]
+# the Hessian vanishes at the quartic's minimum (and only there): positive semidefinite only
+DEGENERATE_MINIMA = {"quartic"}
+
+
+def _refine(f: Objective, point: np.ndarray, iters: int = 20) -> np.ndarray:
+    """Newton's method from ``point`` (the tests' own, independent of gdbook's)."""
+    x = np.array(point, dtype=float)
+    for _ in range(iters):
+        x = x - np.linalg.solve(np.asarray(f.hessian(x)), grad_at(f, x))
+    return x
+
+
+@pytest.mark.parametrize("name", WITH_MINIMIZERS)
+def test_minimizers(name):
+    f = FACTORIES[name]()
+    rng = np.random.default_rng(5)
+    for m in f.minimizers:
+        m = np.array(m, dtype=float)
+        point = m if f.dim > 1 else float(m[0])
+        g = grad_at(f, point)
+        if name == "himmelblau":
+            # three of its minima are known only to 6 decimals: check that Newton's method
+            # moves them by less than 1e-6, to a point of zero gradient and value 0
+            exact = _refine(f, m)
+            assert np.abs(exact - m).max() <= 1e-6
+            assert np.abs(grad_at(f, exact)).max() <= 1e-10
+            assert abs(float(f.value(exact))) <= 1e-20
+            assert np.abs(g).max() <= 1e-4
+        else:
+            assert np.abs(g).max() <= 1e-12, f"{name}: gradient {g} at {m}"
+        if f.f_min is not None:
+            assert float(f.value(point)) == pytest.approx(f.f_min, abs=1e-9)
+        eig = np.linalg.eigvalsh(np.asarray(f.hessian(m)))
+        if name in DEGENERATE_MINIMA:
+            assert np.all(eig >= -1e-12)
+        else:
+            assert np.all(eig > 0), f"{name}: Hessian eigenvalues {eig} at {m}"
+        # a local minimum: nothing nearby is lower
+        for _ in range(20):
+            q = m + 1e-3 * rng.normal(size=m.shape)
+            assert float(f.value(q if f.dim > 1 else float(q[0]))) >= float(f.value(point)) - 1e-15
+
+
+WITH_CRITICAL = [n for n in NAMES if FACTORIES[n]().critical]
+
+
+@pytest.mark.parametrize("name", WITH_CRITICAL)
+def test_critical_points_have_zero_gradient(name):
+    f = FACTORIES[name]()
+    for c in f.critical:
+        c = np.array(c, dtype=float)
+        assert np.abs(grad_at(f, c if f.dim > 1 else float(c[0]))).max() <= 1e-12
+        # and they are no minima: some direction goes down
+        eig = np.linalg.eigvalsh(np.asarray(f.hessian(c)))
+        if np.all(eig > 0):
+            pytest.fail(f"{name}: critical point {c} has a positive-definite Hessian (a minimum)")
+
+
+def test_saddle_is_indefinite():
+    eig = np.linalg.eigvalsh(objectives.saddle().hessian([0.0, 0.0]))
+    assert eig.min() < 0 < eig.max()
+
+
+@pytest.mark.parametrize("c", [0.5, 1.0, 5.0, 10.0, 20.0])
+def test_bowl_hessian_and_condition_number(c):
+    H = objectives.bowl(c).hessian([3.0, -4.0])
+    np.testing.assert_array_equal(H, np.diag([2 * c, 2.0]))
+    eig = np.linalg.eigvalsh(H)
+    assert eig.max() / eig.min() == pytest.approx(max(c, 1 / c), rel=1e-15)
+
+
+def test_neuron_losses_formulas():
+    """BCE equals its textbook form where that is stable, and stays finite where it is not."""
+    for x, y in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.3)]:
+        bce, mse = objectives.neuron_bce(x, y), objectives.neuron_mse(x, y)
+        for w, b in [(0.3, -0.2), (2.0, 1.0), (-1.5, 0.5)]:
+            s = 1 / (1 + math.exp(-(w * x + b)))
+            assert float(bce.value([w, b])) == pytest.approx(-y * math.log(s) - (1 - y) * math.log(1 - s), rel=1e-12)
+            assert float(mse.value([w, b])) == pytest.approx((s - y) ** 2, rel=1e-12)
+    far = objectives.neuron_bce(1.0, 0.0)
+    assert math.isfinite(float(far.value([800.0, 0.0]))) and float(far.value([800.0, 0.0])) == pytest.approx(800.0)
+    assert np.all(np.isfinite(far.grad([800.0, 0.0])))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grid_shapes(name):
+    f = FACTORIES[name]()
+    if f.dim == 1:
+        xs, Z = f.grid(7)
+        assert xs.shape == (7,) and Z.shape == (7,)
+        assert xs[0] == f.window[0] and xs[-1] == f.window[1]
+        np.testing.assert_allclose(Z, np.asarray(f.value(xs), dtype=float))
+    else:
+        X, Y, Z = f.grid(7)
+        assert X.shape == Y.shape == Z.shape == (7, 7)
+        np.testing.assert_allclose(Z, np.asarray(f.value(np.stack([X, Y], axis=-1)), dtype=float))
+        X2, Y2, Z2 = f.grid(5, window=((0.0, 1.0), (2.0, 3.0)))
+        assert Z2.shape == (5, 5) and X2.min() == 0.0 and Y2.max() == 3.0
+
+
+def test_repr_and_equality():
+    assert repr(objectives.bowl(10)) == "Objective('10x² + y²', dim=2)"
+    assert objectives.bowl(10).meta == {"c": 10}
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: objectives.bowl(0), ValueError),
+    (lambda: objectives.bowl(-1.0), ValueError),
+    (lambda: objectives.bowl("10"), TypeError),
+    (lambda: objectives.bowl(float("nan")), ValueError),
+    (lambda: objectives.rosenbrock(b=0.0), ValueError),
+    (lambda: objectives.rosenbrock(a=None), TypeError),
+    (lambda: objectives.rastrigin(-1.0), ValueError),
+    (lambda: objectives.neuron_mse(y=1.5), ValueError),
+    (lambda: objectives.neuron_bce(x=float("nan")), ValueError),
+    (lambda: objectives.bowl(1).value([1.0, 2.0, 3.0]), ValueError),
+    (lambda: objectives.bowl(1).grad(np.zeros((4, 3))), ValueError),
+    (lambda: objectives.bowl(1).grid(1), ValueError),
+    (lambda: objectives.bowl(1).grid(2.5), TypeError),
+])
+def test_invalid_arguments(call, exc):
+    with pytest.raises(exc):
+        call()
+
+
+def test_error_messages_name_the_argument():
+    with pytest.raises(ValueError, match=r"c must be in \(0.0, inf\], got 0"):
+        objectives.bowl(0)
+    with pytest.raises(ValueError, match="last axis of size 2"):
+        objectives.bowl(1).value([1.0, 2.0, 3.0])
