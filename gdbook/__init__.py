@@ -11,7 +11,7 @@ Examples:
     True
 """
 
-from . import data, figures, objectives, optim, plot, report, schedules, train
+from . import cache, data, figures, objectives, optim, plot, report, schedules, train
 from . import newton, numgrad
 from . import quadratic
 from . import landscape
@@ -24,6 +24,7 @@ from .trajectory import Trajectory, trajectory
 __version__ = "0.1.0"
 
 __all__ = [
+    "cache",
     "objectives",
     "optim",
     "schedules",

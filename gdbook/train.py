@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ._checks import check_in_range, check_int
+from .cache import memoize
 from .data import minibatches, synthetic_regression
 from .schedules import constant
 from .trajectory import optimizer_name
@@ -60,6 +61,7 @@ class History:
     steps: int = 0
 
 
+@memoize
 def train_regression(
     optimizer: Callable,
     *,

@@ -21,6 +21,7 @@ import torch
 
 from ._array import as_tensor
 from ._checks import check_int
+from .cache import memoize
 from .objectives import Objective
 
 __all__ = ["Trajectory", "trajectory", "optimizer_name"]
@@ -67,6 +68,7 @@ def optimizer_name(optimizer) -> str:
     return getattr(optimizer, "__name__", type(optimizer).__name__)
 
 
+@memoize
 def trajectory(
     objective: Objective,
     optimizer: Callable = None,

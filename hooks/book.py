@@ -29,6 +29,8 @@ class _DropMessage(logging.Filter):
         return self.text not in record.getMessage()
 
 
+log = logging.getLogger("mkdocs.hooks.book")
+
 # mkdocs-static-i18n warns that its *server-side* contextual language links are not
 # refreshed by instant navigation. Material's own language selector resolves the
 # counterpart page client-side from the sitemap, which the browser tests check.
@@ -71,6 +73,22 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
         return f"{m.group('indent')}{m.group('ticks')}{m.group('lang')}{attrs} {' '.join(extra)}".rstrip()
 
     return FENCE.sub(fix, markdown)
+
+
+def on_config(config):
+    # Both languages are built in this process and run the same experiments: let
+    # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
+    import gdbook.cache
+
+    gdbook.cache.enable()
+    return config
+
+
+def on_post_build(config):
+    import gdbook.cache
+
+    s = gdbook.cache.stats()
+    log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
 
 
 def on_page_markdown(markdown, page, config, files):
