@@ -1,0 +1,133 @@
+"""gdbook.train and gdbook.data: shapes, determinism, recorded divergence, recovery of w and b."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gdbook import data, optim, schedules
+from gdbook.train import History, squared_loss, train_regression
+
+
+def test_synthetic_regression():
+    X, y = data.synthetic_regression(seed=0)
+    assert X.shape == (1000, 2) and y.shape == (1000,) and X.dtype == torch.float64
+    residual = y - X @ torch.tensor(data.TRUE_W, dtype=torch.float64) - data.TRUE_B
+    # the noise has standard deviation 0.01: its sample std over 1000 draws is within ~5 %
+    assert float(residual.std()) == pytest.approx(0.01, rel=0.1)
+    X2, y2 = data.synthetic_regression(seed=0)
+    assert torch.equal(X, X2) and torch.equal(y, y2)
+    assert not torch.equal(X, data.synthetic_regression(seed=1)[0])
+
+
+def test_minibatches_cover_each_example_once():
+    batches = list(data.minibatches(103, 10, seed=3))
+    assert [len(b) for b in batches] == [10] * 10 + [3]
+    assert sorted(torch.cat(batches).tolist()) == list(range(103))
+    assert all(torch.equal(a, b) for a, b in zip(batches, data.minibatches(103, 10, seed=3)))
+
+
+def test_history_shapes():
+    h = train_regression(optim.SGD, lr=0.03, batch_size=10, epochs=3, period=100, seed=0)
+    assert isinstance(h, History)
+    assert len(h.epoch) == len(h.loss) == 1 + 3 * 1000 // 100
+    assert h.epoch[0] == 0.0 and h.epoch[-1] == 3.0
+    assert h.lr == [0.03] * 3
+    assert h.examples == 3000 and h.steps == 300
+    assert h.w.shape == (2,) and isinstance(h.b, float)
+    assert h.label == "SGD"
+
+
+def test_recovers_true_parameters():
+    """With noise 0.01 and 1000 examples the least-squares estimate is within ~1e-3 of the
+    truth; minibatch SGD then ends within its own noise floor of that estimate."""
+    X, y = data.synthetic_regression(seed=0)
+    h = train_regression(optim.SGD, lr=0.03, batch_size=10, epochs=3, seed=0)
+    assert not h.diverged
+    np.testing.assert_allclose(h.w, [2.0, -3.4], atol=5e-3)
+    assert h.b == pytest.approx(4.2, abs=5e-3)
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
+    exact = torch.linalg.lstsq(A, y[:, None]).solution[:, 0].numpy()
+    np.testing.assert_allclose(np.append(h.w, h.b), exact, atol=2e-3)
+    assert h.loss[-1] < 1e-4 and h.loss[-1] < h.loss[0] / 1e4
+
+
+@pytest.mark.parametrize("opt,hyper", [
+    (optim.SGD, dict(lr=0.05, momentum=0.9)),
+    (optim.Adam, dict(lr=0.05)),
+    (optim.RMSprop, dict(lr=0.03, alpha=0.99)),
+    (optim.Adagrad, dict(lr=0.5)),
+    (optim.Adadelta, dict(lr=1.0, rho=0.9, eps=1e-3)),
+])
+def test_every_optimizer_trains(opt, hyper):
+    """Adaptive methods with a constant rate end in a band of width ~lr around the solution."""
+    h = train_regression(opt, batch_size=10, epochs=3, seed=1, **hyper)
+    assert not h.diverged
+    np.testing.assert_allclose(h.w, [2.0, -3.4], atol=0.05)
+    assert h.b == pytest.approx(4.2, abs=0.05)
+
+
+def test_deterministic():
+    a = train_regression(optim.Adam, lr=0.05, batch_size=20, epochs=2, seed=7)
+    b = train_regression(optim.Adam, lr=0.05, batch_size=20, epochs=2, seed=7)
+    assert a.loss == b.loss and np.array_equal(a.w, b.w) and a.b == b.b
+    c = train_regression(optim.Adam, lr=0.05, batch_size=20, epochs=2, seed=8)
+    assert c.loss != a.loss
+
+
+def test_torch_optimizer_gives_same_history():
+    a = train_regression(optim.SGD, lr=0.03, batch_size=10, epochs=2, momentum=0.5, seed=2)
+    b = train_regression(torch.optim.SGD, lr=0.03, batch_size=10, epochs=2, momentum=0.5, seed=2)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
+
+
+def test_divergence_recorded_not_raised():
+    h = train_regression(optim.SGD, lr=3.0, batch_size=10, epochs=5, seed=0)
+    assert h.diverged and h.diverged_epoch is not None and 0 < h.diverged_epoch < 5
+    # w and b are the last finite values (None only if they overflowed too)
+    assert h.w is None or np.all(np.isfinite(h.w))
+    assert not math.isfinite(h.loss[-1]) and all(math.isfinite(v) for v in h.loss[:-1])
+    assert h.epoch[-1] == h.diverged_epoch
+
+
+def test_schedule_sets_the_rate_per_epoch():
+    h = train_regression(optim.SGD, lr=0.1, batch_size=50, epochs=4, schedule=schedules.decay_after(2, 0.1), seed=0)
+    assert h.lr == pytest.approx([0.1, 0.1, 0.01, 0.001], rel=1e-12)
+
+
+def test_full_batch_is_gradient_descent():
+    """batch_size = n: each step is one GD step on the full loss, independent of the shuffle."""
+    X, y = data.synthetic_regression(n=50, seed=4)
+    h = train_regression(optim.SGD, lr=0.1, batch_size=50, epochs=3, period=50, data=(X, y), seed=0)
+    g = torch.Generator().manual_seed(0)
+    w = (0.01 * torch.randn(2, generator=g, dtype=X.dtype)).requires_grad_(True)
+    b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    losses = [float(squared_loss(X @ w + b, y).detach())]
+    for _ in range(3):
+        loss = squared_loss(X @ w + b, y)
+        gw, gb = torch.autograd.grad(loss, [w, b])
+        with torch.no_grad():
+            w -= 0.1 * gw
+            b -= 0.1 * gb
+        losses.append(float(squared_loss(X @ w + b, y).detach()))
+    np.testing.assert_allclose(h.loss, losses, rtol=1e-12)
+
+
+def test_squared_loss():
+    assert float(squared_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]))) == 2.5
+
+
+@pytest.mark.parametrize("kwargs,exc", [
+    (dict(lr=-0.1), ValueError),
+    (dict(lr=0.1, epochs=0), ValueError),
+    (dict(lr=0.1, batch_size=0), ValueError),
+    (dict(lr=0.1, batch_size=2000), ValueError),
+    (dict(lr=0.1, period=0), ValueError),
+    (dict(lr=0.1, epochs=1.5), TypeError),
+])
+def test_invalid_arguments(kwargs, exc):
+    with pytest.raises(exc):
+        train_regression(optim.SGD, **kwargs)
