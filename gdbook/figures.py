@@ -33,7 +33,7 @@ from matplotlib import font_manager
 
 from ._checks import check_choice
 
-__all__ = ["LANGS", "cjk_fonts", "style", "svg", "MissingGlyphError"]
+__all__ = ["LANGS", "cjk_fonts", "style", "svg", "FigureHTML", "MissingGlyphError"]
 
 LANGS = ("en", "zh")
 
@@ -62,6 +62,13 @@ HOUSE_STYLE = {
     "axes.unicode_minus": True,
     "mathtext.fontset": "dejavusans",
 }
+
+
+class FigureHTML(str):
+    """The HTML of a figure: a ``str`` (print it on a page) that Jupyter displays as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
 
 
 class MissingGlyphError(RuntimeError):
@@ -129,7 +136,7 @@ def _uniquify(text: str, prefix: str) -> str:
     return re.sub(rf'(?:id="|href="#|url\(#)(?:{names})(?=["\)])', fix, text)
 
 
-def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | None = None, *, close: bool = True) -> str:
+def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | None = None, *, close: bool = True) -> FigureHTML:
     """Render ``fig`` to a ``<figure>`` HTML element holding a deterministic inline SVG.
 
     Args:
@@ -162,7 +169,7 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
     # Scale with the page: natural size at most, narrower on a phone.
     text = re.sub(r'(<svg[^>]*?) width="([^"]*)" height="[^"]*"', r'\1 style="max-width:\2"', text, count=1)
     cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
-    return f'<figure class="gd-figure">{text}{cap}</figure>'
+    return FigureHTML(f'<figure class="gd-figure">{text}{cap}</figure>')
 
 
 def check_lang(lang: str) -> str:

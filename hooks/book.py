@@ -31,6 +31,24 @@ class _DropMessage(logging.Filter):
 
 log = logging.getLogger("mkdocs.hooks.book")
 
+# Jupyter labs: make MkDocs (and so mkdocs-static-i18n, which rebuilds the file list per
+# language) treat notebooks as pages. Without this, the i18n plugin copies `x.ipynb` and
+# `x.zh.ipynb` as static files instead of letting mkdocs-jupyter render them
+# (mkdocs-static-i18n issue #198).
+import mkdocs.utils  # noqa: E402
+
+if ".ipynb" not in mkdocs.utils.markdown_extensions:
+    mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")
+
+# nbconvert's template loads MathJax, Mermaid and RequireJS from CDNs; the book renders
+# notebook math with its vendored KaTeX and needs none of them.
+EXTERNAL_SCRIPT = re.compile(
+    r"<script[^>]*\bsrc=\"(?:(?:https?:)?//[^\"]*)?\"[^>]*>\s*</script>"
+    r"|<script[^>]*type=\"text/x-mathjax-config\"[^>]*>.*?</script>"
+    r"|<script[^>]*>(?:(?!</script>).)*?(?:MathJax|mermaid|https?://)(?:(?!</script>).)*?</script>",
+    re.S,
+)
+
 # mkdocs-static-i18n warns that its *server-side* contextual language links are not
 # refreshed by instant navigation. Material's own language selector resolves the
 # counterpart page client-side from the sitemap, which the browser tests check.
@@ -89,6 +107,24 @@ def on_post_build(config):
 
     s = gdbook.cache.stats()
     log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+
+
+DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}
+
+
+def on_page_content(html, page, config, files):
+    """Notebook pages: drop nbconvert's CDN scripts, add the download button."""
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    lang, _ = page_lang_and_slug(page)
+    name = page.file.src_uri.rsplit("/", 1)[-1]
+    button = (
+        f'<p class="gd-download"><a class="md-button md-button--primary" href="{name}" download>'
+        f"{DOWNLOAD[lang]}</a></p>"
+    )
+    html = EXTERNAL_SCRIPT.sub("", html)
+    head = re.search(r"</h1>", html)
+    return html[: head.end()] + button + html[head.end():] if head else button + html
 
 
 def on_page_markdown(markdown, page, config, files):
