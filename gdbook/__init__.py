@@ -19,7 +19,7 @@ from . import init, nets
 from . import compare
 from .figures import svg
 from .report import fmt, table
-from .trajectory import Trajectory, trajectory
+from .trajectory import Trajectory, run_rule, trajectory
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "fmt",
     "Trajectory",
     "trajectory",
+    "run_rule",
     "svg",
     "__version__",
 ]
