@@ -40,6 +40,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import check_in_range, check_int
 from .objectives import Objective
@@ -99,7 +100,7 @@ class Spectrum:
         return (self.kappa - 1.0) / (self.kappa + 1.0)
 
 
-def _hessian(H) -> np.ndarray:
+def _hessian(H: ArrayLike) -> np.ndarray:
     try:
         H = np.array(H, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -116,7 +117,7 @@ def _hessian(H) -> np.ndarray:
     return (H + H.T) / 2
 
 
-def spectrum(H) -> Spectrum:
+def spectrum(H: ArrayLike) -> Spectrum:
     r"""Eigenvalues and eigenvectors of a symmetric positive definite Hessian ``H``.
 
     Args:
@@ -140,7 +141,7 @@ def spectrum(H) -> Spectrum:
     return Spectrum(eigenvalues=lam, eigenvectors=Q)
 
 
-def contraction_factors(H, lr: float) -> np.ndarray:
+def contraction_factors(H: ArrayLike, lr: float) -> np.ndarray:
     r"""The factors \(1 - \eta\lambda_i\) by which one GD step scales the error along each eigenvector.
 
     Ordered like the eigenvalues (ascending). For a diagonal ``H`` the eigenvectors are
@@ -156,7 +157,7 @@ def contraction_factors(H, lr: float) -> np.ndarray:
     return 1.0 - lr * spectrum(H).eigenvalues
 
 
-def rate(H, lr: float) -> float:
+def rate(H: ArrayLike, lr: float) -> float:
     r"""The worst-case factor per step, \(\rho(\eta) = \max_i |1 - \eta\lambda_i| = \|\mathbf I - \eta\mathbf H\|_2\).
 
     For every start, \(\|\mathbf x_t - \mathbf x^*\| \le \rho^t \|\mathbf x_0 - \mathbf x^*\|\),
@@ -174,14 +175,14 @@ def rate(H, lr: float) -> float:
     return float(np.abs(contraction_factors(H, lr)).max())
 
 
-def _vector(name: str, v, d: int) -> np.ndarray:
+def _vector(name: str, v: ArrayLike, d: int) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64).reshape(-1)
     if v.shape != (d,):
         raise ValueError(f"{name} must have {d} coordinate(s), got {v.size}")
     return v
 
 
-def gd_iterates(H, lr: float, x0, steps: int, xstar=None) -> np.ndarray:
+def gd_iterates(H: ArrayLike, lr: float, x0: ArrayLike, steps: int, xstar: ArrayLike | None = None) -> np.ndarray:
     r"""The exact GD path on \(f(\mathbf x) = \tfrac12(\mathbf x - \mathbf x^*)^\top\mathbf H(\mathbf x - \mathbf x^*)\), in closed form.
 
     \[
@@ -220,7 +221,7 @@ def gd_iterates(H, lr: float, x0, steps: int, xstar=None) -> np.ndarray:
         return xstar + (powers * c) @ Q.T
 
 
-def loss_gap(H, x, xstar=None) -> np.ndarray:
+def loss_gap(H: ArrayLike, x: ArrayLike, xstar: ArrayLike | None = None) -> np.ndarray:
     r"""The excess loss \(f(\mathbf x) - f^* = \tfrac12(\mathbf x - \mathbf x^*)^\top\mathbf H(\mathbf x - \mathbf x^*)\).
 
     ``x`` may be one point (``d`` numbers) or a batch ``(..., d)``, such as the path
@@ -240,7 +241,9 @@ def loss_gap(H, x, xstar=None) -> np.ndarray:
     return 0.5 * np.einsum("...i,ij,...j->...", e, H, e)
 
 
-def steps_to_tolerance(H, lr: float, x0, tol: float, xstar=None, *, max_steps: int = 10**12) -> int | None:
+def steps_to_tolerance(
+    H: ArrayLike, lr: float, x0: ArrayLike, tol: float, xstar: ArrayLike | None = None, *, max_steps: int = 10**12
+) -> int | None:
     r"""The first step \(t\) at which GD has \(f(\mathbf x_t) - f^* \le\) ``tol``, or ``None`` if it never does.
 
     With \(\mathbf c = \mathbf Q^\top(\mathbf x_0 - \mathbf x^*)\) the excess loss is
@@ -296,7 +299,7 @@ def steps_to_tolerance(H, lr: float, x0, tol: float, xstar=None, *, max_steps: i
     return hi
 
 
-def objective(H, xstar=None, *, name: str | None = None, window=None) -> Objective:
+def objective(H: ArrayLike, xstar: ArrayLike | None = None, *, name: str | None = None, window: tuple | None = None) -> Objective:
     r"""The quadratic \(f(\mathbf x) = \tfrac12(\mathbf x - \mathbf x^*)^\top\mathbf H(\mathbf x - \mathbf x^*)\) as an [`Objective`][gdbook.objectives.Objective].
 
     Use it to run any optimizer with [`trajectory`][gdbook.trajectory.trajectory] or to
