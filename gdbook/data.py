@@ -17,7 +17,7 @@ import torch
 
 from ._checks import check_in_range, check_int
 
-__all__ = ["TRUE_W", "TRUE_B", "synthetic_regression", "minibatches"]
+__all__ = ["TRUE_W", "TRUE_B", "synthetic_regression", "synthetic_classification", "minibatches"]
 
 TRUE_W = (2.0, -3.4)
 TRUE_B = 4.2
@@ -39,6 +39,29 @@ def synthetic_regression(
     X = torch.randn(n, len(w), generator=g, dtype=torch.float64)
     y = X @ w + b + noise * torch.randn(n, generator=g, dtype=torch.float64)
     return X, y
+
+
+def synthetic_classification(n: int = 200, d: int = 2, separation: float = 1.5, seed: int = 0):
+    r"""Two overlapping Gaussian classes in \(\mathbb R^d\), float64 NumPy arrays ``(X, y)``.
+
+    Class 1 is centred at \(+\tfrac{s}{2}\mathbf 1/\sqrt d\), class 0 at \(-\tfrac{s}{2}\mathbf 1/\sqrt d\) (``s`` =
+    ``separation``, the distance between the means), both with identity covariance, so
+    the classes overlap and logistic regression has a finite minimizer. Half the
+    examples (rounded down) are class 1.
+
+    Examples:
+        >>> X, y = synthetic_classification(n=10, seed=0)
+        >>> X.shape, y.tolist().count(1.0)
+        ((10, 2), 5)
+    """
+    check_int("n", n, low=2)
+    check_int("d", d, low=1)
+    check_in_range("separation", separation, 0.0)
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.arange(n) < n // 2).to(torch.float64)
+    centre = separation / 2 / d**0.5
+    X = torch.randn(n, d, generator=g, dtype=torch.float64) + (2 * y[:, None] - 1) * centre
+    return X.numpy(), y.numpy()
 
 
 def minibatches(n: int, batch_size: int, seed: int | torch.Generator = 0) -> Iterator[torch.Tensor]:

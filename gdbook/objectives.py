@@ -48,6 +48,7 @@ __all__ = [
     "rastrigin",
     "neuron_mse",
     "neuron_bce",
+    "logistic_regression",
 ]
 
 Window = tuple  # (xmin, xmax) in 1-D, ((xmin, xmax), (ymin, ymax)) in 2-D
@@ -392,4 +393,71 @@ def neuron_bce(x: float = 1.0, y: float = 0.0) -> Objective:
     return Objective(
         "BCE", r"-y\log\sigma(wx + b) - (1 - y)\log(1 - \sigma(wx + b))", fn, 2, grad_fn=grad,
         start=(3.0, 2.0), window=((-10.0, 10.0), (-10.0, 10.0)), meta={"x": x, "y": y},
+    )
+
+
+# ---------------------------------------------------------------------------
+# A convex model with data: logistic regression
+# ---------------------------------------------------------------------------
+
+
+def logistic_regression(X, y) -> Objective:
+    r"""Mean logistic loss of a linear classifier over data ``(X, y)``, parameters \((\mathbf w, b)\).
+
+    With \(z_i = \mathbf w^\top \mathbf x_i + b\) and labels \(y_i \in \{0, 1\}\),
+
+    \[
+    L(\mathbf w, b) = \frac1n \sum_i \bigl(\operatorname{softplus}(z_i) - y_i z_i\bigr),\qquad
+    \nabla L = \frac1n A^\top(\sigma(\mathbf z) - \mathbf y),\qquad
+    \nabla^2 L = \frac1n A^\top S A,
+    \]
+
+    where \(A = [X, \mathbf 1]\) and \(S = \mathrm{diag}(\sigma(z_i)(1 - \sigma(z_i)))\). The loss is
+    convex; its minimizer is finite when the classes overlap. The coordinates are
+    \(w_1, \dots, w_d, b\) (``dim = d + 1``).
+
+    Examples:
+        >>> import numpy as np
+        >>> f = logistic_regression(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0]))
+        >>> round(float(f.value([0.0, 0.0])), 6)  # log 2 at the origin
+        0.693147
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError("y must hold labels 0 and 1")
+    d = X.shape[1]
+    A = np.hstack([X, np.ones((X.shape[0], 1))])
+
+    def logits(w):
+        m = xp(*w)
+        cols = m.asarray(A) if m is np else torch.as_tensor(A)
+        return sum(wi[..., None] * cols[:, i] if hasattr(wi, "shape") else wi * cols[:, i] for i, wi in enumerate(w))
+
+    def fn(*w):
+        z = logits(w)
+        m = xp(z)
+        yy = y if m is np else torch.as_tensor(y)
+        return (m.log1p(m.exp(-abs(z))) + (z + abs(z)) / 2 - yy * z).mean(-1)
+
+    def grad(*w):
+        z = logits(w)
+        m = xp(z)
+        r = 1 / (1 + m.exp(-z)) - (y if m is np else torch.as_tensor(y))
+        cols = A if m is np else torch.as_tensor(A)
+        return tuple((r * cols[:, i]).mean(-1) for i in range(d + 1))
+
+    def hess(*w):
+        z = logits(w)
+        m = xp(z)
+        p = 1 / (1 + m.exp(-z))
+        s = p * (1 - p)
+        cols = A if m is np else torch.as_tensor(A)
+        return tuple(tuple((s * cols[:, i] * cols[:, j]).mean(-1) for j in range(d + 1)) for i in range(d + 1))
+
+    return Objective(
+        "logistic loss", r"\frac1n\sum_i \operatorname{softplus}(z_i) - y_i z_i", fn, d + 1,
+        grad_fn=grad, hess_fn=hess, start=tuple([0.0] * (d + 1)), meta={"n": X.shape[0]},
     )
