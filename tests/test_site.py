@@ -1,0 +1,141 @@
+"""The built site: every page in both languages, no execution errors, nothing loaded from outside."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import GENERATED, LANGS, page_file, pages, slugs, source, zh_only_sources
+
+pytestmark = pytest.mark.build
+
+EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //, ftp://, ...
+CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.I)
+CSS_IMPORT = re.compile(r"""@import\s+(['"])(.*?)\1""", re.I)
+TAG = re.compile(r"<[^>]+>")
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def text_of(page_html: str) -> str:
+    """The visible-ish text of a page: tags removed, entities decoded."""
+    return html.unescape(TAG.sub("", page_html))
+
+
+def test_every_english_page_has_a_chinese_source():
+    assert not zh_only_sources(), f"Chinese pages without an English page: {zh_only_sources()}"
+    missing = [s for s in slugs() if not source(s, "zh").exists()]
+    assert not missing, f"English pages without a Chinese page: {missing}"
+
+
+@pytest.mark.parametrize("slug", slugs())
+def test_page_exists_in_both_languages(site, slug):
+    for lang in LANGS:
+        f = page_file(site, slug, lang)
+        assert f.is_file(), f"{slug}: no {lang} page at {f.relative_to(site)}"
+
+
+@pytest.mark.parametrize("slug,lang", pages())
+def test_lang_attribute_and_h1(site, slug, lang):
+    doc = read(page_file(site, slug, lang))
+    m = re.search(r"<html\b[^>]*\blang=\"([^\"]+)\"", doc)
+    assert m, f"{lang}/{slug}: <html> has no lang attribute"
+    assert m.group(1) == lang, f"{lang}/{slug}: <html lang={m.group(1)!r}>, expected {lang!r}"
+    assert re.search(r"<h1\b", doc), f"{lang}/{slug}: no <h1>"
+
+
+@pytest.mark.parametrize("slug,lang", [p for p in pages() if p[0] not in GENERATED])
+def test_no_execution_errors(site, slug, lang):
+    """markdown-exec renders a failing block's traceback as a code block on the page."""
+    text = text_of(read(page_file(site, slug, lang)))
+    for marker in ("Traceback (most recent call last)", "MissingGlyphError", "Execution of python code block"):
+        assert marker not in text, f"{lang}/{slug}: the page shows {marker!r} (a block failed)"
+
+
+def _external_refs(doc: str) -> list[str]:
+    soup = BeautifulSoup(doc, "html.parser")
+    found = []
+
+    def check(tag, attr):
+        value = tag.get(attr)
+        if not value:
+            return
+        candidates = [v.strip().split(" ")[0] for v in value.split(",")] if attr == "srcset" else [value]
+        found.extend(f"<{tag.name} {attr}={v}>" for v in candidates if EXTERNAL.match(v))
+
+    for tag in soup.find_all(["script", "img", "iframe", "audio", "video", "source", "track", "embed", "input"]):
+        check(tag, "src")
+        check(tag, "srcset")
+    for tag in soup.find_all("link"):
+        rel = {r.lower() for r in tag.get("rel", [])}
+        if rel & {"stylesheet", "icon", "shortcut", "preload", "modulepreload", "prefetch", "manifest",
+                  "apple-touch-icon", "preconnect", "dns-prefetch"}:
+            check(tag, "href")
+    for tag in soup.find_all("object"):
+        check(tag, "data")
+    for tag in soup.find_all(["image", "use", "feimage"]):
+        check(tag, "href")
+        check(tag, "xlink:href")
+    for tag in soup.find_all(style=True):
+        found.extend(f"style url({u})" for _, u in CSS_URL.findall(tag["style"]) if EXTERNAL.match(u))
+    for tag in soup.find_all("style"):
+        css = tag.string or ""
+        found.extend(f"<style> url({u})" for _, u in CSS_URL.findall(css) + CSS_IMPORT.findall(css) if EXTERNAL.match(u))
+    return found
+
+
+@pytest.mark.parametrize("slug,lang", pages())
+def test_no_external_resources_in_pages(site, slug, lang):
+    refs = _external_refs(read(page_file(site, slug, lang)))
+    assert not refs, f"{lang}/{slug} loads from outside the site: {refs[:10]}"
+
+
+def test_no_external_urls_in_css(site):
+    bad = []
+    for css in sorted(site.rglob("*.css")):
+        text = read(css)
+        for _, u in CSS_URL.findall(text) + CSS_IMPORT.findall(text):
+            if EXTERNAL.match(u):
+                bad.append(f"{css.relative_to(site)}: {u}")
+    assert not bad, "CSS loads from outside the site:\n" + "\n".join(bad[:20])
+
+
+def test_other_html_files_load_nothing_external(site):
+    """404.html and anything else the theme writes."""
+    known = {page_file(site, s, lang) for s, lang in pages()}
+    bad = []
+    for f in sorted(site.rglob("*.html")):
+        if f not in known:
+            bad += [f"{f.relative_to(site)}: {r}" for r in _external_refs(read(f))]
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_external_reference_detector():
+    """The detector itself: it must flag what it is meant to flag."""
+    doc = ('<html><head><script src="https://cdn.example/x.js"></script>'
+           '<link rel="stylesheet" href="//fonts.example/css"><link rel="canonical" href="https://a.b/">'
+           '</head><body><img src="assets/a.png"><img srcset="a.png 1x, http://x/b.png 2x">'
+           '<div style="background:url(\'https://x/y.png\')"></div><a href="https://paper.example/">paper</a>'
+           '<svg><use href="#local"></use><image href="https://x/i.png"></image></svg></body></html>')
+    refs = _external_refs(doc)
+    assert len(refs) == 5, refs
+
+
+def test_sitemap_lists_both_languages(site):
+    sitemap = read(site / "sitemap.xml")
+    for slug in slugs():
+        for lang in LANGS:
+            path = "" if slug == "index" else f"{slug}/"
+            path = path if lang == "en" else f"zh/{path}"
+            assert f"/{path}</loc>" in sitemap, f"sitemap.xml lacks {lang}/{slug}"
+
+
+def test_search_index_has_both_languages(site):
+    index = read(site / "search" / "search_index.json")
+    assert '"location":"zh/' in index.replace(" ", "")
