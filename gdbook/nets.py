@@ -39,6 +39,7 @@ from torch import nn
 
 from . import init as _init
 from ._checks import check_choice, check_in_range, check_int
+from .cache import memoize
 from .train import History
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "LayerStats",
     "gradient_stats",
     "layer_stats",
+    "layer_stats_at_init",
     "unit_spread",
     "log_growth_rate",
     "MatrixProduct",
@@ -58,6 +60,7 @@ __all__ = [
     "clip_grad_value_",
     "NetHistory",
     "train_net",
+    "train_mlp",
 ]
 
 #: Activation names accepted by [`MLP`][gdbook.nets.MLP].
@@ -116,6 +119,14 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class _Linear(nn.Linear):
+    """``nn.Linear`` whose constructor leaves the parameters unset: [`MLP`][gdbook.nets.MLP]
+    fills them from its own generator (torch's would draw from the global one)."""
+
+    def reset_parameters(self) -> None:
+        pass
 
 
 class Block(nn.Module):
@@ -230,7 +241,7 @@ class MLP(nn.Module):
 
     @staticmethod
     def _linear(n_in, n_out, bias, dtype, fill, g) -> nn.Linear:
-        lin = nn.utils.skip_init(nn.Linear, n_in, n_out, bias=bias, dtype=dtype)
+        lin = _Linear(n_in, n_out, bias=bias, dtype=dtype)
         if fill is None:
             return _init.linear_default_(lin, generator=g)
         fill(lin.weight, g)
@@ -336,7 +347,7 @@ def layer_stats(
         loss.backward()
         value = loss.item()
     else:
-        y.backward(grad_output)
+        (y * grad_output).sum().backward()  # the same gradient, without autograd's slow first-call shape check
         value = None
     g = gradient_stats(net)
     return LayerStats(
@@ -348,6 +359,32 @@ def layer_stats(
         act_grad_std=np.array([_std(h.grad) for h in outs]),
         loss=value,
     )
+
+
+@memoize
+def layer_stats_at_init(
+    x: torch.Tensor,
+    *,
+    width: int,
+    depth: int,
+    target: torch.Tensor | None = None,
+    grad_output: torch.Tensor | None = None,
+    **mlp_kwargs,
+) -> LayerStats:
+    r"""[`layer_stats`][gdbook.nets.layer_stats] of a freshly built ``MLP(x.shape[1], width, depth, **mlp_kwargs)``.
+
+    A pure function of its arguments (give ``generator`` as an int seed), so the book's
+    build computes each setting once for both languages ([`gdbook.cache`][gdbook.cache]).
+
+    Examples:
+        >>> x = torch.rand(10, 50, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        >>> s = layer_stats_at_init(x, width=50, depth=8, activation="sigmoid", init="normal", std=50 ** -0.5,
+        ...                         bias=False, generator=1, target=torch.zeros(10, 50, dtype=torch.float64))
+        >>> bool(s.grad_norm[0] < 1e-3 * s.grad_norm[-1])   # vanishing towards the input
+        True
+    """
+    net = MLP(x.shape[1], width, depth, dtype=x.dtype, **mlp_kwargs)
+    return layer_stats(net, x, target=target, grad_output=grad_output)
 
 
 def unit_spread(net: MLP, layer: int = 0) -> float:
@@ -586,3 +623,37 @@ def train_net(
         with torch.no_grad():
             record(nn.functional.mse_loss(net(X), y).item())
     return h
+
+
+@memoize
+def train_mlp(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    width: int,
+    depth: int,
+    lr: float,
+    steps: int,
+    optimizer: Callable | None = None,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+    track: Callable[[nn.Module], float] | None = None,
+    label: str = "",
+    **mlp_kwargs,
+) -> NetHistory:
+    r"""[`train_net`][gdbook.nets.train_net] on a freshly built
+    ``MLP(X.shape[1], width, depth, y.shape[1], **mlp_kwargs)``, in ``X``'s dtype.
+
+    A pure function of its arguments (give ``generator`` as an int seed), so the book's
+    build runs each setting once for both languages.
+
+    Examples:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> X = torch.randn(32, 2, generator=g, dtype=torch.float64)
+        >>> h = train_mlp(X, X[:, :1], width=8, depth=2, lr=0.1, steps=50, activation="tanh", generator=0)
+        >>> h.loss[-1] < h.loss[0]
+        True
+    """
+    net = MLP(X.shape[1], width, depth, y.shape[1], dtype=X.dtype, **mlp_kwargs)
+    return train_net(net, X, y, lr=lr, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
+                     clip_value=clip_value, track=track, label=label)

@@ -289,3 +289,30 @@ def test_train_net_records_divergence_and_clipping_prevents_it():
     assert clipped.loss == again.loss
     with pytest.raises(ValueError, match="at most one"):
         run(clip_norm=1.0, clip_value=1.0)
+
+
+# --- pure wrappers that the build's cache can share between languages ------------------------
+
+
+def test_layer_stats_at_init_equals_building_by_hand_and_is_cached():
+    from gdbook import cache
+
+    x, t = randn(6, 5, seed=1), randn(6, 4, seed=2)
+    kw = dict(activation="tanh", init="xavier_normal", generator=3)
+    ref = nets.layer_stats(nets.MLP(5, 4, 3, **kw), x, target=t)
+    with cache.enabled():
+        a = nets.layer_stats_at_init(x, width=4, depth=3, target=t, **kw)
+        b = nets.layer_stats_at_init(x, width=4, depth=3, target=t, **kw)
+        assert cache.stats()["hits"] == 1
+    for s in (a, b):
+        np.testing.assert_array_equal(s.grad_norm, ref.grad_norm)
+        np.testing.assert_array_equal(s.act_std, ref.act_std)
+
+
+def test_train_mlp_equals_train_net():
+    X = randn(32, 3, seed=1)
+    y = X[:, :1] ** 2
+    kw = dict(activation="relu", init="kaiming_normal", generator=4)
+    ref = nets.train_net(nets.MLP(3, 8, 2, 1, **kw), X, y, lr=0.05, steps=20, clip_value=0.5)
+    h = nets.train_mlp(X, y, width=8, depth=2, lr=0.05, steps=20, clip_value=0.5, **kw)
+    assert h.loss == ref.loss and h.grad_norm == ref.grad_norm
