@@ -1,7 +1,8 @@
 """Printing results on a page: Markdown tables and compact numbers.
 
 markdown-exec renders what a block prints as Markdown, so a table printed by
-:func:`table` appears as a real table on the page.
+[`table`][gdbook.report.table] appears as a real table on the page; in a Jupyter
+notebook, a table is displayed as one too.
 
 Examples:
     >>> print(table([["GD", 0.5, 20], ["Adam", 1e-9, 7]], ["method", "loss", "steps"]))
@@ -20,7 +21,14 @@ import numbers
 import textwrap
 from typing import Sequence
 
-__all__ = ["fmt", "table", "source"]
+__all__ = ["fmt", "table", "source", "MarkdownText"]
+
+
+class MarkdownText(str):
+    """Markdown source: a ``str`` (print it on a page) that Jupyter renders as Markdown."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -47,21 +55,31 @@ def fmt(value, digits: int = 4) -> str:
     return str(value)
 
 
-def table(rows: Sequence[Sequence], headers: Sequence[str], digits: int = 4) -> str:
-    """A Markdown table; numeric columns are right-aligned and formatted by :func:`fmt`."""
+def table(rows: Sequence[Sequence], headers: Sequence[str], digits: int = 4) -> MarkdownText:
+    """A Markdown table; numeric columns are right-aligned and formatted by [`fmt`][gdbook.report.fmt].
+
+    A ``|`` inside a cell or a header is escaped, so it cannot split the cell.
+
+    Examples:
+        >>> print(table([["a", 1]], ["name", "max |x|"]))
+        | name | max \\|x\\| |
+        |---|---:|
+        | a | 1 |
+    """
     if any(len(r) != len(headers) for r in rows):
         raise ValueError(f"every row must have {len(headers)} cells (one per header)")
-    cells = [[fmt(v, digits) for v in r] for r in rows]
+    cells = [[fmt(v, digits).replace("|", "\\|") for v in r] for r in rows]
+    headers = [h.replace("|", "\\|") for h in headers]
     numeric = [
         all(isinstance(r[j], numbers.Real) and not isinstance(r[j], bool) for r in rows) if rows else False
         for j in range(len(headers))
     ]
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
     out += ["| " + " | ".join(c) + " |" for c in cells]
-    return "\n".join(out)
+    return MarkdownText("\n".join(out))
 
 
-def source(obj, *, docstring: bool = True) -> str:
+def source(obj, *, docstring: bool = True) -> MarkdownText:
     """The source code of a function or class as a Markdown ``python`` code block.
 
     Pages print it to show a rule exactly as the library runs it, so the book keeps
@@ -78,4 +96,4 @@ def source(obj, *, docstring: bool = True) -> str:
     if not docstring and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0].value, "value", None), str):
         lines = text.splitlines(keepends=True)
         text = "".join(lines[: body[0].lineno - 1] + lines[body[0].end_lineno:])
-    return f"```python\n{text.rstrip()}\n```"
+    return MarkdownText(f"```python\n{text.rstrip()}\n```")
