@@ -35,6 +35,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, Union
@@ -50,7 +51,7 @@ from .train import History
 from .trajectory import Trajectory, optimizer_name, trajectory
 
 __all__ = ["lr_grid", "sweep", "sweep_regression", "Search", "best_of", "grid_search", "search_lr", "compare",
-           "steps_rows"]
+           "steps_rows", "thin"]
 
 Run = Union[Trajectory, History]
 
@@ -425,3 +426,25 @@ def steps_rows(columns: Mapping[str, Mapping[str, Search]]) -> list[list[str]]:
             row.append(f"{steps} (η = {s.best_lr:g}{'*' if s.at_edge else ''})")
         rows.append(row)
     return rows
+
+
+def thin(run: Trajectory, max_points: int = 60) -> Trajectory:
+    r"""A copy of ``run`` with at most ``max_points`` points, for figures of long runs.
+
+    The kept steps are spaced evenly in \(\log(t + 1)\): dense at the start, where a
+    path usually moves most, sparse later; the first and the last point are always kept.
+    ``losses`` are thinned alike; everything else is unchanged.
+
+    Examples:
+        >>> from gdbook import objectives, optim
+        >>> run = sweep(objectives.rosenbrock(), optim.Adam, (0.01,), steps=1000)[0]
+        >>> short = thin(run, 50)
+        >>> len(short.path) <= 50, bool((short.path[-1] == run.path[-1]).all()), short.steps < run.steps
+        (True, True, True)
+    """
+    check_int("max_points", max_points, low=2)
+    k = len(run.path)
+    if k <= max_points:
+        return run
+    idx = np.unique(np.round(np.geomspace(1, k, max_points)).astype(int) - 1)
+    return dataclasses.replace(run, path=run.path[idx], losses=run.losses[idx])

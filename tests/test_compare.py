@@ -149,3 +149,13 @@ def test_compare_regression_is_deterministic_and_marks_grid_edges():
     # Adam with η ≤ 0.01 cannot get from the start to the noise floor in one epoch.
     assert rows[1][1] == "– (η = 0.01*)"
     assert rows[0][1].endswith("(η = 0.1*)") and rows[0][1][0].isdigit()
+
+
+def test_thin_keeps_the_ends_and_is_dense_at_the_start():
+    run = C.sweep(gd.objectives.rosenbrock(), gd.optim.SGD, (1e-3,), steps=999)[0]
+    short = C.thin(run, 40)
+    assert len(short.path) <= 40 and np.array_equal(short.path[0], run.path[0])
+    assert np.array_equal(short.path[-1], run.path[-1]) and short.losses[-1] == run.losses[-1]
+    kept = [int(np.nonzero((run.path == p).all(axis=1))[0][0]) for p in short.path]
+    assert kept[:5] == [0, 1, 2, 3, 4] and np.all(np.diff(kept) > 0)
+    assert C.thin(short, 100) is short
