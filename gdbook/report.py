@@ -35,6 +35,8 @@ def fmt(value, digits: int = 4) -> str:
     """Format a number compactly: ``digits`` significant digits, ``inf``/``nan`` spelled out.
 
     Examples:
+        >>> fmt((1.0, 2.5)), fmt([[1, 2], [3, 4]])
+        ('(1, 2.5)', '((1, 2), (3, 4))')
         >>> fmt(3.14159265), fmt(1234567.0), fmt(-2.5e-12), fmt(float("nan")), fmt(7)
         ('3.142', '1.235e+06', '-2.5e-12', 'nan', '7')
     """
@@ -49,7 +51,7 @@ def fmt(value, digits: int = 4) -> str:
         return f"{v:.{digits}g}"
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
         items = value.tolist() if hasattr(value, "tolist") else value
-        if isinstance(items, list):
+        if isinstance(items, (list, tuple)):
             return "(" + ", ".join(fmt(v, digits) for v in items) + ")"
         return fmt(items, digits)
     return str(value)
