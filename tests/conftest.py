@@ -65,6 +65,18 @@ def pages() -> list[tuple[str, str]]:
     return [(s, lang) for s in slugs() for lang in LANGS]
 
 
+def built_pages(site: Path) -> list[tuple[str, str]]:
+    """``(url_path, lang)`` of every HTML page in a built site (labs and generated pages included)."""
+    out = []
+    for f in sorted(site.rglob("index.html")):
+        rel = f.parent.relative_to(site).as_posix()
+        if rel.split("/")[0] in ("assets", "search"):
+            continue
+        path = "/" if rel == "." else f"/{rel}/"
+        out.append((path, "zh" if path.startswith("/zh/") else "en"))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Building
 # ---------------------------------------------------------------------------

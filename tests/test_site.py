@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import GENERATED, LANGS, page_file, pages, slugs, source, zh_only_sources
+from conftest import GENERATED, LANGS, built_pages, page_file, pages, slugs, source, url_path, zh_only_sources
 
 pytestmark = pytest.mark.build
 
@@ -104,6 +104,28 @@ def test_no_external_urls_in_css(site):
             if EXTERNAL.match(u):
                 bad.append(f"{css.relative_to(site)}: {u}")
     assert not bad, "CSS loads from outside the site:\n" + "\n".join(bad[:20])
+
+
+def test_every_built_page_lang_h1_and_counterpart(site):
+    """Pages beyond the chapters (labs, anything a plugin adds): language, a title, a counterpart."""
+    chapters = {url_path(s, lang) for s, lang in pages()}
+    problems = []
+    found = built_pages(site)
+    paths = {p for p, _ in found}
+    for path, lang in found:
+        doc = read(site / path.lstrip("/") / "index.html")
+        m = re.search(r"<html\b[^>]*\blang=\"([^\"]+)\"", doc)
+        if not m or m.group(1) != lang:
+            problems.append(f"{path}: <html lang> is {m.group(1) if m else None!r}, expected {lang!r}")
+        if not re.search(r"<h1\b", doc):
+            problems.append(f"{path}: no <h1>")
+        other = path[len("/zh"):] if lang == "zh" else "/zh" + path
+        if other not in paths:
+            problems.append(f"{path}: no counterpart {other}")
+        if path not in chapters:
+            problems += [f"{path}: {r}" for r in _external_refs(doc)]
+    assert len(found) >= 2 * len(slugs())
+    assert not problems, "\n".join(problems[:20])
 
 
 def test_other_html_files_load_nothing_external(site):

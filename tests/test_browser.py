@@ -1,0 +1,331 @@
+"""The built book in a real browser: Debian's Chromium driven by Playwright.
+
+The site is served from the session's build on 127.0.0.1 (an ``http.server`` thread on a
+free port). Every request that does not go to that server is recorded and aborted, so the
+tests both detect and prevent traffic to the outside.
+
+The sitemap is served with the configured ``site_url`` replaced by the test server's address:
+Material reads the sitemap to decide which links it may follow with instant navigation and
+rewrites only the protocol and host name of its URLs, not the port, so without this the
+local copy would behave unlike the deployed site (every click a full page load).
+
+Without Chromium or Playwright the tests skip with a message, except when the environment
+variable ``CI`` is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import LANGS, ROOT, built_pages, page_file, pages, slugs, url_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.build]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 20_000
+
+
+def _require_browser():
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "Playwright for Python is not installed (pip install playwright)"
+    if reason is None and not os.access(CHROMIUM, os.X_OK):
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; the browser tests must run under CI", pytrace=False)
+        pytest.skip(reason)
+
+
+def _site_url() -> str:
+    m = re.search(r"^site_url:\s*['\"]?([^'\"\s]+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    return m.group(1) if m else ""
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    site_url = ""
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def do_GET(self):
+        if self.path.split("?")[0] == "/sitemap.xml" and self.site_url:
+            data = (Path(self.directory) / "sitemap.xml").read_bytes()
+            origin = f"http://{self.server.server_address[0]}:{self.server.server_address[1]}/"
+            data = data.replace(self.site_url.rstrip("/").encode() + b"/", origin.encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        super().do_GET()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(type("H", (_Handler,), {"site_url": _site_url()}), directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Visit:
+    """One browser tab on the local server, recording what went wrong."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        self.page.on("requestfailed", lambda r: None if r.url in self.external else self.errors.append(
+            f"request failed: {r.url} ({r.failure})"))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base + "/") or url == self.base or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        self.settle()
+
+    def settle(self):
+        try:
+            self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        except Exception:  # noqa: BLE001 - a long-polling page is not an error here
+            pass
+        # KaTeX renders on Material's document$ signal; wait until every math element has been processed
+        self.page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.arithmatex')).every(el => el.querySelector('.katex, .katex-error'))",
+            timeout=TIMEOUT_MS,
+        )
+
+    def path(self) -> str:
+        return self.page.url[len(self.base):]
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    v = Visit(browser, server)
+    yield v
+    v.close()
+
+
+CHECK_PAGE = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const math = Array.from(document.querySelectorAll('.arithmatex'));
+  const raw = math.filter(el => {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('.katex').forEach(k => k.remove());
+    return /\\\\\\(|\\\\\\[/.test(copy.textContent);
+  }).map(el => el.textContent.slice(0, 60));
+  const unrendered = math.filter(el => !el.querySelector('.katex')).length;
+  const errors = Array.from(document.querySelectorAll('.katex-error')).map(e => e.getAttribute('title') || e.textContent);
+  const hidden = el => { for (let e = el; e; e = e.parentElement) { if (getComputedStyle(e).display === 'none') return true; } return false; };
+  const svgs = Array.from(document.querySelectorAll('svg.gd-svg'));
+  const empty = svgs.filter(s => { const r = s.getBoundingClientRect(); return !(r.width > 0 && r.height > 0) && !hidden(s); })
+                    .map(s => s.getAttribute('aria-label'));
+  return {math: math.length, katex: document.querySelectorAll('.arithmatex .katex').length, raw, unrendered, errors,
+          svgs: svgs.length, empty, lang: document.documentElement.lang, h1: document.querySelectorAll('h1').length};
+}"""
+
+
+def _check_rendering(v: Visit, where: str):
+    r = v.page.evaluate(CHECK_PAGE)
+    problems = []
+    if r["raw"]:
+        problems.append(f"raw TeX left in {len(r['raw'])} math element(s): {r['raw'][:3]}")
+    if r["unrendered"]:
+        problems.append(f"{r['unrendered']} of {r['math']} math element(s) without KaTeX output")
+    if r["errors"]:
+        problems.append(f"KaTeX errors: {r['errors'][:3]}")
+    if r["empty"]:
+        problems.append(f"figures of zero size: {r['empty'][:3]}")
+    assert not problems, f"{where}: " + "; ".join(problems)
+    return r
+
+
+@pytest.mark.parametrize("slug,lang", pages())
+def test_page_loads_cleanly_and_renders(visit, site, slug, lang):
+    path = url_path(slug, lang)
+    visit.open(path)
+    where = f"{lang}/{slug} ({path})"
+    r = _check_rendering(visit, where)
+    assert not visit.external, f"{where}: requests outside the local server: {visit.external[:5]}"
+    assert not visit.errors, f"{where}: " + "; ".join(visit.errors[:8])
+    assert r["lang"] == lang and r["h1"] >= 1
+    built = page_file(site, slug, lang).read_text(encoding="utf-8")
+    assert r["svgs"] == built.count('class="gd-svg"'), f"{where}: figures in the HTML and in the DOM differ"
+    if r["math"]:
+        assert r["katex"] >= r["math"], f"{where}: math present but not rendered by KaTeX"
+
+
+def test_other_pages_load_cleanly(browser, server, site):
+    """Every built page that is not a chapter source (labs, generated pages) in one sweep."""
+    chapters = {url_path(s, lang) for s, lang in pages()}
+    others = [(p, lang) for p, lang in built_pages(site) if p not in chapters]
+    problems = []
+    for path, lang in others:
+        v = Visit(browser, server)
+        try:
+            v.open(path)
+            r = _check_rendering(v, path)
+            problems += [f"{path}: {e}" for e in v.errors[:3]]
+            problems += [f"{path}: external request {u}" for u in v.external[:3]]
+            if r["lang"] != lang:
+                problems.append(f"{path}: lang {r['lang']!r}, expected {lang!r}")
+        except AssertionError as e:
+            problems.append(str(e))
+        finally:
+            v.close()
+    assert not problems, "\n".join(problems[:20])
+
+
+def _switch_language(v: Visit, target_lang: str):
+    v.page.hover("div.md-select")
+    v.page.click(f"a.md-select__link[hreflang='{target_lang}']")
+
+
+def _counterpart_cases():
+    chosen = ["index"]
+    rest = [s for s in slugs() if s != "index"]
+    chosen += rest[:1] + rest[-1:]
+    return chosen
+
+
+@pytest.mark.parametrize("slug", _counterpart_cases())
+def test_language_switch_leads_to_counterpart(visit, slug):
+    for src, dst in (("en", "zh"), ("zh", "en")):
+        visit.open(url_path(slug, src))
+        _switch_language(visit, dst)
+        expected = url_path(slug, dst)
+        visit.page.wait_for_url(visit.base + expected, timeout=TIMEOUT_MS)
+        visit.settle()
+        assert visit.path() == expected
+        assert visit.page.evaluate("document.documentElement.lang") == dst
+    assert not visit.external
+
+
+def _richest_pages(site: Path):
+    """Pages ordered by how much they exercise rendering (math and figures)."""
+    scored = []
+    for slug in slugs():
+        html = page_file(site, slug, "en").read_text(encoding="utf-8")
+        math, figs = html.count('class="arithmatex"'), html.count('class="gd-svg"')
+        scored.append(((math > 0) + (figs > 0), math + figs, slug))
+    return [s for *_, s in sorted(scored, reverse=True)]
+
+
+def _nav_click(v: Visit, slug: str, lang: str):
+    href = url_path(slug, lang)
+    links = v.page.locator("nav.md-nav--primary a.md-nav__link[href]")
+    for i in range(links.count()):
+        link = links.nth(i)
+        resolved = link.evaluate("a => new URL(a.href).pathname")
+        if resolved == href and link.is_visible():
+            link.click()
+            return
+    pytest.fail(f"no visible navigation link to {href}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_instant_navigation_renders_math_and_figures(visit, site, lang):
+    ranked = _richest_pages(site)
+    target = ranked[0]
+    start = next(s for s in ranked if s != target)
+    visit.open(url_path(start, lang))
+    visit.page.evaluate("window.__gdNoReload = true")
+    _nav_click(visit, target, lang)
+    visit.page.wait_for_url(visit.base + url_path(target, lang), timeout=TIMEOUT_MS)
+    visit.settle()
+    assert visit.page.evaluate("window.__gdNoReload === true"), "the click reloaded the page (no instant navigation)"
+    r = _check_rendering(visit, f"{lang}/{target} after instant navigation from {start}")
+    html = page_file(site, target, lang).read_text(encoding="utf-8")
+    assert r["svgs"] == html.count('class="gd-svg"')
+    assert r["math"] == html.count('class="arithmatex"')
+    assert r["svgs"] + r["math"] > 0, "the book should have a page with math or figures"
+    assert not visit.external and not visit.errors, visit.errors[:5] + visit.external[:5]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_language_switch_after_instant_navigation(visit, site, lang):
+    """The header is not replaced by instant navigation: its language links must still be right."""
+    ranked = [s for s in _richest_pages(site) if s != "index"]
+    target = ranked[0]
+    other = "zh" if lang == "en" else "en"
+    visit.open(url_path("index", lang))
+    visit.page.evaluate("window.__gdNoReload = true")
+    _nav_click(visit, target, lang)
+    visit.page.wait_for_url(visit.base + url_path(target, lang), timeout=TIMEOUT_MS)
+    visit.settle()
+    _switch_language(visit, other)
+    visit.page.wait_for_load_state("load")
+    visit.settle()
+    assert visit.path() == url_path(target, other), (
+        f"after instant navigation to {url_path(target, lang)}, the language switch led to {visit.path()}")
+
+
+@pytest.mark.parametrize("query", ["梯度", "学习率"])
+def test_chinese_search(visit, query):
+    visit.open(url_path("index", "zh"))
+    visit.page.click("label.md-search__icon[for='__search'], .md-search__input")
+    box = visit.page.locator("input.md-search__input")
+    box.fill("")
+    # Playwright enters CJK text as a composition (no key events); Material's search listens
+    # for keyup, as a reader's input method sends when it commits the word: send one.
+    box.type(query, delay=50)
+    box.press("End")
+    results = visit.page.locator(".md-search-result__list .md-search-result__link")
+    try:
+        results.first.wait_for(state="attached", timeout=TIMEOUT_MS)
+    except Exception:  # noqa: BLE001 - report what the search box says instead of a timeout
+        meta = visit.page.locator(".md-search-result__meta").inner_text()
+        pytest.fail(f"search for {query!r} on the Chinese home page returned nothing ({meta!r})", pytrace=False)
+    hrefs = [results.nth(i).evaluate("a => new URL(a.href).pathname") for i in range(results.count())]
+    zh = [h for h in hrefs if h.startswith("/zh/")]
+    assert zh, f"search for {query!r} found no Chinese page; results: {hrefs[:10]}"
+    assert not visit.errors and not visit.external, visit.errors[:5] + visit.external[:5]
