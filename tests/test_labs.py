@@ -1,0 +1,122 @@
+"""The labs: notebooks in both languages that run top to bottom and stay in step.
+
+Every lab is ``docs/labs/<name>.ipynb`` (English) and ``docs/labs/<name>.zh.ipynb``
+(Chinese). They are stored without outputs and with stable cell ids; the two
+languages have the same cells and the same code once comments and string literals
+are removed; each executes in a fresh kernel without error; the site renders each
+with its outputs and a download button; chapters and labs link to each other.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import DOCS, ROOT
+from test_parity import normalize
+
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook import dumps as notebook_dumps  # noqa: E402
+from notebook import normalize as notebook_normalize  # noqa: E402
+
+LABS = DOCS / "labs"
+NAMES = sorted(p.name[: -len(".ipynb")] for p in LABS.glob("*.ipynb") if not p.name.endswith(".zh.ipynb"))
+#: The chapters each lab builds on: the lab links to them and they link back.
+CHAPTERS = {
+    "learning-rate": ["gradient-descent", "sgd"],
+    "write-an-optimizer": ["adam", "momentum"],
+    "deep-net-doctor": ["vanishing-exploding-gradients", "initialization", "batch-normalization"],
+    "second-order": ["newton-method", "feature-scaling"],
+}
+
+
+def notebook(name: str, lang: str) -> Path:
+    return LABS / (f"{name}.ipynb" if lang == "en" else f"{name}.zh.ipynb")
+
+
+def read(name: str, lang: str) -> nbformat.NotebookNode:
+    return nbformat.read(notebook(name, lang), as_version=4)
+
+
+def test_the_four_labs_exist_in_both_languages():
+    assert NAMES == sorted(CHAPTERS), f"labs found: {NAMES}"
+    for name in NAMES:
+        assert notebook(name, "zh").exists(), f"{name}: no Chinese notebook"
+    orphans = [p.name for p in LABS.glob("*.zh.ipynb") if not (LABS / p.name.replace(".zh.ipynb", ".ipynb")).exists()]
+    assert not orphans, f"Chinese notebooks without an English one: {orphans}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_without_outputs_and_with_stable_ids(name, lang):
+    path = notebook(name, lang)
+    text = path.read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path.name} stores outputs"
+    assert [c.id for c in nb.cells] == [f"c{i:02d}" for i in range(1, len(nb.cells) + 1)], f"{path.name}: cell ids"
+    assert text == notebook_dumps(notebook_normalize(nbformat.reads(text, as_version=4))), (
+        f"{path.name} is not normalized: run .venv/bin/python tools/notebook.py normalize {path}"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_languages_have_the_same_cells_and_code(name):
+    en, zh = read(name, "en"), read(name, "zh")
+    assert [c.cell_type for c in en.cells] == [c.cell_type for c in zh.cells], f"{name}: cell types differ"
+    for a, b in zip(en.cells, zh.cells):
+        if a.cell_type == "code":
+            ta, tb = [t for t, _ in normalize(a.source)], [t for t, _ in normalize(b.source)]
+            assert ta == tb, f"{name}: code of cell {a.id} differs between English and Chinese"
+        else:
+            ha = re.findall(r"^#+ ", a.source, re.M)
+            hb = re.findall(r"^#+ ", b.source, re.M)
+            assert ha == hb, f"{name}: headings of cell {a.id} differ ({ha} vs {hb})"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_top_to_bottom_in_a_fresh_kernel(name, lang):
+    from nbclient import NotebookClient
+
+    nb = read(name, lang)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(LABS)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{notebook(name, lang).name}: {errors[0].ename}: {errors[0].evalue}"
+    assert sum(len(c.outputs) for c in nb.cells if c.cell_type == "code") > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lab_and_chapters_link_to_each_other(name):
+    for lang in ("en", "zh"):
+        text = "".join(c.source for c in read(name, lang).cells if c.cell_type == "markdown")
+        for chapter in CHAPTERS[name]:
+            assert f"../../{chapter}/" in text, f"{notebook(name, lang).name} does not link to {chapter}"
+    for chapter in CHAPTERS[name]:
+        for suffix in (".md", ".zh.md"):
+            page = (DOCS / f"{chapter}{suffix}").read_text(encoding="utf-8")
+            assert f"labs/{name}.ipynb" in page, f"{chapter}{suffix} does not link to the lab {name}"
+
+
+OUTPUT = re.compile(r'class="[^"]*jp-OutputArea-output')
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("name", NAMES)
+def test_site_renders_labs_with_outputs_and_download(site, name):
+    counts = {}
+    for lang, prefix in (("en", ""), ("zh", "zh/")):
+        page = site / prefix / "labs" / name / "index.html"
+        assert page.exists(), f"{page} missing"
+        html = page.read_text(encoding="utf-8")
+        counts[lang] = len(OUTPUT.findall(html))
+        assert counts[lang] > 0, f"{lang} {name}: no executed output on the page"
+        assert "Traceback" not in html, f"{lang} {name}: an error output on the page"
+        target = notebook(name, lang).name
+        assert f'href="{target}" download' in html, f"{lang} {name}: no download button"
+        assert (page.parent / target).exists(), f"{lang} {name}: {target} not copied next to the page"
+        assert not re.search(r'<script[^>]*src="(https?:)?//', html), f"{lang} {name}: external script"
+    assert counts["en"] == counts["zh"], f"{name}: {counts['en']} outputs in English, {counts['zh']} in Chinese"
