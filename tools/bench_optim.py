@@ -1,0 +1,85 @@
+"""Time one optimizer step of gdbook.optim against torch.optim (foreach=False).
+
+A ~1M-parameter MLP (784-1024-256-10, float32) gets fixed random gradients; each
+optimizer then takes steps on it. For every algorithm the script reports the median time
+of one step over repeated runs, for torch's single-tensor implementation and for gdbook's
+rule-based one, and their ratio (the target is at most 1.5). Timings depend on the
+machine and its load: compare ratios, not absolute times.
+
+    .venv/bin/python tools/bench_optim.py [--repeats 7] [--steps 20] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import gdbook as gd
+
+CASES = [
+    ("SGD", dict(lr=0.01)),
+    ("SGD", dict(lr=0.01, momentum=0.9)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)),
+    ("Adagrad", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.001)),
+    ("RMSprop", dict(lr=0.001, momentum=0.9, centered=True)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adam", dict(lr=0.001)),
+    ("Adam", dict(lr=0.001, amsgrad=True, weight_decay=1e-4)),
+    ("AdamW", dict(lr=0.001)),
+]
+
+
+def mlp(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)  # the benchmark's own process: global seeding is fine here
+    return torch.nn.Sequential(
+        torch.nn.Linear(784, 1024), torch.nn.ReLU(),
+        torch.nn.Linear(1024, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 10),
+    )
+
+
+def time_steps(make_opt, steps: int, repeats: int) -> float:
+    """Median seconds per step over ``repeats`` runs of ``steps`` steps (after a warm-up)."""
+    model = mlp()
+    g = torch.Generator().manual_seed(1)
+    for p in model.parameters():
+        p.grad = torch.randn(p.shape, generator=g) * 1e-3
+    opt = make_opt(model.parameters())
+    for _ in range(3):
+        opt.step()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            opt.step()
+        runs.append((time.perf_counter() - start) / steps)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 = steadier on a shared machine)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    n = sum(p.numel() for p in mlp().parameters())
+    print(f"MLP with {n:,} parameters (float32), {args.steps} steps x {args.repeats} runs, "
+          f"{args.threads} thread(s); median time per step\n")
+    rows = []
+    for name, hyper in CASES:
+        theirs = time_steps(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **hyper), args.steps, args.repeats)
+        ours = time_steps(lambda ps: getattr(gd.optim, name)(ps, **hyper), args.steps, args.repeats)
+        label = name + ("" if len(hyper) == 1 else " (" + ", ".join(f"{k}={v}" for k, v in hyper.items() if k != "lr") + ")")
+        rows.append([label, theirs * 1e3, ours * 1e3, ours / theirs])
+    print(gd.table(rows, ["algorithm", "torch ms/step", "gdbook ms/step", "ratio"], digits=3))
+    worst = max(r[3] for r in rows)
+    print(f"\nworst ratio {worst:.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
