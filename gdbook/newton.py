@@ -191,7 +191,8 @@ def sqrt_newton(a: float, x0: float | None = None, *, steps: int = 50, tol: floa
     Args:
         a: a number ``>= 0``.
         x0: start, ``> 0``; defaults to ``max(a, 1)``, which is never below the root.
-        steps, tol: as for [`newton_root`][gdbook.newton.newton_root].
+        steps: at most this many steps, as for [`newton_root`][gdbook.newton.newton_root].
+        tol: relative step tolerance, as for [`newton_root`][gdbook.newton.newton_root].
 
     Examples:
         >>> r = sqrt_newton(2.0)
@@ -213,7 +214,8 @@ def cbrt_newton(a: float, x0: float | None = None, *, steps: int = 50, tol: floa
     Args:
         a: any real number.
         x0: start, nonzero; defaults to ``max(|a|, 1)`` with the sign of ``a``.
-        steps, tol: as for [`newton_root`][gdbook.newton.newton_root].
+        steps: at most this many steps, as for [`newton_root`][gdbook.newton.newton_root].
+        tol: relative step tolerance, as for [`newton_root`][gdbook.newton.newton_root].
 
     Examples:
         >>> r = cbrt_newton(2.0)
@@ -286,7 +288,8 @@ def newton_minimize(
         steps: at most this many steps.
         lr: step size \(\eta \in (0, 1]\) (``1`` is the pure method; smaller is damped Newton).
         line_search: backtrack until the Armijo condition holds (at most 60 halvings).
-        c, shrink: Armijo constant \(c \in (0, 1)\) and backtracking factor \(s \in (0, 1)\).
+        c: Armijo constant \(c \in (0, 1)\).
+        shrink: backtracking factor \(s \in (0, 1)\).
         tol: stop when \(\|\nabla f\| \le\) ``tol`` (``0``: only at an exact critical point).
         label: legend text.
 
