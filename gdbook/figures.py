@@ -64,6 +64,26 @@ HOUSE_STYLE = {
 }
 
 
+@contextlib.contextmanager
+def _logged(name: str):
+    """Collect the messages logged to logger ``name`` inside the block (and keep them out of stderr)."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = logging.getLogger(name)
+    handler, propagate = Collect(level=logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 class FigureHTML(str):
     """The HTML of a figure: a ``str`` (print it on a page) that Jupyter displays as HTML."""
 
@@ -149,10 +169,12 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
         MissingGlyphError: a label contains a character no font can draw.
     r"""
     buf = io.StringIO()
-    with style(), warnings.catch_warnings(record=True) as caught:
+    with style(), warnings.catch_warnings(record=True) as caught, _logged("matplotlib.mathtext") as logged:
         warnings.simplefilter("always")
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    # "Glyph … missing from font(s) …" (text, a warning); "Font … does not have a glyph …" (mathtext, a log)
+    messages = [str(w.message) for w in caught] + logged
+    missing = [m for m in messages if "missing from" in m or "does not have a glyph" in m]
     if close:
         plt.close(fig)
     if missing:
