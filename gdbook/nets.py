@@ -44,6 +44,7 @@ from .train import History
 
 __all__ = [
     "ACTIVATIONS",
+    "INITS",
     "activation",
     "Dropout",
     "Block",
@@ -63,11 +64,11 @@ __all__ = [
     "train_mlp",
 ]
 
-#: Activation names accepted by [`MLP`][gdbook.nets.MLP].
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+"""Activation names accepted by [`MLP`][gdbook.nets.MLP]."""
 
-#: Initialization names accepted by [`MLP`][gdbook.nets.MLP]: ``"default"`` is torch's own.
 INITS = ("default", "constant", "normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+"""Initialization names accepted by [`MLP`][gdbook.nets.MLP]: ``"default"`` is torch's own."""
 
 
 def _generator(generator: torch.Generator | int) -> torch.Generator:
@@ -374,7 +375,7 @@ def layer_stats_at_init(
     r"""[`layer_stats`][gdbook.nets.layer_stats] of a freshly built ``MLP(x.shape[1], width, depth, **mlp_kwargs)``.
 
     A pure function of its arguments (give ``generator`` as an int seed), so the book's
-    build computes each setting once for both languages ([`gdbook.cache`][gdbook.cache]).
+    build computes each setting once for both languages (see ``gdbook.cache``).
 
     Examples:
         >>> x = torch.rand(10, 50, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
