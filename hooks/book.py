@@ -97,8 +97,12 @@ def on_config(config):
     # Both languages are built in this process and run the same experiments: let
     # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
     import gdbook.cache
+    import torch
 
     gdbook.cache.enable()
+    # The book's tensors are small: one thread is faster than two that contend for the
+    # cores, and it fixes the order of floating-point reductions.
+    torch.set_num_threads(1)
     return config
 
 

@@ -36,6 +36,9 @@ def blocks(text: str):
 
 
 def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
+    import torch
+
+    torch.set_num_threads(1)  # as the build does (hooks/book.py)
     ns: dict = {"__name__": "__main__"}
     timings = []
     printed = io.StringIO()
