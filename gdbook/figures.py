@@ -131,7 +131,7 @@ def style(**overrides):
     """Context in which figures get the house style (fonts with CJK fallback included).
 
     The settings apply only inside the ``with`` block; global rcParams are untouched.
-    r"""
+    """
     rc = dict(HOUSE_STYLE, **{"font.family": ["DejaVu Sans", *cjk_fonts()]}, **overrides)
     with matplotlib.rc_context(rc):
         yield
@@ -167,7 +167,7 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
 
     Raises:
         MissingGlyphError: a label contains a character no font can draw.
-    r"""
+    """
     buf = io.StringIO()
     with style(), warnings.catch_warnings(record=True) as caught, _logged("matplotlib.mathtext") as logged:
         warnings.simplefilter("always")

@@ -353,7 +353,7 @@ def neuron_mse(x: float = 1.0, y: float = 0.0) -> Objective:
 
     Its gradient carries \(\sigma'(z)\), which vanishes when the neuron saturates:
     \(\partial L / \partial b = 2(\hat y - y)\,\hat y(1 - \hat y)\).
-    r"""
+    """
     x = check_in_range("x", x)
     y = check_in_range("y", y, 0.0, 1.0)
 

@@ -85,14 +85,12 @@ def _axes(ax, **kwargs):
     return subplots(**kwargs)
 
 
-def _run_colors(runs: Sequence[Trajectory]) -> list:
-    labels = [r.label for r in runs]
+def _colors(labels: Sequence[str]) -> list:
+    """One colour per series: the method's own colour when no other series shares that
+    method, else the next colour of the cycle (so two Adam runs never look alike)."""
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    out = []
-    for i, r in enumerate(runs):
-        c = color_of(r.label) if labels.count(r.label) == 1 else None
-        out.append(c or cycle[i % len(cycle)])
-    return out
+    methods = [color_of(name) for name in labels]
+    return [m if m is not None and methods.count(m) == 1 else cycle[i % len(cycle)] for i, m in enumerate(methods)]
 
 
 def contour(
@@ -109,6 +107,8 @@ def contour(
     equal: bool = False,
     title: str | None = None,
     legend: bool = True,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
 ):
     """Contour lines of a 2-D objective with trajectories drawn on top.
 
@@ -122,6 +122,7 @@ def contour(
         arrows: draw each step as an arrow instead of a segment.
         mark: mark the objective's known minimizers (star) and critical points (cross).
         equal: equal scaling of both axes.
+        xlabel, ylabel: axis labels; default "x" and "y".
     """
     lang = check_lang(lang)
     runs = list(runs)
@@ -133,7 +134,7 @@ def contour(
             base = Z - Z.min()
             levels = np.unique(np.geomspace(max(base[base > 0].min(), 1e-3), base.max(), 20)) + Z.min()
         ax.contour(X, Y, Z, levels=levels, colors="#b0b0b0", linewidths=0.7)
-        for run, c in zip(runs, _run_colors(runs)):
+        for run, c in zip(runs, _colors([r.label for r in runs])):
             p = run.path
             text = run.label + (f" ({label('diverged', lang)})" if run.diverged else "")
             if arrows:
@@ -151,8 +152,8 @@ def contour(
         (x0, x1), (y0, y1) = window
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_xlabel(label("x", lang))
-        ax.set_ylabel(label("y", lang))
+        ax.set_xlabel(xlabel or label("x", lang))
+        ax.set_ylabel(ylabel or label("y", lang))
         if equal:
             ax.set_aspect("equal")
         if title:
@@ -182,20 +183,19 @@ def curves(
     lang = check_lang(lang)
     with style():
         fig, ax = _axes(ax)
-        cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, s in enumerate(series):
+        series = list(series)
+        names = [t[0] if isinstance(t, tuple) else t.label for t in series]
+        for s, name, c in zip(series, names, _colors(names)):
             if isinstance(s, tuple):
-                name, xs, ys, diverged = s[0], np.asarray(s[1]), np.asarray(s[2]), False
+                xs, ys, diverged = np.asarray(s[1]), np.asarray(s[2]), False
             elif isinstance(s, Trajectory):
-                name, ys, diverged = s.label, s.losses, s.diverged
+                ys, diverged = s.losses, s.diverged
                 xs = np.arange(len(ys))
             else:  # History
-                name, xs, ys, diverged = s.label, np.asarray(s.epoch), np.asarray(s.loss), s.diverged
+                xs, ys, diverged = np.asarray(s.epoch), np.asarray(s.loss), s.diverged
             ys = np.asarray(ys, dtype=float)
             keep = np.isfinite(ys)
             xs, ys = np.asarray(xs)[keep], ys[keep]
-            c = color_of(name) if sum(1 for t in series if getattr(t, "label", t[0] if isinstance(t, tuple) else None) == name) == 1 else None
-            c = c or cycle[i % len(cycle)]
             text = name + (f" ({label('diverged', lang)})" if diverged else "")
             ax.plot(xs, ys, color=c, label=text)
             if diverged and len(xs):
@@ -206,7 +206,7 @@ def curves(
         ax.set_ylabel(ylabel or label("loss", lang))
         if title:
             ax.set_title(title)
-        if any(True for _ in series):
+        if series:
             ax.legend(loc="best")
     return fig
 
@@ -227,9 +227,9 @@ def layers(
     lang = check_lang(lang)
     with style():
         fig, ax = _axes(ax)
-        for name, values in stats.items():
+        for (name, values), c in zip(stats.items(), _colors(list(stats))):
             v = np.asarray(values, dtype=float)
-            ax.plot(np.arange(1, len(v) + 1), v, "-o", ms=3, label=name, color=color_of(name))
+            ax.plot(np.arange(1, len(v) + 1), v, "-o", ms=3, label=name, color=c)
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel(label("layer", lang))
