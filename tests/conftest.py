@@ -88,10 +88,10 @@ def build_site(dest: Path, *, tail: int = 60) -> Path:
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(dest)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     if proc.returncode != 0:
-        log = (proc.stdout + proc.stderr).splitlines()
+        log = proc.stdout.splitlines()
         relevant = [line for line in log if not line.startswith("INFO")]
         pytest.fail(
             f"mkdocs build --strict failed (exit {proc.returncode}) after {time.monotonic() - start:.0f} s; "
