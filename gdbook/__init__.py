@@ -17,6 +17,7 @@ from . import quadratic
 from . import landscape
 from . import init, nets
 from . import compare
+from . import explore
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, run_rule, trajectory
@@ -37,6 +38,7 @@ __all__ = [
     "init",
     "nets",
     "compare",
+    "explore",
     "figures",
     "plot",
     "report",
