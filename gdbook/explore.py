@@ -76,6 +76,7 @@ METHODS = MappingProxyType({
     "Nesterov": (_optim.SGD, MappingProxyType({"momentum": 0.9, "nesterov": True})),
     "Adagrad": (_optim.Adagrad, MappingProxyType({})),
     "RMSProp": (_optim.RMSprop, MappingProxyType({})),
+    "Adadelta": (_optim.Adadelta, MappingProxyType({})),
     "Adam": (_optim.Adam, MappingProxyType({})),
 })
 r"""The methods a [`race`][gdbook.explore.race] can run, ``name: (optimizer class, hyperparameters but lr)``:
@@ -510,9 +511,32 @@ def momentum(
     return Explorable(data, f, (first,))
 
 
+def _methods(methods) -> dict:
+    """``{name: (class name in gdbook.optim, hyperparameters)}`` from names or a mapping."""
+    if isinstance(methods, Mapping):
+        out = {}
+        for name, spec in methods.items():
+            try:
+                cls, hyper = spec
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"methods[{name!r}] must be (optimizer, hyperparameters), got {spec!r}") from e
+            cls_name = cls if isinstance(cls, str) else getattr(cls, "__name__", "")
+            found = getattr(_optim, cls_name, None)
+            if found is None or not hasattr(found, "rule") or not (isinstance(cls, str) or found is cls):
+                raise ValueError(f"methods[{name!r}] must use one of gdbook.optim's optimizers, got {cls!r}")
+            out[str(name)] = (cls_name, dict(hyper))
+        if not out:
+            raise ValueError("methods must name at least one method")
+        return out
+    names = [check_choice("methods", m, tuple(METHODS)) for m in methods]
+    if not names:
+        raise ValueError("methods must name at least one method")
+    return {m: (METHODS[m][0].__name__, dict(METHODS[m][1])) for m in names}
+
+
 def race(
     problems: Sequence[str] = ("rosenbrock", "saddle"),
-    methods: Sequence[str] = ("GD", "Momentum", "Adagrad", "RMSProp", "Adam"),
+    methods: "Sequence[str] | Mapping[str, tuple]" = ("GD", "Momentum", "Adagrad", "RMSProp", "Adam"),
     lrs: Sequence[float] = (0.001, 0.01, 0.1),
     *,
     steps: int = 300,
@@ -522,8 +546,7 @@ def race(
 ) -> Explorable:
     r"""Several methods, one learning rate from a grid, racing on one plot, for each problem.
 
-    Every method of ``methods`` (keys of `METHODS`) runs
-    ``steps`` steps at every rate of ``lrs`` on every problem (names of
+    Every method of ``methods`` runs ``steps`` steps at every rate of ``lrs`` on every problem (names of
     [`gdbook.objectives`][gdbook.objectives] functions, with their default start and
     window), one vectorized [`sweep`][gdbook.compare.sweep] per method and problem.
     Each run records its path and when it reached the target (the loss stays
@@ -534,7 +557,10 @@ def race(
 
     Args:
         problems: objective names, e.g. ``("rosenbrock", "saddle")``.
-        methods: method names, e.g. ``("GD", "Momentum", "Adam")``.
+        methods: names from `METHODS` (``("GD", "Momentum", "Adam")``), or a mapping
+            ``{name: (optimizer, hyperparameters but lr)}`` with optimizers of
+            [`gdbook.optim`][gdbook.optim] (classes or their names); a method's colour
+            is the book's colour for its name.
         lrs: the learning rates, increasing.
         steps: steps per run.
         target: the excess loss that counts as reaching the minimum.
@@ -548,9 +574,10 @@ def race(
         [[None, 41], [None, 16]]
     """
     problems = [check_choice("problems", p, PROBLEMS) for p in problems]
-    methods = [check_choice("methods", m, tuple(METHODS)) for m in methods]
-    if not problems or not methods:
-        raise ValueError("problems and methods must each name at least one")
+    specs = _methods(methods)
+    methods = list(specs)
+    if not problems:
+        raise ValueError("problems must name at least one problem")
     lrs = _grid("lrs", lrs)
     steps = check_int("steps", steps, low=1, high=5000)
     target = float(check_in_range("target", target, 0.0, low_open=True))
@@ -568,8 +595,8 @@ def race(
         lo, hi = _box(window, 0.0)
         runs, best = [], []
         for mi, m in enumerate(methods):
-            opt, hyper = METHODS[m]
-            sw = sweep(f, opt, lrs, steps=steps, label=m, **hyper)
+            cls_name, hyper = specs[m]
+            sw = sweep(f, getattr(_optim, cls_name), lrs, steps=steps, label=m, **hyper)
             row = []
             if f.f_min is not None:
                 s = best_of([Trajectory(r.path, r.losses - f.f_min, m, r.diverged) for r in sw], lrs, target=target)
@@ -603,7 +630,8 @@ def race(
         })
     data = {
         "kind": "race",
-        "args": {"problems": problems, "methods": methods, "lrs": lrs, "steps": steps, "target": target,
+        "args": {"problems": problems, "methods": {m: [c, h] for m, (c, h) in specs.items()}, "lrs": lrs,
+                 "steps": steps, "target": target,
                  "initial": {"problem": problems[p0], "methods": [methods[i] for i in m0], "lr": lrs[l0]},
                  "floor": floor},
         "methods": [{"name": m, "color": color_of(m)} for m in methods],

@@ -276,6 +276,19 @@ def test_data_is_json_records_its_call_and_is_deterministic(request, name):
     assert json.dumps(again.data, allow_nan=False) == text
 
 
+def test_race_takes_a_pages_methods_mapping_and_records_it_as_json():
+    ex = explore.race(problems=("saddle",), methods={"Heavy": (gd.optim.SGD, {"momentum": 0.5})}, lrs=(0.01, 0.1),
+                      steps=30)
+    assert ex.data["args"]["methods"] == {"Heavy": ["SGD", {"momentum": 0.5}]}
+    again = explore.race(**roundtrip(ex.data["args"]))
+    assert json.dumps(again.data) == json.dumps(ex.data)
+    ref = gd.trajectory(gd.objectives.saddle(), torch.optim.SGD, lr=0.1, momentum=0.5, steps=30)
+    rec = ex.data["problems"][0]["runs"][0][1]
+    assert np.abs(np.array(rec["xy"]).reshape(-1, 2) - ref.path[rec["t"]]).max() <= resolution(((-1.5, 1.5),)) + 1e-9
+    with pytest.raises(ValueError, match="gdbook.optim"):
+        explore.race(methods={"T": (torch.optim.SGD, {})})
+
+
 def test_invalid_arguments_name_themselves():
     with pytest.raises(ValueError, match="initial lr"):
         explore.gradient_descent(lrs=(0.01, 0.1), initial={"lr": 0.05})

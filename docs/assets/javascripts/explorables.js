@@ -349,8 +349,10 @@
         el("circle", { cx: p.sx(here[0]), cy: p.sy(here[1]), r: 4, fill: m.color, class: "gd-x-now" }, p.layer);
         var v = { name: m.name, steps: d.steps, target: num(prob.target), hit: run.hit, out: run.out,
           diverged: run.diverged, final: num(run.final) };
-        var key = run.hit !== undefined && run.hit !== null ? "hit" : run.diverged !== null ? "diverged"
-          : run.out !== null ? "out" : prob.target !== null ? "miss" : "stay";
+        // what happened first: reaching the target, leaving the plot, or overflowing
+        var key = run.hit !== undefined && run.hit !== null ? "hit"
+          : run.out !== null && (run.diverged === null || run.out < run.diverged) ? "out"
+          : run.diverged !== null ? "diverged" : prob.target !== null ? "miss" : "stay";
         items.push('<li style="--gd-x-mark:' + m.color + '">' + fill(text[key], v) + "</li>");
       }
       status.innerHTML = "<ul>" + items.join("") + "</ul>";
