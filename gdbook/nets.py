@@ -78,7 +78,7 @@ def _generator(generator: torch.Generator | int) -> torch.Generator:
 
 
 def activation(name: str) -> nn.Module:
-    """The activation module called ``name`` (one of [`ACTIVATIONS`][gdbook.nets.ACTIVATIONS]).
+    """The activation module called ``name`` (one of `ACTIVATIONS`).
 
     Examples:
         >>> activation("relu")
@@ -162,7 +162,7 @@ class MLP(nn.Module):
     Args:
         in_features, width, depth: input size, hidden width, number of blocks.
         out_features: size of the linear readout, or ``None`` for none.
-        activation: one of [`ACTIVATIONS`][gdbook.nets.ACTIVATIONS].
+        activation: one of `ACTIVATIONS`.
         init: a name from ``INITS`` (``"default"`` is torch's ``nn.Linear`` initialization,
             [`linear_default_`][gdbook.init.linear_default_]; the others are the functions of
             [`gdbook.init`][gdbook.init] with the trailing underscore dropped), or a callable
