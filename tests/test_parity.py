@@ -245,7 +245,8 @@ ARTICLE = re.compile(r'<article\b[^>]*class="[^"]*md-content__inner[^"]*"[^>]*>(
 COUNTS = {
     "figures": re.compile(r'<figure\b[^>]*\bclass="gd-figure"'),
     "tables": re.compile(r"<table\b"),
-    "math": re.compile(r'<(?:span|div)\b[^>]*\bclass="arithmatex"'),
+    "display math": re.compile(r'<div\b[^>]*\bclass="arithmatex"'),
+    "inline math": re.compile(r'<span\b[^>]*\bclass="arithmatex"'),
 }
 
 
