@@ -134,3 +134,36 @@ def on_page_content(html, page, config, files):
 def on_page_markdown(markdown, page, config, files):
     lang, slug = page_lang_and_slug(page)
     return add_exec_defaults(markdown, lang, slug)
+
+
+# ---------------------------------------------------------------------------
+# Language switch (Material + mkdocs-static-i18n + navigation.instant)
+# ---------------------------------------------------------------------------
+# 1. Material fetches "sitemap.xml" next to every <link rel="alternate">; the i18n plugin's
+#    links are per page, so every page caused two 404s (console errors). The sitemap already
+#    carries the hreflang alternates, so the head links are dropped.
+# 2. Instant navigation does not replace the header, so after one click inside the book the
+#    language links pointed at the first page's counterpart, and following them by instant
+#    navigation kept <html lang> and the search language of the old page. The links are
+#    recomputed for the current page after every navigation and load the page in full.
+_HEAD_ALTERNATE = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
+_SELECT_LINK = re.compile(r'(<a href="[^"]*" hreflang="[^"]*" class="md-select__link")>')
+_LANG_SWITCH_JS = """<script>
+(function () {
+  function update() {
+    var root = new URL(__md_scope).pathname, path = location.pathname;
+    var rest = (path.indexOf(root) === 0 ? path.slice(root.length) : path).replace(/^zh(\\/|$)/, "");
+    document.querySelectorAll("a.md-select__link[hreflang]").forEach(function (a) {
+      a.href = root + (a.hreflang === "en" ? "" : a.hreflang + "/") + rest;
+    });
+  }
+  if (typeof document$ !== "undefined") { document$.subscribe(update); } else { update(); }
+})();
+</script>
+"""
+
+
+def on_post_page(output, page, config):
+    output = _HEAD_ALTERNATE.sub("", output)
+    output = _SELECT_LINK.sub(r'\1 target="_self">', output)
+    return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)

@@ -246,7 +246,8 @@ COUNTS = {
     "figures": re.compile(r'<figure\b[^>]*\bclass="gd-figure"'),
     "tables": re.compile(r"<table\b"),
     "display math": re.compile(r'<div\b[^>]*\bclass="arithmatex"'),
-    "inline math": re.compile(r'<span\b[^>]*\bclass="arithmatex"'),
+    # Inline math (<span class="arithmatex">) is part of the prose, which each language
+    # writes in its own way; only display math, figures and tables must match.
 }
 
 
