@@ -7,9 +7,9 @@ grid of slider settings at build (every learning rate times every value of the
 second slider, one vectorized [`sweep`][gdbook.compare.sweep] per row), and returns
 an [`Explorable`][gdbook.explore.Explorable]: the runs as a compact dict ready for
 JSON, plus what the static stand-in figure needs. [`html`][gdbook.explore.html]
-renders it for a page: labelled sliders in the page's language, the data in a
-``<script type="application/json">`` element, and a static figure of the initial
-setting that stands in when JavaScript is off. The book's script
+renders it for a page: labelled sliders in the page's language, the data as JSON
+in a ``<template>`` element, and a static figure of the initial setting that stands
+in when JavaScript is off. The book's script
 (``docs/assets/javascripts/explorables.js``) only looks up the run for the
 sliders' positions and draws it.
 
@@ -559,7 +559,7 @@ def race(
         problems: objective names, e.g. ``("rosenbrock", "saddle")``.
         methods: names from `METHODS` (``("GD", "Momentum", "Adam")``), or a mapping
             ``{name: (optimizer, hyperparameters but lr)}`` with optimizers of
-            [`gdbook.optim`][gdbook.optim] (classes or their names); a method's colour
+            `gdbook.optim` (classes or their names); a method's colour
             is the book's colour for its name.
         lrs: the learning rates, increasing.
         steps: steps per run.
@@ -783,8 +783,11 @@ def html(ex: Explorable, *, lang: str = "en", caption: str | None = None, alt: s
     (shown when JavaScript is off; its caption says so), the live part (hidden until
     the book's script draws it): one labelled ``<input type="range">`` per slider
     showing its value, problem and method choices for a race, a status line, and the
-    caption; and the data as ``<script type="application/json">``, with the labels in
-    ``lang``. It has no blank line, so that Markdown passes it through as one HTML block.
+    caption; and the data as JSON, with the labels in ``lang``, in a ``<template>``
+    (inert, excluded from the search index). Not in a ``<script type="application/json">``:
+    Material's instant navigation re-creates every inline script of the new page without
+    its ``type`` and runs it as JavaScript. The element has no blank line, so that
+    Markdown passes it through as one HTML block.
 
     Args:
         ex: an [`Explorable`][gdbook.explore.Explorable].
@@ -797,8 +800,8 @@ def html(ex: Explorable, *, lang: str = "en", caption: str | None = None, alt: s
     d = ex.data
     payload = json.dumps({"data": d, "text": text}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     uid = "gdx-" + hashlib.sha1(payload.encode()).hexdigest()[:8]
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
     esc = _html.escape
+    payload = esc(payload, quote=False)  # & < > as entities: the template's text is the JSON
     static_caption = ((caption + " ") if caption else "") + text["static"].format(setting=_setting(ex, lang))
     fallback = str(svg(_static_figure(ex, lang), caption=static_caption, alt=alt or caption))
     fallback = fallback.replace('<figure class="gd-figure">', '<figure class="gd-figure gd-x-fallback">', 1)
@@ -829,8 +832,8 @@ def html(ex: Explorable, *, lang: str = "en", caption: str | None = None, alt: s
             f'{esc(text["play"])}</button><div class="gd-x-track"><input type="range" id="{sid}" min="0" '
             f'max="{d["steps"]}" step="1" value="{d["steps"]}"></div></div>')
     cap = f'<p class="gd-x-caption">{esc(caption)}</p>' if caption else ""
-    live = (f'<div class="gd-x-live" hidden><div class="gd-x-controls">{"".join(controls)}</div>'
+    live = (f'<div class="gd-x-live" hidden data-search-exclude><div class="gd-x-controls">{"".join(controls)}</div>'
             f'<div class="gd-x-plots"></div><div class="gd-x-status" aria-live="polite"></div>{cap}</div>')
     return FigureHTML(
         f'<div class="gd-explorable" id="{uid}" data-kind="{d["kind"]}" lang="{lang}">{fallback}{live}'
-        f'<script type="application/json" class="gd-x-data">{payload}</script></div>')
+        f'<template class="gd-x-data" data-search-exclude>{payload}</template></div>')

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from html import unescape
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from gdbook import explore
 
 # Pages with an explorable, and the function that computes it.
 EXPLORABLES = {"gradient-descent": "gradient_descent", "momentum": "momentum", "optimizer-comparison": "race"}
-DATA = re.compile(r'<script type="application/json" class="gd-x-data">(.*?)</script>', re.S)
+DATA = re.compile(r'<template class="gd-x-data" data-search-exclude>(.*?)</template>', re.S)
 MAX_DATA = 300_000   # bytes of JSON per explorable
 MAX_PAGE = 800_000   # bytes of HTML per page
 
@@ -312,9 +313,10 @@ def test_html_has_labelled_sliders_data_and_a_static_figure(small_momentum, lang
         assert f'<label for="{sid}">{explore._TEXT[lang][name]}</label>' in html
         assert f'<output id="{sid}-out" for="{sid}">' in html
     assert 'class="gd-figure gd-x-fallback"' in html and "<svg " in html
-    assert '<div class="gd-x-live" hidden>' in html
+    assert '<div class="gd-x-live" hidden data-search-exclude>' in html
+    assert "<script" not in html                                 # Material's instant navigation would run it
     assert "Caption &lt;&amp;&gt;" in html
-    payload = json.loads(DATA.search(html).group(1).replace("<\\/", "</"))
+    payload = json.loads(unescape(DATA.search(html).group(1)))
     assert payload["data"] == roundtrip(small_momentum.data)
     assert payload["text"] == explore._TEXT[lang]
     assert f'lang="{lang}"' in html
@@ -343,7 +345,7 @@ def _payloads(site, slug, lang):
     from conftest import page_file
 
     html = page_file(site, slug, lang).read_text(encoding="utf-8")
-    return html, [json.loads(m.replace("<\\/", "</")) for m in DATA.findall(html)]
+    return html, [json.loads(unescape(m)) for m in DATA.findall(html)]
 
 
 @pytest.mark.build
@@ -385,3 +387,9 @@ def test_built_explorable_has_fallback_and_hidden_controls(site, slug):
         assert box.select_one("div.gd-x-live").has_attr("hidden")
         for inp in box.select('input[type="range"]'):
             assert box.select_one(f'label[for="{inp["id"]}"]') is not None
+
+
+@pytest.mark.build
+def test_explorable_data_stays_out_of_the_search_index(site):
+    index = (site / "search" / "search_index.json").read_text(encoding="utf-8").replace('\\"', '"')
+    assert '"contours_by"' not in index and '"xy":[' not in index, "explorable JSON was indexed for search"

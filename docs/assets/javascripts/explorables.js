@@ -1,7 +1,8 @@
 // Explorables: interactive figures whose data gdbook computed at build (gdbook/explore.py).
 //
 // Each <div class="gd-explorable"> holds a static figure (shown without JavaScript), the
-// controls (hidden until this script runs) and its data in <script type="application/json">.
+// controls (hidden until this script runs) and its data as JSON in a <template> (a JSON
+// <script> would not do: Material's instant navigation re-runs inline scripts as JavaScript).
 // This script runs no optimizer: it looks up the run for the current slider positions and
 // draws it as SVG. It (re)initializes after every page swap of Material's instant navigation.
 (function () {
@@ -190,10 +191,10 @@
     return "calc(8px + (100% - 16px) * " + f.toFixed(4) + ")";
   }
 
-  // Marks closer than a tenth of the track go on separate rows, so their labels never overlap.
+  // Labels that would overlap go on separate rows; the ticks stay at the track.
   function setMarks(s, marks) {
     s.marks.textContent = "";
-    var placed = [], rows = 0;
+    var width = s.marks.getBoundingClientRect().width, placed = [], rows = 0;
     marks.forEach(function (mk) {
       if (mk.band) {
         var b = document.createElement("span");
@@ -203,19 +204,22 @@
         s.marks.appendChild(b);
         return;
       }
-      var row = 0;
-      while (placed.some(function (q) { return q.row === row && Math.abs(q.pos - mk.pos) < 0.1 * s.max; })) row++;
-      placed.push({ row: row, pos: mk.pos });
-      rows = Math.max(rows, row + 1);
       var t = document.createElement("span");
-      var f = s.max > 0 ? mk.pos / s.max : 0;
-      t.className = "gd-x-mark gd-x-mark-" + mk.kind + (f > 0.85 ? " gd-x-end" : f < 0.15 ? " gd-x-begin" : "");
+      var f = s.max > 0 ? Math.min(Math.max(mk.pos / s.max, 0), 1) : 0;
+      var side = f > 0.85 ? "end" : f < 0.15 ? "begin" : "";
+      t.className = "gd-x-mark gd-x-mark-" + mk.kind + (side ? " gd-x-" + side : "");
       t.style.left = at(mk.pos, s.max);
-      t.style.paddingTop = (0.45 + 1.05 * row) + "em"; // the tick stays at the track, the label moves down
       if (mk.color) t.style.setProperty("--gd-x-mark", mk.color);
       t.textContent = mk.label;
       t.title = mk.label;
       s.marks.appendChild(t);
+      var w = t.getBoundingClientRect().width, c = 8 + f * (width - 16);
+      var span = side === "end" ? [c - w, c] : side === "begin" ? [c, c + w] : [c - w / 2, c + w / 2];
+      var row = 0;
+      while (placed.some(function (q) { return q.row === row && span[0] < q.span[1] + 4 && q.span[0] < span[1] + 4; })) row++;
+      placed.push({ row: row, span: span });
+      rows = Math.max(rows, row + 1);
+      t.style.paddingTop = (0.45 + 1.05 * row) + "em";
     });
     s.box.style.paddingBottom = (0.35 + 1.05 * Math.max(rows, 1)) + "em";
   }
@@ -390,14 +394,19 @@
 
   function init(root) {
     if (root.classList.contains("gd-x-ready")) return;
-    var script = root.querySelector("script.gd-x-data");
-    if (!script) return;
-    var payload = JSON.parse(script.textContent);
+    var data = root.querySelector("template.gd-x-data");
+    if (!data) return;
+    var payload = JSON.parse(data.content.textContent);
     var d = payload.data, text = payload.text;
-    if (d.kind === "race") raceExplorable(root, d, text, root.id);
-    else sliderExplorable(root, d, text, root.id);
-    root.querySelector(".gd-x-live").hidden = false;
-    var fallback = root.querySelector(".gd-x-fallback");
+    var live = root.querySelector(".gd-x-live"), fallback = root.querySelector(".gd-x-fallback");
+    live.hidden = false; // shown while it is built, so that labels can be measured
+    try {
+      if (d.kind === "race") raceExplorable(root, d, text, root.id);
+      else sliderExplorable(root, d, text, root.id);
+    } catch (e) {
+      live.hidden = true;
+      throw e;
+    }
     if (fallback) fallback.hidden = true;
     root.classList.add("gd-x-ready");
   }
