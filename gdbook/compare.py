@@ -49,6 +49,7 @@ from .objectives import Objective
 from .schedules import constant
 from .train import History
 from .trajectory import Trajectory, optimizer_name, trajectory
+from .cache import memoize
 
 __all__ = ["lr_grid", "sweep", "sweep_regression", "Search", "best_of", "grid_search", "search_lr", "compare",
            "steps_rows", "thin"]
@@ -93,6 +94,7 @@ def lr_grid(low: float, high: float, per_decade: int = 3) -> tuple[float, ...]:
     return tuple(float(f"{10 ** (k / per_decade):.2g}") for k in range(k0, k1 + 1))
 
 
+@memoize
 def sweep(
     objective: Objective,
     optimizer: Callable,
@@ -165,6 +167,7 @@ def sweep(
     return runs
 
 
+@memoize
 def sweep_regression(
     optimizer: Callable,
     lrs: Sequence[float],

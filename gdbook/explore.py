@@ -67,6 +67,7 @@ from .plot import color_of, contour, curves, subplots
 from .quadratic import rate as _gd_rate
 from .quadratic import spectrum
 from .trajectory import Trajectory
+from .cache import memoize
 
 __all__ = ["METHODS", "PROBLEMS", "Explorable", "heavy_ball_rate", "best_beta", "gradient_descent", "momentum", "race", "html"]
 
@@ -337,6 +338,7 @@ def _loss_range(runs, objective: Objective, floor: float) -> list:
 # ---------------------------------------------------------------------------
 
 
+@memoize
 def gradient_descent(
     cs: Sequence[float] = (1, 2, 5, 10, 20),
     lrs: Sequence[float] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
@@ -420,6 +422,7 @@ def gradient_descent(
     return Explorable(data, first[0], (first[1],))
 
 
+@memoize
 def momentum(
     kappa: float = 50,
     lrs: Sequence[float] = (0.005, 0.01, 0.02, 0.04),
@@ -534,6 +537,7 @@ def _methods(methods) -> dict:
     return {m: (METHODS[m][0].__name__, dict(METHODS[m][1])) for m in names}
 
 
+@memoize
 def race(
     problems: Sequence[str] = ("rosenbrock", "saddle"),
     methods: "Sequence[str] | Mapping[str, tuple]" = ("GD", "Momentum", "Adagrad", "RMSProp", "Adam"),

@@ -41,6 +41,7 @@ import numpy as np
 from ._checks import check_in_range, check_int
 from .objectives import Objective
 from .trajectory import Trajectory
+from .cache import memoize
 
 __all__ = [
     "RootResult",
@@ -261,6 +262,7 @@ class NewtonTrajectory(Trajectory):
     f_evals: int = 0
 
 
+@memoize
 def newton_minimize(
     objective: Objective,
     *,

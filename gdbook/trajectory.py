@@ -133,6 +133,7 @@ def trajectory(
     )
 
 
+@memoize
 def run_rule(
     objective: Objective,
     rule: Callable,
