@@ -96,7 +96,8 @@ class Explorable:
             ``data["kind"]`` and ``data["args"]`` name the function and the arguments that
             computed it, so ``getattr(gdbook.explore, kind)(**args).data == data``.
         objective: the problem of the initial setting (for the static figure).
-        runs: the runs of the initial setting, full precision, cut like the data.
+        runs: the runs of the initial setting, full precision, cut like the data (for
+            [`momentum`][gdbook.explore.momentum], then gradient descent at the same \(\eta\)).
         loss_plot: whether the figure has a loss-per-step panel.
     """
 
@@ -487,6 +488,8 @@ def momentum(
             cut_all.append(cut)
             if (i, j) == (i0, j0):
                 first = cut
+            if (i, j) == (i0, 0):
+                reference = Trajectory(cut.path, cut.losses, "GD", cut.diverged, cut.diverged_at, cut.grad_evals)
         runs.append(row)
         m = []
         bb = best_beta(H, lr)
@@ -511,7 +514,7 @@ def momentum(
         "loss": {"range": _loss_range(cut_all, f, floor), "steps": steps},
         "runs": runs,
     }
-    return Explorable(data, f, (first,))
+    return Explorable(data, f, (first, reference))
 
 
 def _methods(methods) -> dict:
@@ -752,17 +755,21 @@ def _static_figure(ex: Explorable, lang: str):
         return fig
     fig, axes = subplots(1, 2, figsize=(9.0, 4.2))
     w = d["plot"]["window"]
-    contour(ex.objective, ex.runs, ax=axes[0], window=(tuple(w[0]), tuple(w[1])), lang=lang, equal=True,
+    run, refs = ex.runs[0], ex.runs[1:]   # the setting; for momentum, gradient descent at its η (dashed)
+    contour(ex.objective, [run], ax=axes[0], window=(tuple(w[0]), tuple(w[1])), lang=lang, equal=True,
             levels=sorted({(w[1][1] * k / 10) ** 2 for k in range(1, 11)}), legend=False, n=60)
-    gap = [(r.label, np.arange(len(r.losses)), r.losses - (ex.objective.f_min or 0.0)) for r in ex.runs]
-    curves(gap, ax=axes[1], lang=lang, ylabel=_TEXT[lang]["loss_gap"])
+    f_min = ex.objective.f_min or 0.0
+    curves([(run.label, np.arange(len(run.losses)), run.losses - f_min)], ax=axes[1], lang=lang,
+           ylabel=_TEXT[lang]["loss_gap"])
     with style():
+        for r in refs:
+            c = d["method"]["reference"]
+            axes[0].plot(r.path[:, 0], r.path[:, 1], "--", color=c, lw=1.0, alpha=0.7, zorder=1)
+            axes[1].plot(np.arange(len(r.losses)), r.losses - f_min, "--", color=c, lw=1.0, alpha=0.7)
         axes[1].set_xlim(0, d["loss"]["steps"])
         axes[1].set_ylim(10.0 ** d["loss"]["range"][0], 10.0 ** d["loss"]["range"][1])
         if axes[1].get_legend() is not None:
             axes[1].get_legend().remove()
-        for line in axes[1].get_lines():
-            line.set_color(d["method"]["color"])
     return fig
 
 
