@@ -89,7 +89,7 @@ PROBLEMS = ("rosenbrock", "saddle", "bowl", "himmelblau", "beale", "quartic")
 
 @dataclass(frozen=True)
 class Explorable:
-    """An interactive figure's content, computed at build.
+    r"""An interactive figure's content, computed at build.
 
     Attributes:
         data: everything the browser draws, JSON-ready (numbers, strings, lists, dicts);
