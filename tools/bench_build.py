@@ -116,8 +116,9 @@ def fetch(url: str) -> str | None:
 
 def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> float:
     port = free_port()
+    log = open(Path(tempfile.gettempdir()) / "gdbook-bench-serve.log", "w")
     proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirtyreload", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
     page = ROOT / "docs" / f"{slug}.md"
     original = page.read_text(encoding="utf-8")
     url = f"http://127.0.0.1:{port}/{slug}/"
@@ -125,7 +126,7 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> floa
         t0 = time.time()
         while fetch(url) is None:
             if time.time() - t0 > timeout or proc.poll() is not None:
-                raise RuntimeError("mkdocs serve did not start")
+                raise RuntimeError(f"mkdocs serve did not start; see {log.name}")
             time.sleep(0.5)
         marker = f"bench-edit-{time.time_ns()}"
         page.write_text(original + f"\n<!-- {marker} -->\n", encoding="utf-8")
@@ -171,7 +172,12 @@ def main(argv=None) -> int:
     finally:
         pass
     floor = measure_floor()
-    edit = None if args.skip_edit else measure_edit(args.edit_slug)
+    edit = None
+    if not args.skip_edit:
+        try:
+            edit = measure_edit(args.edit_slug)
+        except RuntimeError as e:  # report the other measurements all the same
+            print(f"edit measurement failed: {e}", file=sys.stderr)
     shutil.rmtree(site, ignore_errors=True)
 
     slowest = sorted(floor["blocks"], key=lambda b: -b[2])[:10]
