@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 serve: $(STAMP)  ## serve the book with live reload at http://127.0.0.1:8000
-	$(BIN)/mkdocs serve --dirtyreload -a 127.0.0.1:$(PORT)
+	$(BIN)/mkdocs serve --dirty -a 127.0.0.1:$(PORT)
 
 build: $(STAMP)  ## build the static site into site/
 	$(BIN)/mkdocs build --strict -d site

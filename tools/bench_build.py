@@ -9,7 +9,7 @@ Measures, on this machine:
   English lab, run once in order in one plain Python process with the same imports and
   no MkDocs: the computation the book inherently needs;
 * **ratio** = full / floor;
-* **edit**: ``mkdocs serve --dirtyreload`` running, one chapter file changed, time until
+* **edit**: ``mkdocs serve --dirty`` running, one chapter file changed, time until
   the page is served with the change;
 * **weight**: per page, the HTML bytes (inline SVG included) and the largest figure's
   bytes, and the total size of the built site;
@@ -117,7 +117,7 @@ def fetch(url: str) -> str | None:
 def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> float:
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / "gdbook-bench-serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirtyreload", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
+    proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirty", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     page = ROOT / "docs" / f"{slug}.md"
     original = page.read_text(encoding="utf-8")
