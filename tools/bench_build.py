@@ -117,7 +117,7 @@ def fetch(url: str) -> str | None:
 def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> float:
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / "gdbook-bench-serve.log", "w")
-    proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirty", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
+    proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
     page = ROOT / "docs" / f"{slug}.md"
     original = page.read_text(encoding="utf-8")
