@@ -48,7 +48,7 @@ from .data import minibatches, synthetic_regression
 from .objectives import Objective
 from .schedules import constant
 from .train import History
-from .trajectory import Trajectory, optimizer_name, trajectory
+from .trajectory import Trajectory, optimizer_name, start_point, trajectory
 from .cache import memoize
 
 __all__ = ["lr_grid", "sweep", "sweep_regression", "Search", "best_of", "grid_search", "search_lr", "compare",
@@ -125,12 +125,7 @@ def sweep(
     if rule is None:
         return [trajectory(objective, optimizer, steps=steps, start=start, label=label, lr=lr, **hyper) for lr in lrs]
     check_int("steps", steps, low=0, high=10**7)
-    start = objective.start if start is None else start
-    if start is None:
-        raise ValueError(f"start is required: objective {objective.name!r} has no default start")
-    x0 = np.asarray(start, dtype=np.float64).reshape(-1)
-    if x0.size != objective.dim:
-        raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x0.size}")
+    x0 = start_point(objective, start)
     hyper_full = _rule_hyper(optimizer, lrs, objective.dim, **hyper)
 
     def value(x):

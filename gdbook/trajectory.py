@@ -24,7 +24,7 @@ from ._checks import check_int
 from .cache import memoize
 from .objectives import Objective
 
-__all__ = ["Trajectory", "trajectory", "run_rule", "optimizer_name"]
+__all__ = ["Trajectory", "start_point", "trajectory", "run_rule", "optimizer_name"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,26 @@ def optimizer_name(optimizer) -> str:
     return getattr(optimizer, "__name__", type(optimizer).__name__)
 
 
+def start_point(objective: Objective, start=None) -> np.ndarray:
+    """The starting point as a float64 vector of ``objective.dim`` coordinates.
+
+    ``start=None`` takes ``objective.start``; a missing start or a wrong number of
+    coordinates raises ``ValueError``.
+
+    Examples:
+        >>> from gdbook import objectives
+        >>> start_point(objectives.bowl(10)).tolist()
+        [-70.0, 70.0]
+    """
+    start = objective.start if start is None else start
+    if start is None:
+        raise ValueError(f"start is required: objective {objective.name!r} has no default start")
+    x = np.array(start, dtype=np.float64).reshape(-1)
+    if x.size != objective.dim:
+        raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x.size}")
+    return x
+
+
 @memoize
 def trajectory(
     objective: Objective,
@@ -97,13 +117,7 @@ def trajectory(
     if optimizer is None:
         from .optim import SGD as optimizer
     check_int("steps", steps, low=0, high=10**7)
-    start = objective.start if start is None else start
-    if start is None:
-        raise ValueError(f"start is required: objective {objective.name!r} has no default start")
-    x = as_tensor(start).reshape(-1)
-    if x.numel() != objective.dim:
-        raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x.numel()}")
-    x.requires_grad_(True)
+    x = as_tensor(start_point(objective, start)).requires_grad_(True)
     opt = optimizer([x], **hyper)
 
     def value(p):
@@ -113,7 +127,7 @@ def trajectory(
     diverged_at = None
     for t in range(1, steps + 1):
         opt.zero_grad()
-        g = objective.grad(x.detach() if objective.dim > 1 else x.detach()[0])
+        g = objective.grad(x.detach() if objective.dim > 1 else x.detach()[0])  # 1-D objectives take a scalar
         x.grad = torch.as_tensor(g, dtype=x.dtype).reshape(x.shape).clone()
         opt.step()
         point = x.detach().numpy().copy()
@@ -164,12 +178,7 @@ def run_rule(
         True
     """
     check_int("steps", steps, low=0, high=10**8)
-    start = objective.start if start is None else start
-    if start is None:
-        raise ValueError(f"start is required: objective {objective.name!r} has no default start")
-    x = np.array(start, dtype=np.float64).reshape(-1)
-    if x.size != objective.dim:
-        raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x.size}")
+    x = start_point(objective, start)
 
     def at(p):
         return p if objective.dim > 1 else p[0]
