@@ -2,9 +2,9 @@
 
 A ~1M-parameter MLP (784-1024-256-10, float32) gets fixed random gradients; each
 optimizer then takes steps on it. For every algorithm the script reports the median time
-of one step over repeated runs, for torch's single-tensor implementation and for gdbook's
-rule-based one, and their ratio (the target is at most 1.5). Timings depend on the
-machine and its load: compare ratios, not absolute times.
+of one step over repeated, alternating runs, for torch's single-tensor implementation
+and for gdbook's rule-based one, and their ratio (the target is at most 1.5). Timings
+depend on the machine and its load: compare ratios, not absolute times.
 
     .venv/bin/python tools/bench_optim.py [--repeats 7] [--steps 20] [--threads 1]
 """
@@ -42,22 +42,30 @@ def mlp(seed: int = 0) -> torch.nn.Module:
     )
 
 
-def time_steps(make_opt, steps: int, repeats: int) -> float:
-    """Median seconds per step over ``repeats`` runs of ``steps`` steps (after a warm-up)."""
-    model = mlp()
-    g = torch.Generator().manual_seed(1)
-    for p in model.parameters():
-        p.grad = torch.randn(p.shape, generator=g) * 1e-3
-    opt = make_opt(model.parameters())
-    for _ in range(3):
-        opt.step()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
+def time_pair(make_theirs, make_ours, steps: int, repeats: int) -> tuple[float, float]:
+    """Median seconds per step of two optimizers, each on its own copy of the model.
+
+    Runs of the two alternate (after a warm-up), so that drifting machine load and memory
+    state affect both alike.
+    """
+    opts = []
+    for make in (make_theirs, make_ours):
+        model = mlp()
+        g = torch.Generator().manual_seed(1)
+        for p in model.parameters():
+            p.grad = torch.randn(p.shape, generator=g) * 1e-3
+        opts.append(make(model.parameters()))
+    for opt in opts:
+        for _ in range(3):
             opt.step()
-        runs.append((time.perf_counter() - start) / steps)
-    return statistics.median(runs)
+    runs = ([], [])
+    for _ in range(repeats):
+        for opt, record in zip(opts, runs):
+            start = time.perf_counter()
+            for _ in range(steps):
+                opt.step()
+            record.append((time.perf_counter() - start) / steps)
+    return statistics.median(runs[0]), statistics.median(runs[1])
 
 
 def main() -> None:
@@ -72,8 +80,8 @@ def main() -> None:
           f"{args.threads} thread(s); median time per step\n")
     rows = []
     for name, hyper in CASES:
-        theirs = time_steps(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **hyper), args.steps, args.repeats)
-        ours = time_steps(lambda ps: getattr(gd.optim, name)(ps, **hyper), args.steps, args.repeats)
+        theirs, ours = time_pair(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **hyper),
+                                 lambda ps: getattr(gd.optim, name)(ps, **hyper), args.steps, args.repeats)
         label = name + ("" if len(hyper) == 1 else " (" + ", ".join(f"{k}={v}" for k, v in hyper.items() if k != "lr") + ")")
         rows.append([label, theirs * 1e3, ours * 1e3, ours / theirs])
     print(gd.table(rows, ["algorithm", "torch ms/step", "gdbook ms/step", "ratio"], digits=3))

@@ -66,7 +66,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose arithmetic is one pure rule.
 
     Subclasses set ``rule`` and pass their hyperparameters as ``defaults``;
-    ``step`` applies ``rule(x, g, state, **hyper)`` to every parameter.
+    ``step`` applies the rule to every parameter. A rule made with
+    [`rules.rule`][gdbook.optim.rules.rule] updates the parameter and its state in place
+    (``rule.inplace``); any other function with the pure contract
+    ``rule(x, g, state, **hyper) -> (x_new, state_new)`` works too, at the price of copies.
     """
 
     rule: Callable
@@ -78,6 +81,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        rule = type(self).rule
+        inplace = getattr(rule, "inplace", None)
         for group in self.param_groups:
             # load_state_dict adds torch's bookkeeping key "differentiable" to defaults only
             hyper = {k: group[k] for k in self.defaults if k in group}
@@ -86,8 +91,11 @@ class RuleOptimizer(torch.optim.Optimizer):
                     continue
                 if p.grad.is_sparse:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-                x, self.state[p] = type(self).rule(p, p.grad, self.state[p], **hyper)
-                p.copy_(x)
+                if inplace is not None:
+                    inplace(p, p.grad, self.state[p], **hyper)
+                else:
+                    x, self.state[p] = rule(p, p.grad, self.state[p], **hyper)
+                    p.copy_(x)
         return loss
 
 

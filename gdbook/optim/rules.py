@@ -1,17 +1,22 @@
-r"""Update rules as pure functions: ``(x, g, state, **hyper) -> (x_new, state_new)``.
+r"""Update rules: the one copy of each algorithm's math.
 
-This module is the one copy of each algorithm's math. The ``torch.optim``-style
-classes in `gdbook.optim` call these functions per parameter, and the
-book's pages call them directly on 2-D problems. ``state`` is a plain dict,
-empty before the first step; a rule never changes its inputs, it returns new
-values. The rules work on torch tensors and NumPy arrays alike.
+Each rule is written once, as an update of the parameter ``x`` and of the arrays in
+``state`` *in place*, and can be called two ways:
 
-Symbols follow the book: \(\eta\) learning rate (``lr``), \(\mathbf g_t\)
-gradient, \(\mathbf v\) velocity, \(\mathbf s\) average of squared
-gradients, \(\mathbf m\) first moment, \(\lambda\) weight decay.
-Where torch names a symbol differently (RMSprop's ``alpha`` is the book's
-\(\gamma\)), the signature keeps torch's name so the classes accept the same
-keywords as ``torch.optim``.
+* ``x_new, state_new = rule(x, g, state, **hyper)`` is pure: the rule runs on copies and
+  leaves its inputs alone. The book's pages and [`gdbook.compare`][gdbook.compare] call it
+  this way on small problems. ``state`` is a plain dict, empty before the first step.
+* ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are. The
+  ``torch.optim``-style classes of [`gdbook.optim`][gdbook.optim] call it on every parameter:
+  no temporary copies of a large tensor, and the fused tensor operations torch's own loop
+  uses, so a step costs about what ``torch.optim`` charges.
+
+The rules work on torch tensors and NumPy arrays alike. Symbols follow the book:
+\(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(\mathbf v\) velocity,
+\(\mathbf s\) average of squared gradients, \(\mathbf m\) first moment, \(\lambda\) weight
+decay. Where torch names a symbol differently (RMSprop's ``alpha`` is the book's
+\(\gamma\)), the signature keeps torch's name so the classes accept the same keywords as
+``torch.optim``.
 
 Examples:
     >>> import numpy as np
@@ -24,10 +29,18 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import math
+
+import numpy as np
+import torch
+
 from .._array import xp
 
 __all__ = [
+    "rule",
     "ema",
+    "ema_",
     "debias",
     "sgd",
     "adagrad",
@@ -42,19 +55,89 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------
+# One update, two ways to call it
+# ---------------------------------------------------------------------------
+
+
+def _fresh(a):
+    """A float copy of an array that a rule may overwrite; numbers (a step count) as they are."""
+    if isinstance(a, torch.Tensor):
+        return a.clone()
+    if isinstance(a, (np.ndarray, list, tuple, float, int, np.generic)) and not isinstance(a, bool):
+        a = np.asarray(a)
+        return a.astype(np.result_type(a, 0.0))  # ints become float64; float32 stays float32
+    return a
+
+
+def rule(update):
+    """Turn an in-place ``update(x, g, state, **hyper)`` into a rule with both calls.
+
+    The returned function is the pure form, ``(x, g, state, **hyper) -> (x_new, state_new)``;
+    its attribute ``inplace`` is ``update`` itself.
+
+    Examples:
+        >>> @rule
+        ... def halve(x, g, state):
+        ...     x *= 0.5
+        >>> x = np.array([4.0])
+        >>> halve(x, None, {}), x          # the pure call leaves x alone
+        ((array([2.]), {}), array([4.]))
+    """
+
+    @functools.wraps(update)
+    def pure(x, g, state, **hyper):
+        x, state = _fresh(x), {k: _fresh(v) for k, v in state.items()}
+        update(x, g, state, **hyper)
+        return x, state
+
+    pure.inplace = update
+    return pure
+
+
+# ---------------------------------------------------------------------------
 # Shared pieces
 # ---------------------------------------------------------------------------
 
 
+def _add(y, a, u):
+    r"""\(y + a\,u\), as a new array (one pass on tensors)."""
+    return torch.add(y, u, alpha=a) if isinstance(y, torch.Tensor) else y + a * u
+
+
+def _add_(y, a, u, d=None):
+    r"""\(y \leftarrow y + a\,u\), or \(y + a\,u / d\), in place (one fused pass on tensors)."""
+    if isinstance(y, torch.Tensor):
+        return y.add_(u, alpha=a) if d is None else y.addcdiv_(u, d, value=a)
+    y += a * u if d is None else a * u / d
+    return y
+
+
+def _sqrt_(a):
+    r"""\(a \leftarrow \sqrt a\) in place."""
+    return a.sqrt_() if isinstance(a, torch.Tensor) else np.sqrt(a, out=a)
+
+
+def _buffer(state, name, like, fill=0.0):
+    """``state[name]``, created on the first step as an array of ``fill`` shaped like ``like``."""
+    if name not in state:
+        state[name] = xp(like).full_like(like, fill)
+    return state[name]
+
+
+def ema_(avg, new, decay: float):
+    r"""Exponential moving average \(a \leftarrow \beta a + (1 - \beta)\,u\), in place."""
+    avg *= decay
+    return _add_(avg, 1 - decay, new)
+
+
 def ema(avg, new, decay: float):
-    r"""Exponential moving average \(a \leftarrow \beta a + (1 - \beta)\,u\).
+    r"""Exponential moving average \(\beta a + (1 - \beta)\,u\), as a new array.
 
     ``avg is None`` means no history yet, and the average starts at zero (the
     convention of RMSProp and Adam, which is why Adam needs [`debias`][gdbook.optim.rules.debias]).
     """
-    if avg is None:
-        avg = 0 * new
-    return decay * avg + (1 - decay) * new
+    avg = xp(new).zeros_like(_fresh(new)) if avg is None else _fresh(avg)
+    return ema_(avg, new, decay)
 
 
 def debias(avg, decay: float, t: int):
@@ -62,9 +145,23 @@ def debias(avg, decay: float, t: int):
     return avg / (1 - decay**t)
 
 
+def _rms(s, eps, correction=1.0):
+    r"""\(\sqrt{s / c} + \epsilon\), as one new array (computed \(\sqrt s / \sqrt c + \epsilon\), as torch does)."""
+    r = xp(s).sqrt(s)
+    if correction != 1.0:
+        r /= math.sqrt(correction)
+    r += eps
+    return r
+
+
+def _variance(s, m):
+    r"""\(s - m \odot m\), the variance from the mean square \(s\) and the mean \(m\), as a new array."""
+    return torch.addcmul(s, m, m, value=-1) if isinstance(s, torch.Tensor) else s - m * m
+
+
 def _with_l2(g, x, weight_decay: float):
     r"""The gradient of \(f + \tfrac{\lambda}{2}\lVert x\rVert^2\): \(g + \lambda x\)."""
-    return g + weight_decay * x if weight_decay else g
+    return _add(g, weight_decay, x) if weight_decay else g
 
 
 def _direction(g, maximize: bool):
@@ -76,6 +173,7 @@ def _direction(g, maximize: bool):
 # ---------------------------------------------------------------------------
 
 
+@rule
 def sgd(x, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
     r"""Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``.
 
@@ -93,12 +191,17 @@ def sgd(x, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, neste
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
     if momentum:
-        v = g if "v" not in state else momentum * state["v"] + (1 - dampening) * g
-        state = {"v": v}
-        g = g + momentum * v if nesterov else v
-    return x - lr * g, state
+        if "v" not in state:
+            v = state["v"] = _fresh(g)                 # v₁ = g₁
+        else:
+            v = state["v"]
+            v *= momentum
+            _add_(v, 1 - dampening, g)                 # v ← βv + (1 − τ)g
+        g = _add(g, momentum, v) if nesterov else v    # g + βv, or v
+    _add_(x, -lr, g)                                   # x ← x − ηg
 
 
+@rule
 def adagrad(x, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
             eps=1e-10, maximize=False):
     r"""Adagrad (Duchi et al., 2011), as ``torch.optim.Adagrad``.
@@ -112,12 +215,14 @@ def adagrad(x, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_acc
     \]
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
-    t = state.get("t", 0) + 1
-    s = state.get("s", 0 * x + initial_accumulator_value) + g * g
+    t = state["t"] = state.get("t", 0) + 1
+    s = _buffer(state, "s", x, initial_accumulator_value)
+    s += g * g                                         # s ← s + g⊙g
     eta_t = lr / (1 + (t - 1) * lr_decay)
-    return x - eta_t * g / (xp(s).sqrt(s) + eps), {"t": t, "s": s}
+    _add_(x, -eta_t, g, _rms(s, eps))                  # x ← x − η_t g/(√s + ε)
 
 
+@rule
 def rmsprop(x, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
             centered=False, maximize=False):
     r"""RMSProp (Tieleman & Hinton, 2012), as ``torch.optim.RMSprop`` (``alpha`` is \(\gamma\)).
@@ -134,20 +239,23 @@ def rmsprop(x, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mom
     scaled step in a velocity \(\mathbf v_t = \beta \mathbf v_{t-1} + \mathbf g_t / (\cdot)\).
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
-    m = xp(x)
-    s = ema(state.get("s"), g * g, alpha)
-    new = {"s": s}
+    s = ema_(_buffer(state, "s", x), g * g, alpha)    # s ← γs + (1 − γ)g⊙g
     if centered:
-        new["g_avg"] = g_avg = ema(state.get("g_avg"), g, alpha)
-        scale = m.sqrt(s - g_avg * g_avg) + eps
+        g_avg = ema_(_buffer(state, "g_avg", x), g, alpha)
+        scale = _sqrt_(_variance(s, g_avg))            # √(s − ḡ⊙ḡ) + ε
+        scale += eps
     else:
-        scale = m.sqrt(s) + eps
-    step = g / scale
+        scale = _rms(s, eps)                           # √s + ε
     if momentum > 0:
-        new["v"] = step = momentum * state.get("v", 0 * x) + step
-    return x - lr * step, new
+        v = _buffer(state, "v", x)
+        v *= momentum
+        _add_(v, 1.0, g, scale)                        # v ← βv + g/(√s + ε)
+        _add_(x, -lr, v)                               # x ← x − ηv
+    else:
+        _add_(x, -lr, g, scale)                        # x ← x − ηg/(√s + ε)
 
 
+@rule
 def adadelta(x, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
     r"""Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta``.
 
@@ -163,14 +271,16 @@ def adadelta(x, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximi
     The paper has no \(\eta\); torch's ``lr`` multiplies the step and defaults to 1.
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
-    m = xp(x)
-    s = ema(state.get("s"), g * g, rho)
-    u = state.get("u", 0 * x)
-    delta = m.sqrt(u + eps) / m.sqrt(s + eps) * g
-    u = ema(u, delta * delta, rho)
-    return x - lr * delta, {"s": s, "u": u}
+    s = ema_(_buffer(state, "s", x), g * g, rho)      # s ← ρs + (1 − ρ)g⊙g
+    u = _buffer(state, "u", x)
+    delta = _sqrt_(u + eps)                            # Δx = √(u + ε) / √(s + ε) ⊙ g
+    delta /= _sqrt_(s + eps)
+    delta *= g
+    ema_(u, delta * delta, rho)                        # u ← ρu + (1 − ρ)Δx⊙Δx
+    _add_(x, -lr, delta)                               # x ← x − ηΔx
 
 
+@rule
 def adam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
          maximize=False, decoupled=False):
     r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``; ``decoupled=True`` gives AdamW.
@@ -193,24 +303,25 @@ def adam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     beta1, beta2 = betas
     g = _direction(g, maximize)
     if decoupled:
-        x = x * (1 - lr * weight_decay)
+        x *= 1 - lr * weight_decay                     # x ← (1 − ηλ)x
     else:
-        g = _with_l2(g, x, weight_decay)
-    t = state.get("t", 0) + 1
-    m = ema(state.get("m"), g, beta1)
-    s = ema(state.get("s"), g * g, beta2)
-    new = {"t": t, "m": m, "s": s}
+        g = _with_l2(g, x, weight_decay)               # g ← g + λx
+    t = state["t"] = state.get("t", 0) + 1
+    m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
+    s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
     if amsgrad:
-        s = new["s_max"] = s if "s_max" not in state else xp(s).maximum(state["s_max"], s)
-    m_hat, s_hat = debias(m, beta1, t), debias(s, beta2, t)
-    return x - lr * m_hat / (xp(s_hat).sqrt(s_hat) + eps), new
+        s_max = _buffer(state, "s_max", x)
+        s = xp(s).maximum(s_max, s, out=s_max)        # divide by the largest s so far
+    # x ← x − η m̂/(√ŝ + ε): the debias factors 1/(1 − βᵗ) of m̂ and ŝ go into the scalars
+    _add_(x, -lr / (1 - beta1**t), m, _rms(s, eps, correction=1 - beta2**t))
 
 
+@rule
 def adamw(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
           maximize=False):
     r"""AdamW: [`adam`][gdbook.optim.rules.adam] with decoupled weight decay, as ``torch.optim.AdamW``."""
-    return adam(x, g, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                maximize=maximize, decoupled=True)
+    adam.inplace(x, g, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                 maximize=maximize, decoupled=True)
 
 
 # ---------------------------------------------------------------------------
@@ -218,21 +329,28 @@ def adamw(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e
 # ---------------------------------------------------------------------------
 
 
+@rule
 def momentum_classic(x, g, state, *, lr, momentum):
     r"""Polyak's heavy ball as most papers write it: \(\mathbf v \leftarrow \beta\mathbf v + \eta\mathbf g\), \(\mathbf x \leftarrow \mathbf x - \mathbf v\).
 
     Equal to torch's [`sgd`][gdbook.optim.rules.sgd] with the same ``lr``: torch keeps \(\mathbf v / \eta\).
     """
-    v = momentum * state.get("v", 0 * x) + lr * g
-    return x - v, {"v": v}
+    v = _buffer(state, "v", x)
+    v *= momentum
+    v += lr * g
+    x -= v
 
 
+@rule
 def momentum_negative(x, g, state, *, lr, momentum):
     r"""The sign-flipped form (Sutskever et al., 2013): \(\mathbf v \leftarrow \beta\mathbf v - \eta\mathbf g\), \(\mathbf x \leftarrow \mathbf x + \mathbf v\)."""
-    v = momentum * state.get("v", 0 * x) - lr * g
-    return x + v, {"v": v}
+    v = _buffer(state, "v", x)
+    v *= momentum
+    v -= lr * g
+    x += v
 
 
+@rule
 def momentum_ema(x, g, state, *, lr, momentum):
     r"""The EMA form: \(\mathbf v \leftarrow \beta\mathbf v + (1 - \beta)\mathbf g\), \(\mathbf x \leftarrow \mathbf x - \eta\mathbf v\).
 
@@ -240,5 +358,5 @@ def momentum_ema(x, g, state, *, lr, momentum):
     averaging shrinks each step by \(1 - \beta\), so this form needs an
     \(\eta\) that is \(1/(1 - \beta)\) times larger.
     """
-    v = ema(state.get("v", 0 * x), g, momentum)
-    return x - lr * v, {"v": v}
+    v = ema_(_buffer(state, "v", x), g, momentum)
+    x -= lr * v
