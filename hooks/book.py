@@ -16,8 +16,13 @@ this hook hands them back to mkdocs-jupyter as pages (upstream issue #198).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 
 class _DropMessage(logging.Filter):
@@ -93,6 +98,100 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
     return FENCE.sub(fix, markdown)
 
 
+# ---------------------------------------------------------------------------
+# Labs: execute the notebooks in the background
+# ---------------------------------------------------------------------------
+# mkdocs-jupyter executes each notebook in its own kernel when it reaches the page, and
+# the build waits. The kernels are separate processes, so the hook starts them at the
+# beginning of the build and MkDocs renders the chapters meanwhile, on the other core.
+# When mkdocs-jupyter reaches a notebook, it converts the copy executed in the
+# background (waiting for it if need be). Conversion stays in the main thread, in the
+# same order as before (nbconvert keeps global counters), so the HTML is unchanged.
+# `mkdocs serve --dirty` rebuilds only the edited page: nothing is started there.
+
+
+class _Labs:
+    def __init__(self):
+        self.pool: ThreadPoolExecutor | None = None
+        self.jobs: dict[str, tuple[str, object]] = {}
+        self.tmp: Path | None = None
+
+    def reset(self, workers: int) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
+        self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
+
+    @staticmethod
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def start(self, path: Path, docs_dir: Path, kernel_name: str, allow_errors: bool) -> None:
+        key = str(path.resolve())
+        if key not in self.jobs:
+            out = self.tmp / path.resolve().relative_to(docs_dir.resolve())
+            job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors)
+            self.jobs[key] = (self.digest(path), job)
+
+    @staticmethod
+    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool) -> str:
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+        return str(out)
+
+    def executed(self, path) -> str | None:
+        """The executed copy of ``path`` (waiting for it), or None if none was started or it changed."""
+        key = str(Path(path).resolve())
+        if key not in self.jobs:
+            return None
+        digest, job = self.jobs[key]
+        if digest != self.digest(Path(path)):
+            return None
+        return job.result()
+
+
+_LABS = _Labs()
+
+
+def _patch_nb2html() -> None:
+    import mkdocs_jupyter.convert as convert
+
+    if getattr(convert.nb2html, "_gdbook", False):
+        return
+    original = convert.nb2html
+
+    def nb2html(nb_path, *args, execute=False, **kwargs):
+        done = _LABS.executed(nb_path) if execute else None
+        if done is not None:
+            log.info(f"Converting notebook executed in the background: {nb_path}")
+            return original(done, *args, execute=False, **kwargs)
+        return original(nb_path, *args, execute=execute, **kwargs)
+
+    nb2html._gdbook = True
+    convert.nb2html = nb2html
+
+
+def on_files(files, config):
+    i18n = config.plugins.get("i18n")
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is None or not jupyter.config["execute"] or "--dirty" in sys.argv:
+        return files
+    if i18n is None or not i18n.building:  # the first language of a build: start afresh
+        _patch_nb2html()
+        _LABS.reset(workers=2)
+        docs = Path(config.docs_dir)
+        labs = [f for f in files if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)]
+        for f in sorted(labs, key=lambda f: (f.src_uri.count("."), f.src_uri)):  # x.ipynb before x.zh.ipynb
+            _LABS.start(Path(f.abs_src_path), docs, jupyter.config["kernel_name"], jupyter.config["allow_errors"])
+    return files
+
+
 def on_config(config):
     # Both languages are built in this process and run the same experiments: let
     # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
@@ -126,9 +225,33 @@ def on_page_content(html, page, config, files):
         f'<p class="gd-download"><a class="md-button md-button--primary" href="{name}" download>'
         f"{DOWNLOAD[lang]}</a></p>"
     )
-    html = EXTERNAL_SCRIPT.sub("", html)
+    html = EXTERNAL_SCRIPT.sub("", _share_notebook_css(html, page, config))
     head = re.search(r"</h1>", html)
     return html[: head.end()] + button + html[head.end():] if head else button + html
+
+
+# nbconvert inlines ~590 KB of JupyterLab and Pygments CSS into every notebook page (plus a
+# Python list repr of the Pygments CSS, a mkdocs-jupyter slip, dropped here). The hook moves
+# it into one stylesheet, named by its content, and links it instead. The <style> elements
+# of the figures' inline SVG stay where they are.
+_STYLE = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style>\s*", re.S)
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+
+
+def _share_notebook_css(html: str, page, config) -> str:
+    figures = [m.span() for m in _SVG.finditer(html)]
+    blocks = [m for m in _STYLE.finditer(html) if not any(a <= m.start() < b for a, b in figures)]
+    css = "\n".join(m.group(1).strip() for m in blocks if not m.group(1).strip().startswith("["))
+    if not css:
+        return html
+    name = f"assets/stylesheets/notebook-{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
+    target = Path(config.site_dir, name)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(css + "\n", encoding="utf-8")
+    for m in reversed(blocks):
+        html = html[: m.start()] + html[m.end():]
+    return f'<link rel="stylesheet" href="{"../" * page.url.count("/")}{name}">' + html
 
 
 def on_page_markdown(markdown, page, config, files):

@@ -7,9 +7,9 @@ Each rule is written once, as an update of the parameter ``x`` and of the arrays
   leaves its inputs alone. The book's pages and [`gdbook.compare`][gdbook.compare] call it
   this way on small problems. ``state`` is a plain dict, empty before the first step.
 * ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are. The
-  ``torch.optim``-style classes of [`gdbook.optim`][gdbook.optim] call it on every parameter:
-  no temporary copies of a large tensor, and the fused tensor operations torch's own loop
-  uses, so a step costs about what ``torch.optim`` charges.
+  ``torch.optim``-style classes of [`optimizers`][gdbook.optim.optimizers] call it on
+  every parameter: no temporary copy of a large tensor, and the fused tensor operations
+  torch's own loop uses, so a step costs about what ``torch.optim`` charges.
 
 The rules work on torch tensors and NumPy arrays alike. Symbols follow the book:
 \(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(\mathbf v\) velocity,
