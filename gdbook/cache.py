@@ -8,7 +8,10 @@ whose arguments have the same *content* as an earlier call returns a copy of the
 earlier result instead of recomputing it.
 
 The cache is off unless something turns it on; the book's build hook calls
-[`enable`][gdbook.cache.enable]. A call is cached only when every argument can be
+[`enable`][gdbook.cache.enable]. The labs run in separate kernel processes: for them the
+hook sets the environment variable ``GDBOOK_CACHE_DIR`` to a directory of its own, and
+``import gdbook`` then enables the cache with results also kept there, as pickles, so the
+English and the Chinese lab share them too. A call is cached only when every argument can be
 fingerprinted by value: numbers, strings, arrays and tensors (by their bytes),
 containers of those, dataclasses, classes and functions (by their code, constants,
 closure and the globals they read). Anything else, in particular a random generator,
@@ -43,7 +46,10 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import os
+import pickle
 import types
+from pathlib import Path
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -64,6 +70,7 @@ class _Store:
         self.on = False
         self.maxsize = maxsize
         self.table: OrderedDict[str, Any] = OrderedDict()
+        self.directory: Path | None = None
         self.hits = 0
         self.misses = 0
         self.uncached = 0
@@ -72,14 +79,23 @@ class _Store:
 _STORE = _Store()
 
 
-def enable() -> None:
-    """Turn the cache on (the book's build does this once, in its hook)."""
+def enable(directory: str | os.PathLike | None = None) -> None:
+    """Turn the cache on (the book's build does this once, in its hook).
+
+    With ``directory``, results are also stored there and looked up there, so that other
+    processes enabled with the same directory share them. Only a directory that no one
+    else writes to: its files are unpickled.
+    """
     _STORE.on = True
+    if directory is not None:
+        _STORE.directory = Path(directory)
+        _STORE.directory.mkdir(parents=True, exist_ok=True)
 
 
 def disable() -> None:
-    """Turn the cache off and drop its contents."""
+    """Turn the cache off, forget its directory and drop its contents."""
     _STORE.on = False
+    _STORE.directory = None
     clear()
 
 
@@ -102,7 +118,7 @@ def enabled():
 
 
 def stats() -> dict:
-    """Counts since the last clear: ``hits``, ``misses``, ``uncached`` calls and ``entries``."""
+    """Counts since the last clear: ``hits`` (in memory or on disk), ``misses``, ``uncached`` calls and ``entries``."""
     return {"hits": _STORE.hits, "misses": _STORE.misses, "uncached": _STORE.uncached, "entries": len(_STORE.table)}
 
 
@@ -234,6 +250,8 @@ def memoize(fn: Callable) -> Callable:
         except Uncacheable:
             _STORE.uncached += 1
             return fn(*args, **kwargs)
+        if key not in _STORE.table:
+            _load(key)
         if key in _STORE.table:
             _STORE.hits += 1
             _STORE.table.move_to_end(key)
@@ -243,10 +261,35 @@ def memoize(fn: Callable) -> Callable:
         _STORE.table[key] = copy.deepcopy(result)
         if len(_STORE.table) > _STORE.maxsize:
             _STORE.table.popitem(last=False)
+        _save(key, result)
         return result
 
     wrapper.uncached = fn
     return wrapper
+
+
+def _file(key: str) -> Path:
+    return _STORE.directory / (hashlib.sha256(key.encode()).hexdigest() + ".pkl")
+
+
+def _load(key: str) -> None:
+    """Bring a result stored by another process into memory, if there is one."""
+    if _STORE.directory is None or not _file(key).exists():
+        return
+    _STORE.table[key] = pickle.loads(_file(key).read_bytes())
+
+
+def _save(key: str, result) -> None:
+    """Store a result for other processes (atomically: write, then rename)."""
+    if _STORE.directory is None:
+        return
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):  # e.g. a lambda inside
+        return
+    tmp = _file(key).with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, _file(key))
 
 
 def _relabel(result, kwargs: dict):
@@ -260,3 +303,7 @@ def _relabel(result, kwargs: dict):
         return dataclasses.replace(result, label=kwargs["label"])
     result.label = kwargs["label"]
     return result
+
+
+if os.environ.get("GDBOOK_CACHE_DIR"):  # set by the book's build for the lab kernels
+    enable(os.environ["GDBOOK_CACHE_DIR"])

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +42,7 @@ log = logging.getLogger("mkdocs.hooks.book")
 # language) treat notebooks as pages. Without this, the i18n plugin copies `x.ipynb` and
 # `x.zh.ipynb` as static files instead of letting mkdocs-jupyter render them
 # (mkdocs-static-i18n issue #198).
+import mkdocs.plugins  # noqa: E402
 import mkdocs.utils  # noqa: E402
 
 if ".ipynb" not in mkdocs.utils.markdown_extensions:
@@ -105,7 +108,9 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # the build waits. The kernels are separate processes, so the hook starts them at the
 # beginning of the build and MkDocs renders the chapters meanwhile, on the other core.
 # When mkdocs-jupyter reaches a notebook, it converts the copy executed in the
-# background (waiting for it if need be). Conversion stays in the main thread, in the
+# background (waiting for it if need be). The kernels share gdbook's cache through a
+# directory of the build (GDBOOK_CACHE_DIR; English labs start first), so a Chinese lab
+# reuses the English lab's experiments, as the Chinese chapters do in this process. Conversion stays in the main thread, in the
 # same order as before (nbconvert keeps global counters), so the HTML is unchanged.
 # `mkdocs serve --dirty` rebuilds only the edited page: nothing is started there.
 
@@ -117,10 +122,16 @@ class _Labs:
         self.tmp: Path | None = None
 
     def reset(self, workers: int) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.close()
         self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
         self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.pool, self.jobs, self.tmp = None, {}, None
 
     @staticmethod
     def digest(path: Path) -> str:
@@ -130,17 +141,18 @@ class _Labs:
         key = str(path.resolve())
         if key not in self.jobs:
             out = self.tmp / path.resolve().relative_to(docs_dir.resolve())
-            job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors)
+            job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, self.tmp / "cache")
             self.jobs[key] = (self.digest(path), job)
 
     @staticmethod
-    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool) -> str:
+    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool, cache: Path) -> str:
         import nbformat
         from nbclient import NotebookClient
 
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(path.parent)}}).execute(
+            env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
         return str(out)
@@ -205,9 +217,13 @@ def on_config(config):
     return config
 
 
+@mkdocs.plugins.event_priority(-200)  # after mkdocs-static-i18n's, which builds the other languages
 def on_post_build(config):
     import gdbook.cache
 
+    i18n = config.plugins.get("i18n")
+    if i18n is None or not i18n.building:  # the end of the whole build, every language done
+        _LABS.close()
     s = gdbook.cache.stats()
     log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
 
