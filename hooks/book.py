@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,6 +45,7 @@ log = logging.getLogger("mkdocs.hooks.book")
 # (mkdocs-static-i18n issue #198).
 import mkdocs.plugins  # noqa: E402
 import mkdocs.utils  # noqa: E402
+from mkdocs.structure.files import Files  # noqa: E402
 
 if ".ipynb" not in mkdocs.utils.markdown_extensions:
     mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")
@@ -179,9 +181,11 @@ def _patch_nb2html() -> None:
     original = convert.nb2html
 
     def nb2html(nb_path, *args, execute=False, **kwargs):
+        start = time.perf_counter()
         done = _LABS.executed(nb_path) if execute else None
         if done is not None:
-            log.info(f"Converting notebook executed in the background: {nb_path}")
+            waited = time.perf_counter() - start
+            log.info(f"Converting notebook executed in the background (waited {waited:.1f} s): {nb_path}")
             return original(done, *args, execute=False, **kwargs)
         return original(nb_path, *args, execute=execute, **kwargs)
 
@@ -201,7 +205,10 @@ def on_files(files, config):
         labs = [f for f in files if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)]
         for f in sorted(labs, key=lambda f: (f.src_uri.count("."), f.src_uri)):  # x.ipynb before x.zh.ipynb
             _LABS.start(Path(f.abs_src_path), docs, jupyter.config["kernel_name"], jupyter.config["allow_errors"])
-    return files
+    # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
+    # most time (the navigation does not depend on this order).
+    is_lab = [f.src_uri.endswith(".ipynb") for f in files]
+    return Files([f for f, lab in zip(files, is_lab) if not lab] + [f for f, lab in zip(files, is_lab) if lab])
 
 
 def on_config(config):
