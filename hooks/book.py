@@ -107,13 +107,14 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # Labs: execute the notebooks in the background
 # ---------------------------------------------------------------------------
 # mkdocs-jupyter executes each notebook in its own kernel when it reaches the page, and
-# the build waits. The kernels are separate processes, so the hook starts them at the
-# beginning of the build and MkDocs renders the chapters meanwhile, on the other core.
-# When mkdocs-jupyter reaches a notebook, it converts the copy executed in the
-# background (waiting for it if need be). The kernels share gdbook's cache through a
-# directory of the build (GDBOOK_CACHE_DIR; English labs start first), so a Chinese lab
-# reuses the English lab's experiments, as the Chinese chapters do in this process. Conversion stays in the main thread, in the
-# same order as before (nbconvert keeps global counters), so the HTML is unchanged.
+# the build waits. The kernels are separate processes, so the hook starts them when the
+# build starts, one at a time and at a lower priority: the chapters keep one core, the labs
+# take the other. When mkdocs-jupyter reaches a notebook (the labs are rendered last in
+# each language), it converts the copy executed in the background, waiting for it if need
+# be. Conversion stays in the main thread, in the same order as before (nbconvert keeps
+# global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
+# directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
+# reuses the English lab's experiments, as the Chinese chapters do in this process.
 # `mkdocs serve --dirty` rebuilds only the edited page: nothing is started there.
 
 
@@ -152,9 +153,11 @@ class _Labs:
         from nbclient import NotebookClient
 
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute(
-            env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
+        client = NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        # A lower priority: the kernel takes the core the build's main thread leaves idle.
+        client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, 10)
+        client.execute(env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
         return str(out)
@@ -200,7 +203,7 @@ def on_files(files, config):
         return files
     if i18n is None or not i18n.building:  # the first language of a build: start afresh
         _patch_nb2html()
-        _LABS.reset(workers=2)
+        _LABS.reset(workers=1)
         docs = Path(config.docs_dir)
         labs = [f for f in files if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)]
         for f in sorted(labs, key=lambda f: (f.src_uri.count("."), f.src_uri)):  # x.ipynb before x.zh.ipynb
