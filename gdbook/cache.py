@@ -48,6 +48,7 @@ import functools
 import hashlib
 import os
 import pickle
+import sys
 import types
 from pathlib import Path
 from collections import OrderedDict
@@ -184,7 +185,10 @@ def _feed(obj, h, depth: int = 0) -> None:
         _feed(obj.keywords, h, depth + 1)
         h.update(b")")
     elif isinstance(obj, (types.FunctionType, types.LambdaType)):
-        h.update(f"fn:{obj.__module__}.{obj.__qualname__}:".encode())
+        # Code run by exec (a page's block) gets a module name of the runner's choosing,
+        # which differs between the two languages of a page: only real modules count.
+        module = obj.__module__ if obj.__module__ in sys.modules else "<exec>"
+        h.update(f"fn:{module}.{obj.__qualname__}:".encode())
         _code(obj.__code__, h, depth, obj.__globals__ if depth < 4 else None)
         _feed(obj.__defaults__, h, depth + 1)
         _feed(obj.__kwdefaults__, h, depth + 1)

@@ -196,18 +196,31 @@ def _patch_nb2html() -> None:
     convert.nb2html = nb2html
 
 
-def on_files(files, config):
+def _first_language(config) -> bool:
+    """True in the build of the default language, the one that starts a (re)build."""
     i18n = config.plugins.get("i18n")
+    return i18n is None or not i18n.building
+
+
+def _start_labs(config, paths) -> None:
+    jupyter = config.plugins["mkdocs-jupyter"]
+    _patch_nb2html()
+    _LABS.reset(workers=1)
+    for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
+        _LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
+
+
+def _executes_labs(config) -> bool:
     jupyter = config.plugins.get("mkdocs-jupyter")
-    if jupyter is None or not jupyter.config["execute"] or "--dirty" in sys.argv:
-        return files
-    if i18n is None or not i18n.building:  # the first language of a build: start afresh
-        _patch_nb2html()
-        _LABS.reset(workers=1)
-        docs = Path(config.docs_dir)
-        labs = [f for f in files if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)]
-        for f in sorted(labs, key=lambda f: (f.src_uri.count("."), f.src_uri)):  # x.ipynb before x.zh.ipynb
-            _LABS.start(Path(f.abs_src_path), docs, jupyter.config["kernel_name"], jupyter.config["allow_errors"])
+    return jupyter is not None and jupyter.config["execute"]
+
+
+def on_files(files, config):
+    if "--dirty" in sys.argv and _executes_labs(config) and _first_language(config):
+        # A dirty rebuild renders only what changed (everything, the first time)
+        jupyter = config.plugins["mkdocs-jupyter"]
+        _start_labs(config, [Path(f.abs_src_path) for f in files
+                             if f.src_uri.endswith(".ipynb") and jupyter.should_include(f) and f.is_modified()])
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
     is_lab = [f.src_uri.endswith(".ipynb") for f in files]
@@ -215,6 +228,10 @@ def on_files(files, config):
 
 
 def on_config(config):
+    if "--dirty" not in sys.argv and _executes_labs(config) and _first_language(config):
+        docs = Path(config.docs_dir)
+        patterns = config.plugins["mkdocs-jupyter"].config["include"]
+        _start_labs(config, sorted({p for pattern in patterns for p in docs.glob(pattern) if p.suffix == ".ipynb"}))
     # Both languages are built in this process and run the same experiments: let
     # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
     import gdbook.cache

@@ -68,3 +68,18 @@ def test_unpicklable_result_stays_in_memory(tmp_path):
     make(1)
     make(1)
     assert cache.stats()["hits"] == 1 and not list(tmp_path.glob("*.pkl"))
+
+
+def test_page_functions_fingerprint_alike_in_both_languages():
+    """markdown-exec names a block's module after the block (and so the language)."""
+    code = "def f(x):\n    return 2 * x\n"
+    fns = []
+    for name in ("en_sgd_3", "zh_sgd_3"):
+        scope = {"__name__": name}
+        exec(code, scope)
+        fns.append(scope["f"])
+    assert fns[0].__module__ != fns[1].__module__
+    assert cache.fingerprint(fns[0]) == cache.fingerprint(fns[1])
+    scope = {"__name__": "en_sgd_4"}
+    exec(code.replace("2 *", "3 *"), scope)
+    assert cache.fingerprint(scope["f"]) != cache.fingerprint(fns[0])
