@@ -186,8 +186,9 @@ def _feed(obj, h, depth: int = 0) -> None:
         h.update(b")")
     elif isinstance(obj, (types.FunctionType, types.LambdaType)):
         # Code run by exec (a page's block) gets a module name of the runner's choosing,
-        # which differs between the two languages of a page: only real modules count.
-        module = obj.__module__ if obj.__module__ in sys.modules else "<exec>"
+        # which differs between the two languages of a page: only modules loaded from a
+        # file count; the code, constants and globals identify the rest.
+        module = obj.__module__ if getattr(sys.modules.get(obj.__module__), "__file__", None) else "<exec>"
         h.update(f"fn:{module}.{obj.__qualname__}:".encode())
         _code(obj.__code__, h, depth, obj.__globals__ if depth < 4 else None)
         _feed(obj.__defaults__, h, depth + 1)
