@@ -115,7 +115,8 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
 # directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
 # reuses the English lab's experiments, as the Chinese chapters do in this process.
-# `mkdocs serve --dirty` rebuilds only the edited page: nothing is started there.
+# `mkdocs serve --dirty` rebuilds only the edited page: there, only its first build starts
+# the labs.
 
 
 class _Labs:
@@ -216,11 +217,13 @@ def _executes_labs(config) -> bool:
 
 
 def on_files(files, config):
-    if "--dirty" in sys.argv and _executes_labs(config) and _first_language(config):
-        # A dirty rebuild renders only what changed (everything, the first time)
+    first_dirty = "--dirty" in sys.argv and not Path(config.site_dir, "index.html").exists()
+    if first_dirty and _executes_labs(config) and _first_language(config):
+        # `mkdocs serve --dirty` builds everything the first time, then only the edited
+        # pages: the labs run in the background the first time only.
         jupyter = config.plugins["mkdocs-jupyter"]
         _start_labs(config, [Path(f.abs_src_path) for f in files
-                             if f.src_uri.endswith(".ipynb") and jupyter.should_include(f) and f.is_modified()])
+                             if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)])
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
     is_lab = [f.src_uri.endswith(".ipynb") for f in files]

@@ -120,3 +120,22 @@ def test_site_renders_labs_with_outputs_and_download(site, name):
         assert (page.parent / target).exists(), f"{lang} {name}: {target} not copied next to the page"
         assert not re.search(r'<script[^>]*src="(https?:)?//', html), f"{lang} {name}: external script"
     assert counts["en"] == counts["zh"], f"{name}: {counts['en']} outputs in English, {counts['zh']} in Chinese"
+
+
+@pytest.mark.build
+def test_lab_pages_share_one_notebook_stylesheet(site):
+    """nbconvert's ~590 KB of CSS lives in one file, linked from every lab page, not inlined."""
+    sheets = set()
+    for name in NAMES:
+        for prefix in ("", "zh/"):
+            page = site / prefix / "labs" / name / "index.html"
+            html = page.read_text(encoding="utf-8")
+            links = re.findall(r'<link rel="stylesheet" href="([^"]*assets/stylesheets/notebook-[0-9a-f]+\.css)">', html)
+            assert len(links) == 1, f"{prefix}{name}: {len(links)} notebook stylesheet links"
+            sheet = (page.parent / links[0]).resolve()
+            assert sheet.is_file() and sheet.stat().st_size > 100_000, f"{prefix}{name}: {links[0]} missing"
+            sheets.add(sheet)
+            outside_svg = re.sub(r"<svg\b.*?</svg>", "", html, flags=re.S)
+            assert not re.search(r"<style[^>]*>\s*@charset|jp-shadow-base-lightness", outside_svg), \
+                f"{prefix}{name}: nbconvert CSS still inlined"
+    assert len(sheets) == 1, sheets

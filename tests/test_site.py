@@ -161,3 +161,22 @@ def test_sitemap_lists_both_languages(site):
 def test_search_index_has_both_languages(site):
     index = read(site / "search" / "search_index.json")
     assert '"location":"zh/' in index.replace(" ", "")
+
+
+FIGURE = re.compile(r'<figure class="gd-figure">.*?</figure>', re.S)
+PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 800_000, 250_000, 25_000_000  # bytes (issue "Build performance")
+
+
+def test_page_weight_budgets(site):
+    """Every page ≤ 800 KB of HTML (inline SVG included), every figure ≤ 250 KB, the site ≤ 25 MB."""
+    heavy, big_figures = [], []
+    for page in sorted(site.rglob("*.html")):
+        size = page.stat().st_size
+        if size > PAGE_BUDGET:
+            heavy.append(f"{page.relative_to(site)}: {size:,} B")
+        big_figures += [f"{page.relative_to(site)}: {len(m.group(0).encode()):,} B"
+                        for m in FIGURE.finditer(read(page)) if len(m.group(0).encode()) > FIGURE_BUDGET]
+    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    assert not heavy, "pages over 800 KB:\n" + "\n".join(heavy)
+    assert not big_figures, "figures over 250 KB:\n" + "\n".join(big_figures)
+    assert total <= SITE_BUDGET, f"the site is {total:,} B, over 25 MB"
