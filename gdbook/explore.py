@@ -339,6 +339,21 @@ def _loss_range(runs, objective: Objective, floor: float) -> list:
 # ---------------------------------------------------------------------------
 
 
+def _bowl_frame(steps, floor, start):
+    """The checks and the plot frame the two bowl explorables share.
+
+    Returns ``steps``, ``floor`` and ``start`` checked, the square window that puts the
+    start at 70 % of its half-width, the coordinates' decimals and ten contour levels.
+    """
+    steps = check_int("steps", steps, low=1, high=2000)
+    floor = check_in_range("floor", floor, 0.0, 1.0, low_open=True, high_open=True)
+    start = [float(v) for v in start]
+    reach = max(abs(v) for v in start) / 0.7
+    window = ((-reach, reach), (-reach, reach))
+    levels = [(reach * k / 10) ** 2 for k in range(1, 11)]   # through (0, y) for y = reach/10, …, reach
+    return steps, floor, start, window, _decimals(window), levels
+
+
 @memoize
 def gradient_descent(
     cs: Sequence[float] = (1, 2, 5, 10, 20),
@@ -376,16 +391,10 @@ def gradient_descent(
     """
     cs = _grid("cs", cs)
     lrs = _grid("lrs", lrs)
-    steps = check_int("steps", steps, low=1, high=2000)
-    floor = check_in_range("floor", floor, 0.0, 1.0, low_open=True, high_open=True)
-    start = [float(v) for v in start]
+    steps, floor, start, window, dec, levels = _bowl_frame(steps, floor, start)
     initial = dict(initial or {})
     i0 = _index("c", initial.get("c", cs[len(cs) // 2]), cs)
     j0 = _index("lr", initial.get("lr", lrs[len(lrs) // 2]), lrs)
-    reach = max(abs(v) for v in start) / 0.7
-    window = ((-reach, reach), (-reach, reach))
-    dec = _decimals(window)
-    levels = [(reach * k / 10) ** 2 for k in range(1, 11)]   # through (0, y) for y = reach/10, …, reach
     contours, marks, runs, cut_all = [], [], [], []
     for c in cs:
         f = _objectives.bowl(c)
@@ -462,15 +471,10 @@ def momentum(
     kappa = float(check_in_range("kappa", kappa, 1.0))
     lrs = _grid("lrs", lrs)
     betas = _grid("betas", betas, 0.0, 1.0, high_open=True)
-    steps = check_int("steps", steps, low=1, high=2000)
-    floor = check_in_range("floor", floor, 0.0, 1.0, low_open=True, high_open=True)
-    start = [float(v) for v in start]
+    steps, floor, start, window, dec, levels = _bowl_frame(steps, floor, start)
     initial = dict(initial or {})
     i0 = _index("lr", initial.get("lr", lrs[len(lrs) // 2]), lrs)
     j0 = _index("beta", initial.get("beta", betas[len(betas) // 2]), betas)
-    reach = max(abs(v) for v in start) / 0.7
-    window = ((-reach, reach), (-reach, reach))
-    dec = _decimals(window)
     f = _objectives.bowl(kappa)
     H = f.hessian([0.0, 0.0])
     lam_max = spectrum(H).lam_max
@@ -508,7 +512,7 @@ def momentum(
         "method": {"name": "Momentum", "color": color_of("Momentum"), "reference": color_of("GD")},
         "sliders": [{"name": "lr", "values": lrs, "initial": i0}, {"name": "beta", "values": betas, "initial": j0}],
         "plot": _plot(f, window),
-        "contours": [_contours(f, window, [(reach * k / 10) ** 2 for k in range(1, 11)], dec)],
+        "contours": [_contours(f, window, levels, dec)],
         "contours_by": None,
         "marks": {"beta": marks},
         "loss": {"range": _loss_range(cut_all, f, floor), "steps": steps},
