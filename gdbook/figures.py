@@ -29,6 +29,8 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.text
+import matplotlib.textpath
 from matplotlib import font_manager
 
 from ._checks import check_choice
@@ -137,6 +139,29 @@ def style(**overrides):
         yield
 
 
+@functools.lru_cache(maxsize=1)
+def _text_to_path() -> "matplotlib.textpath.TextToPath":
+    return matplotlib.textpath.TextToPath()
+
+
+@contextlib.contextmanager
+def _shared_text_to_path():
+    """Let every renderer created inside the block share one ``TextToPath``.
+
+    matplotlib gives each renderer its own ``TextToPath``, and with it its own cache of parsed
+    mathtext (tick labels such as ``$10^{-3}$`` on log axes). ``savefig(bbox_inches="tight")``
+    creates two renderers per figure, so every label was parsed twice per figure, from scratch.
+    ``TextToPath`` keeps no per-figure state, so sharing it changes no output byte (the build
+    checks this), and parsing is done once per label per process.
+    """
+    saved = matplotlib.text.TextToPath
+    matplotlib.text.TextToPath = _text_to_path
+    try:
+        yield
+    finally:
+        matplotlib.text.TextToPath = saved
+
+
 _ID = re.compile(r'id="([^"]+)"')
 
 
@@ -169,7 +194,8 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
         MissingGlyphError: a label contains a character no font can draw.
     """
     buf = io.StringIO()
-    with style(), warnings.catch_warnings(record=True) as caught, _logged("matplotlib.mathtext") as logged:
+    with style(), _shared_text_to_path(), warnings.catch_warnings(record=True) as caught, \
+            _logged("matplotlib.mathtext") as logged:
         warnings.simplefilter("always")
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     # "Glyph … missing from font(s) …" (text, a warning); "Font … does not have a glyph …" (mathtext, a log)

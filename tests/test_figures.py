@@ -205,3 +205,29 @@ def test_svg_size_reasonable_for_small_grid():
     runs = [gd.trajectory(f, optim.Adam, lr=0.05, steps=300, label="Adam")]
     html = gd.svg(gd.plot.contour(f, runs, levels="log", n=60), caption="x")
     assert len(html.encode()) < 150_000
+
+
+def _log_axes_figure():
+    with gd.figures.style():
+        fig, axes = plt.subplots(1, 2)
+        for ax in axes:
+            ax.semilogy([1, 2, 3], [1e-3, 1e-1, 1e2], label=r"$\eta = 10^{-2}$")
+            ax.legend()
+            ax.set_title("学习率")
+    return fig
+
+
+def test_renderers_sharing_one_text_to_path_change_no_byte(monkeypatch):
+    """svg() lets the renderers share one TextToPath (its mathtext cache); the output must be
+    exactly that of matplotlib's own one-per-renderer, and the class must be restored after."""
+    import contextlib
+
+    import matplotlib.text
+
+    original = matplotlib.text.TextToPath
+    shared = [gd.svg(_log_axes_figure()) for _ in range(2)]
+    assert matplotlib.text.TextToPath is original
+    monkeypatch.setattr(gd.figures, "_shared_text_to_path", contextlib.nullcontext)
+    alone = gd.svg(_log_axes_figure())
+    assert shared[0] == shared[1] == alone
+    assert "<path" in alone and "10^" not in alone  # mathtext drawn as paths
