@@ -14,7 +14,8 @@ hook sets the environment variable ``GDBOOK_CACHE_DIR`` to a directory of its ow
 English and the Chinese lab share them too. A call is cached only when every argument can be
 fingerprinted by value: numbers, strings, arrays and tensors (by their bytes),
 containers of those, dataclasses, classes and functions (by their code, constants,
-closure and the globals they read). Anything else, in particular a random generator,
+closure and the globals they read), and torch modules (by their structure, parameters and
+buffers). Anything else, in particular a random generator or an active dropout module,
 whose state a cached call would fail to advance, makes the call run uncached.
 
 Examples:
@@ -216,12 +217,20 @@ def _feed(obj, h, depth: int = 0) -> None:
             _feed(getattr(obj, f.name), h, depth + 1)
         h.update(b")")
     elif isinstance(obj, torch.nn.Module):
+        if any(_draws_random(m) for m in obj.modules()):
+            raise Uncacheable("a dropout module draws random numbers in training mode")
         h.update(f"module:{obj!r}:{obj.training}:".encode())
         for name, t in list(obj.named_parameters()) + list(obj.named_buffers()):
             h.update(name.encode())
             _feed(t, h, depth + 1)
     else:
         raise Uncacheable(f"no content fingerprint for {type(obj).__name__}")
+
+
+def _draws_random(module: torch.nn.Module) -> bool:
+    """A dropout module (torch's, or gdbook's with its own generator) that is active."""
+    is_dropout = isinstance(module, torch.nn.modules.dropout._DropoutNd) or type(module).__name__ == "Dropout"
+    return is_dropout and module.training and getattr(module, "p", 0) > 0
 
 
 def fingerprint(*args, **kwargs) -> str:
@@ -300,8 +309,8 @@ def _save(key: str, result) -> None:
 def _relabel(result, kwargs: dict):
     if "label" not in kwargs:
         return result
-    if isinstance(result, list):
-        return [_relabel(r, kwargs) for r in result]
+    if isinstance(result, (list, tuple)):
+        return type(result)(_relabel(r, kwargs) for r in result)
     if not hasattr(result, "label"):
         return result
     if dataclasses.is_dataclass(result) and getattr(type(result), "__dataclass_params__").frozen:

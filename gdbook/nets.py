@@ -29,6 +29,7 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -575,6 +576,11 @@ def train_net(
     ([`clip_grad_value_`][gdbook.nets.clip_grad_value_]) may be given. A non-finite loss stops
     the run and sets ``diverged`` and ``diverged_epoch``.
 
+    ``net`` ends up trained: its parameters, buffers, gradients and dropout generator are
+    those of training it in place. The training itself runs on a copy, through gdbook's
+    cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net trained the
+    same way twice (the English and the Chinese page) is trained once.
+
     Examples:
         >>> g = torch.Generator().manual_seed(0)
         >>> X = torch.randn(64, 3, generator=g, dtype=torch.float64)
@@ -584,12 +590,46 @@ def train_net(
         >>> h.diverged, h.steps, len(h.loss), h.loss[-1] < 0.05 * h.loss[0]
         (False, 200, 201, True)
     """
-    from .optim import SGD
+    _check_training(lr, steps, clip_norm, clip_value)
+    trained, grads, h = _trained_copy(net, X, y, lr=lr, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
+                                      clip_value=clip_value, track=track, label=label, **hyper)
+    _assign(net, trained, grads)
+    return h
 
+
+def _check_training(lr, steps, clip_norm, clip_value) -> None:
     check_in_range("lr", lr, 0.0)
     check_int("steps", steps, low=1)
     if clip_norm is not None and clip_value is not None:
         raise ValueError("give at most one of clip_norm and clip_value")
+
+
+@memoize
+def _trained_copy(net: nn.Module, X: torch.Tensor, y: torch.Tensor, **kwargs):
+    """A copy of ``net`` trained by ``_fit``, its parameters' last gradients (a copied
+    parameter does not carry them) and the history; ``net`` is untouched."""
+    net = copy.deepcopy(net)
+    h = _fit(net, X, y, **kwargs)
+    return net, [p.grad for p in net.parameters()], h
+
+
+def _assign(net: nn.Module, trained: nn.Module, grads: list) -> None:
+    """Give ``net`` the state of ``trained``, a trained copy of it, and the gradients ``grads``."""
+    with torch.no_grad():
+        net.load_state_dict(trained.state_dict())
+    for p, g in zip(net.parameters(), grads, strict=True):
+        p.grad = None if g is None else g.clone()
+    for mine, theirs in zip(net.modules(), trained.modules()):
+        if isinstance(getattr(mine, "generator", None), torch.Generator):
+            mine.generator.set_state(theirs.generator.get_state())
+
+
+def _fit(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *, lr: float, steps: int, optimizer: Callable | None,
+         clip_norm: float | None, clip_value: float | None, track: Callable[[nn.Module], float] | None,
+         label: str, **hyper: object) -> NetHistory:
+    """The loop of [`train_net`][gdbook.nets.train_net], in place on ``net``."""
+    from .optim import SGD
+
     params = [p for p in net.parameters() if p.requires_grad]
     opt = (optimizer or SGD)(params, lr=lr, **hyper)
     h = NetHistory(label=label)
@@ -655,6 +695,7 @@ def train_mlp(
         >>> h.loss[-1] < h.loss[0]
         True
     """
+    _check_training(lr, steps, clip_norm, clip_value)
     net = MLP(X.shape[1], width, depth, y.shape[1], dtype=X.dtype, **mlp_kwargs)
-    return train_net(net, X, y, lr=lr, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
-                     clip_value=clip_value, track=track, label=label)
+    return _fit(net, X, y, lr=lr, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
+                clip_value=clip_value, track=track, label=label)

@@ -1,6 +1,7 @@
 """gdbook.nets: the MLP builder, per-layer statistics, random matrix products, clipping, training."""
 
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -316,3 +317,64 @@ def test_train_mlp_equals_train_net():
     ref = nets.train_net(nets.MLP(3, 8, 2, 1, **kw), X, y, lr=0.05, steps=20, clip_value=0.5)
     h = nets.train_mlp(X, y, width=8, depth=2, lr=0.05, steps=20, clip_value=0.5, **kw)
     assert h.loss == ref.loss and h.grad_norm == ref.grad_norm
+
+
+def _train_in_place(net, X, y, **kw):
+    """The loop of train_net run directly on ``net`` (what train_net did before it used the cache)."""
+    return nets._fit(net, X, y, **{**dict(optimizer=None, clip_norm=None, clip_value=None, track=None, label=""), **kw})
+
+
+def _assert_same_net(a, b):
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            assert torch.equal(p.grad, q.grad)
+    assert torch.equal(a.generator.get_state(), b.generator.get_state())
+
+
+@pytest.mark.parametrize("cached", [False, True])
+@pytest.mark.parametrize("kind", ["batch_norm", "dropout"])
+def test_train_net_leaves_the_net_as_training_in_place_does(kind, cached):
+    from gdbook import cache
+
+    X, y = randn(16, 3, seed=1), randn(16, 2, seed=2)
+    kw = dict(activation="tanh", init="xavier_normal", generator=5, **{kind: True if kind == "batch_norm" else 0.3})
+    net, ref = nets.MLP(3, 6, 3, 2, **kw), nets.MLP(3, 6, 3, 2, **kw)
+    expected = _train_in_place(ref, X, y, lr=0.1, steps=15, momentum=0.9, track=nets.unit_spread)
+    with cache.enabled() if cached else nullcontext():
+        h = nets.train_net(net, X, y, lr=0.1, steps=15, momentum=0.9, track=nets.unit_spread)
+        if cached:  # a net with active dropout draws random numbers: never served from the cache
+            assert cache.stats()["uncached" if kind == "dropout" else "misses"] == 1
+    assert h.loss == expected.loss and h.tracked == expected.tracked
+    _assert_same_net(net, ref)
+    assert [b.norm.running_mean is not None for b in net.blocks if b.norm is not None] == \
+        [True] * (3 if kind == "batch_norm" else 0)
+
+
+def test_train_net_from_the_cache_gives_the_trained_net_and_the_callers_label():
+    from gdbook import cache
+
+    X, y = randn(16, 3, seed=1), randn(16, 2, seed=2)
+    kw = dict(activation="sigmoid", init="normal", std=0.5, batch_norm=True, generator=7)
+    with cache.enabled():
+        first, second = nets.MLP(3, 6, 3, 2, **kw), nets.MLP(3, 6, 3, 2, **kw)
+        a = nets.train_net(first, X, y, lr=0.5, steps=10, label="lr 0.5")
+        b = nets.train_net(second, X, y, lr=0.5, steps=10, label="学习率 0.5")
+        assert cache.stats()["hits"] == 1
+        nets.train_net(nets.MLP(3, 6, 3, 2, **kw), X, y, lr=0.25, steps=10)  # other arguments: a miss
+        assert cache.stats()["misses"] == 2
+    assert (a.label, b.label) == ("lr 0.5", "学习率 0.5") and a.loss == b.loss
+    _assert_same_net(first, second)
+    assert not torch.equal(first.linears[0].weight, nets.MLP(3, 6, 3, 2, **kw).linears[0].weight)  # trained
+
+
+def test_an_active_dropout_module_has_no_fingerprint():
+    from gdbook import cache
+
+    for module in (nets.MLP(2, 3, 2, dropout=0.5), nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))):
+        with pytest.raises(cache.Uncacheable, match="dropout"):
+            cache.fingerprint(module)
+        cache.fingerprint(module.eval())  # the identity in eval mode
+    cache.fingerprint(nets.MLP(2, 3, 2, dropout=0.0))
