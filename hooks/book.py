@@ -247,6 +247,15 @@ def on_config(config):
     return config
 
 
+# A build ends holding about a million objects (both languages' pages, markdown-exec sessions,
+# torch, matplotlib). At exit Python runs full garbage collections over all of them, which took
+# about 4 s; the process ends anyway, so the collector is told to leave them alone.
+def on_shutdown():
+    import gc
+
+    gc.freeze()
+
+
 @mkdocs.plugins.event_priority(-200)  # after mkdocs-static-i18n's, which builds the other languages
 def on_post_build(config):
     import gdbook.cache
@@ -262,9 +271,36 @@ DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook�
 
 
 def on_page_content(html, page, config, files):
-    """Notebook pages: drop nbconvert's CDN scripts, add the download button."""
-    if not page.file.src_uri.endswith(".ipynb"):
-        return html
+    """Notebook pages: drop nbconvert's CDN scripts, add the download button. Every page: set the
+    figures aside while the search plugin indexes the page (see ``_hide_figures``)."""
+    if page.file.src_uri.endswith(".ipynb"):
+        html = _notebook_page(html, page, config)
+    return _hide_figures(html, page)
+
+
+# The search plugin runs every page through Python's HTMLParser, which takes as long over the
+# thousands of <path> elements of a page's inline SVG figures as over all the rest; the figures
+# hold no text to index (labels are drawn as paths). They are set aside before indexing and
+# put back right after, before the page is rendered into its template.
+_FIGURE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_HIDDEN = "<svg data-gd-hidden></svg>"
+
+
+def _hide_figures(html: str, page) -> str:
+    page.gd_figures = _FIGURE_SVG.findall(html)
+    return _FIGURE_SVG.sub(_HIDDEN, html) if page.gd_figures else html
+
+
+@mkdocs.plugins.event_priority(-100)  # after the search plugin's
+def on_page_context(context, page, config, nav):
+    figures = iter(getattr(page, "gd_figures", ()))
+    page.gd_figures = []
+    if "data-gd-hidden" in page.content:
+        page.content = re.sub(re.escape(_HIDDEN), lambda _: next(figures), page.content)
+    return context
+
+
+def _notebook_page(html: str, page, config) -> str:
     lang, _ = page_lang_and_slug(page)
     name = page.file.src_uri.rsplit("/", 1)[-1]
     button = (

@@ -180,3 +180,17 @@ def test_page_weight_budgets(site):
     assert not heavy, "pages over 800 KB:\n" + "\n".join(heavy)
     assert not big_figures, "figures over 250 KB:\n" + "\n".join(big_figures)
     assert total <= SITE_BUDGET, f"the site is {total:,} B, over 25 MB"
+
+
+def test_figures_set_aside_for_the_search_index_are_back_in_every_page(site):
+    """The build hides inline SVG from the search plugin while it indexes a page (hooks/book.py):
+    every page must get its figures back, and the index must hold no trace of them."""
+    missing = []
+    for page in sorted(site.rglob("*.html")):
+        text = read(page)
+        if "data-gd-hidden" in text:
+            missing.append(f"{page.relative_to(site)}: a figure was not put back")
+        missing += [f"{page.relative_to(site)}: an empty figure" for m in FIGURE.finditer(text) if "<path" not in m.group(0)]
+    assert not missing, "\n".join(missing)
+    index = read(site / "search" / "search_index.json")
+    assert "data-gd-hidden" not in index and "<svg" not in index
