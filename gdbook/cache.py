@@ -229,8 +229,10 @@ def _feed(obj, h, depth: int = 0) -> None:
 
 def _draws_random(module: torch.nn.Module) -> bool:
     """A dropout module (torch's, or gdbook's with its own generator) that is active."""
-    is_dropout = isinstance(module, torch.nn.modules.dropout._DropoutNd) or type(module).__name__ == "Dropout"
-    return is_dropout and module.training and getattr(module, "p", 0) > 0
+    from .nets import Dropout  # here: gdbook.nets itself imports this module
+
+    is_dropout = isinstance(module, (torch.nn.modules.dropout._DropoutNd, Dropout))
+    return is_dropout and module.training and module.p > 0
 
 
 def fingerprint(*args, **kwargs) -> str:

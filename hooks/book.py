@@ -282,13 +282,13 @@ def on_page_content(html, page, config, files):
 # thousands of <path> elements of a page's inline SVG figures as over all the rest; the figures
 # hold no text to index (labels are drawn as paths). They are set aside before indexing and
 # put back right after, before the page is rendered into its template.
-_FIGURE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _HIDDEN = "<svg data-gd-hidden></svg>"
 
 
 def _hide_figures(html: str, page) -> str:
-    page.gd_figures = _FIGURE_SVG.findall(html)
-    return _FIGURE_SVG.sub(_HIDDEN, html) if page.gd_figures else html
+    page.gd_figures = _SVG.findall(html)
+    return _SVG.sub(_HIDDEN, html) if page.gd_figures else html
 
 
 @mkdocs.plugins.event_priority(-100)  # after the search plugin's
@@ -317,7 +317,6 @@ def _notebook_page(html: str, page, config) -> str:
 # it into one stylesheet, named by its content, and links it instead. The <style> elements
 # of the figures' inline SVG stay where they are.
 _STYLE = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style>\s*", re.S)
-_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 def _share_notebook_css(html: str, page, config) -> str:

@@ -168,6 +168,8 @@ def main(argv=None) -> int:
     ap.add_argument("--edit-slug", default="gradient-descent")
     ap.add_argument("--repeat", type=int, default=2, help="runs of full and floor, in turn (the fastest counts)")
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error(f"--repeat must be at least 1, got {args.repeat}")
 
     # This machine's speed drifts by 15-25 % over minutes: full and floor are measured in turn,
     # --repeat times, and the fastest run of each is kept (the one least slowed by the machine).
@@ -212,7 +214,9 @@ def main(argv=None) -> int:
         return "ok" if ok else "OVER"
 
     print(f"{'measure':<28}{'value':>14}  {'target':>10}")
-    runs = lambda xs: "  (runs: " + ", ".join(f"{x:.1f}" for x in xs) + ")" if len(xs) > 1 else ""  # noqa: E731
+    def runs(xs):
+        return "  (runs: " + ", ".join(f"{x:.1f}" for x in xs) + ")" if len(xs) > 1 else ""
+
     print(f"{'full build (s)':<28}{full:>14.1f}  {'≤ 90':>10}  {mark(full <= TARGETS['full_s'])}{runs(fulls)}")
     print(f"{'floor (s)':<28}{floor['wall']:>14.1f}{'':14}{runs(result['floor_runs_s'])}")
     print(f"{'ratio full/floor':<28}{result['ratio']:>14.2f}  {'≤ 1.3':>10}  {mark(result['ratio'] <= TARGETS['ratio'])}")
