@@ -10,6 +10,9 @@ Python blocks marked ``exec="on"`` (markdown-exec) get, unless they set them:
 * ``source="above"``: readers see the code above its output (``source="none"``
   hides it).
 
+Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
+before them in their session, changed (``_Blocks``); the others give their last output.
+
 Jupyter pages: mkdocs-static-i18n would copy ``.ipynb`` files as static files;
 this hook hands them back to mkdocs-jupyter as pages (upstream issue #198).
 """
@@ -337,7 +340,81 @@ def _share_notebook_css(html: str, page, config) -> str:
 
 def on_page_markdown(markdown, page, config, files):
     lang, slug = page_lang_and_slug(page)
-    return add_exec_defaults(markdown, lang, slug)
+    markdown = add_exec_defaults(markdown, lang, slug)
+    _blocks().start_page(exec_sessions(markdown))
+    return markdown
+
+
+# ---------------------------------------------------------------------------
+# `mkdocs serve`: an edit to a page's prose does not run its code again
+# ---------------------------------------------------------------------------
+# markdown-exec runs every block of a page on every rebuild of the page, so under `serve` a
+# typo fixed in a paragraph used to cost all of the page's experiments and figures. A block's
+# output is a function of the code its session has run up to and including that block: a
+# session is one page in one language, every page starts its session empty (below), seeds are
+# fixed, and the server does not reload gdbook. So `_Blocks` keys each output by a digest of
+# that chain of code and, when the page is built again, serves the output of a block whose
+# chain is unchanged without running it. Blocks served this way are remembered, in order,
+# and run (their output discarded) before the first block that has to run, so that block
+# sees the variables a run from the top would give it. A clean build runs each session once,
+# so there nothing is served from memory. Only the page's last build is kept.
+
+
+def exec_sessions(markdown: str) -> list[str]:
+    """The markdown-exec sessions of a page's executed Python blocks, in order of appearance."""
+    sessions = [re.search(r'\bsession="([^"]*)"', m.group("attrs")) for m in FENCE.finditer(markdown)
+                if EXEC.search(m.group("attrs"))]
+    return list(dict.fromkeys(s.group(1) for s in sessions if s))
+
+
+class _Blocks:
+    """markdown-exec's ``_run_python``, remembering each block's output by its session's chain of code."""
+
+    def __init__(self, run, sessions: dict):
+        self.run, self.sessions = run, sessions  # markdown-exec's function and its sessions' globals
+        self.last: dict[str, dict[str, str]] = {}  # session -> {chain digest: output}, its page's last build
+        self.now: dict[str, dict[str, str]] = {}  # the same, for the build under way
+        self.chain: dict[str, str] = {}
+        self.skipped: dict[str, list] = {}
+        self.runs = 0  # blocks run (for the tests)
+
+    def start_page(self, sessions) -> None:
+        for name in sessions:
+            self.last[name] = self.now.pop(name, self.last.get(name, {}))
+            self.now[name], self.skipped[name] = {}, []
+            self.chain[name] = hashlib.sha256(name.encode()).hexdigest()
+            self.sessions.pop(name, None)  # start empty, as in a clean build
+
+    def _run(self, code, kwargs) -> str:
+        self.runs += 1
+        return self.run(code, **kwargs)
+
+    def __call__(self, code: str, **kwargs) -> str:
+        name = kwargs.get("session")
+        if name not in self.chain:
+            return self._run(code, kwargs)
+        link = repr((self.chain[name], code, sorted(kwargs.items()), os.getcwd(), os.environ.get("COLUMNS")))
+        key = self.chain[name] = hashlib.sha256(link.encode()).hexdigest()
+        output = self.last[name].get(key)
+        if output is None:
+            for skipped in self.skipped[name]:
+                self._run(*skipped)
+            self.skipped[name].clear()
+            output = self._run(code, kwargs)
+        else:
+            self.skipped[name].append((code, kwargs))
+        self.now[name][key] = output
+        return output
+
+
+def _blocks() -> _Blocks:
+    """The ``_Blocks`` installed in markdown-exec: one per process (this hook is reloaded on every
+    `serve` rebuild, markdown-exec is not)."""
+    import markdown_exec._internal.formatters.python as python
+
+    if not hasattr(python._run_python, "start_page"):
+        python._run_python = _Blocks(python._run_python, python._sessions_globals)
+    return python._run_python
 
 
 # ---------------------------------------------------------------------------

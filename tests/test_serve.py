@@ -1,0 +1,185 @@
+"""`mkdocs serve`: a rebuilt page runs only the code that changed, with the results of a clean build.
+
+The hook (hooks/book.py, ``_Blocks``) wraps markdown-exec's Python runner: a block whose session
+has run the same chain of code is served from the page's last build; the first block that has
+to run is preceded by the skipped ones, so it sees the variables of a run from the top.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from markdown_exec._internal.formatters.base import ExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOK = ROOT / "hooks" / "book.py"
+
+
+def _hook():
+    spec = importlib.util.spec_from_file_location("gdbook_book_hook", HOOK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = _hook()
+
+
+@pytest.fixture
+def blocks():
+    import markdown_exec._internal.formatters.python as python
+
+    run = getattr(python._run_python, "run", python._run_python)  # markdown-exec's own
+    return hook._Blocks(run, python._sessions_globals)
+
+
+def build(blocks, page: list[str], session: str = "test-page") -> list[str]:
+    """Build one page: its blocks, in order, in one session (as markdown-exec does)."""
+    blocks.start_page([session])
+    return [blocks(code, returncode=0, session=session, id=f"{session}#{n}") for n, code in enumerate(page, 1)]
+
+
+PAGE = [
+    "import random\nrng = random.Random(0)\nn = 3",
+    "print(rng.random())",
+    "print([round(rng.random(), 6) for _ in range(n)])",
+]
+
+
+def test_an_unchanged_page_runs_nothing_and_gives_the_same_output(blocks):
+    first = build(blocks, PAGE)
+    assert blocks.runs == 3
+    assert build(blocks, PAGE) == first
+    assert blocks.runs == 3
+
+
+def test_a_changed_block_runs_after_the_skipped_ones_as_in_a_clean_build(blocks):
+    build(blocks, PAGE)
+    edited = [*PAGE[:2], PAGE[2].replace("round(", "1 + round(")]
+    out = build(blocks, edited)
+    assert blocks.runs == 3 + 3  # blocks 1 and 2 for the session's state, then block 3
+    clean = hook._Blocks(blocks.run, blocks.sessions)
+    assert out == build(clean, edited, session="test-clean")
+    assert build(blocks, edited) == out and blocks.runs == 6
+
+
+def test_a_change_runs_every_later_block(blocks):
+    build(blocks, PAGE)
+    out = build(blocks, [PAGE[0].replace("Random(0)", "Random(1)"), *PAGE[1:]])
+    assert blocks.runs == 6
+    assert out[1] != build(hook._Blocks(blocks.run, blocks.sessions), PAGE, session="test-clean")[1]
+
+
+def test_every_build_of_a_page_starts_its_session_empty(blocks):
+    build(blocks, ["x = 1"])
+    with pytest.raises(ExecutionError, match="NameError"):
+        build(blocks, ["print(x)"])
+
+
+def test_a_failing_block_is_not_remembered(blocks):
+    page = ["import itertools\ncalls = itertools.count()", "raise RuntimeError('boom')"]
+    for _ in range(2):
+        with pytest.raises(ExecutionError, match="boom"):
+            build(blocks, page)
+    assert blocks.runs == 2 + 2  # the failing block runs again, after the first one (for its state)
+
+
+def test_sessions_are_remembered_apart(blocks):
+    en, zh = build(blocks, PAGE, session="en-page"), build(blocks, PAGE, session="zh-page")
+    assert en == zh and blocks.runs == 6
+    assert build(blocks, PAGE[:2], session="en-page") == en[:2] and blocks.runs == 6
+
+
+def test_exec_sessions_lists_the_executed_blocks_sessions():
+    md = ('```python exec="on" session="a"\n```\n```python session="b"\n```\n'
+          '```py exec="1" session="c"\n```\n```python exec="on" session="a"\n```\n')
+    assert hook.exec_sessions(md) == ["a", "c"]
+
+
+# ---------------------------------------------------------------------------
+# The real server, on a one-page book
+# ---------------------------------------------------------------------------
+
+PROSE = "# A page\n\nProse {n}.\n\n"
+CODE = '''```python exec="on"
+import os, random
+rng = random.Random(0)
+with open(os.environ["GDBOOK_TEST_RUNS"], "a") as f:
+    f.write("first\\n")
+```
+
+```python exec="on"
+with open(os.environ["GDBOOK_TEST_RUNS"], "a") as f:
+    f.write("second\\n")
+print("{label}", rng.random())
+```
+'''
+
+
+def _fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def _wait_for(url: str, text: str, proc, timeout: float = 120.0) -> str:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        html = _fetch(url)
+        if html and text in html:
+            return html
+        assert proc.poll() is None, "mkdocs serve exited"
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} was not served within {timeout} s")
+
+
+@pytest.mark.build
+def test_serve_rebuilds_an_edited_page_running_only_what_changed(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: t\ntheme:\n  name: material\n  font: false\nhooks: ['{HOOK}']\n"
+        "markdown_extensions: [pymdownx.superfences]\n"
+        "plugins:\n  - search\n  - markdown-exec:\n      languages: [python]\n", encoding="utf-8")
+    page, runs = docs / "index.md", tmp_path / "runs.txt"
+    page.write_text(PROSE.format(n=1) + CODE.format(label="draw"), encoding="utf-8")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"],
+                            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, GDBOOK_TEST_RUNS=str(runs)))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        first = _wait_for(url, "Prose 1.", proc)
+        assert runs.read_text().split() == ["first", "second"]
+        draw = first[first.index("draw "):].split("<")[0]
+
+        time.sleep(1.1)  # a new modification time for the watcher
+        page.write_text(PROSE.format(n=2) + CODE.format(label="draw"), encoding="utf-8")
+        second = _wait_for(url, "Prose 2.", proc)
+        assert runs.read_text().split() == ["first", "second"], "an edit to the prose ran the code"
+        assert draw in second
+
+        time.sleep(1.1)
+        page.write_text(PROSE.format(n=2) + CODE.format(label="again"), encoding="utf-8")
+        third = _wait_for(url, "again ", proc)
+        # the first block ran again before the second, so `rng` is the clean build's
+        assert runs.read_text().split() == ["first", "second", "first", "second"]
+        assert draw.replace("draw", "again") in third
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    assert "exited with errors" not in (tmp_path / "serve.log").read_text()
