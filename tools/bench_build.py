@@ -13,7 +13,8 @@ Measures, on this machine:
   full and floor are measured in turn, ``--repeat`` times (2 by default), and the fastest run
   of each counts: this machine's speed drifts by 15-25 % over minutes;
 * **edit**: ``mkdocs serve --dirty`` running, one chapter file changed, time until
-  the page is served with the change;
+  the page is served with the change: a change to the prose (the target), and one to the
+  code of the page's last block, which runs every block of the page again;
 * **weight**: per page, the HTML bytes (inline SVG included) and the largest figure's
   bytes, and the total size of the built site;
 * the ten slowest exec blocks (page and block number).
@@ -117,7 +118,21 @@ def fetch(url: str) -> str | None:
         return None
 
 
-def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> float:
+LAST_BLOCK = re.compile(r'^([ \t]*)`{3,}\s*python\b[^\n]*\bexec="on"[^\n]*\n', re.M)
+
+
+def edited(text: str, kind: str, marker: str) -> str:
+    """``text`` with one edit: ``prose`` appends an HTML comment; ``code`` adds a comment line at
+    the top of the page's last executed block (shown in its source), which runs the whole page."""
+    if kind == "prose":
+        return text + f"\n<!-- {marker} -->\n"
+    last = list(LAST_BLOCK.finditer(text))[-1]
+    return text[: last.end()] + f"{last.group(1)}# {marker}\n" + text[last.end():]
+
+
+def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> dict[str, float]:
+    """Seconds from saving an edit of ``docs/<slug>.md`` under ``mkdocs serve --dirty`` until the
+    page is served with it: a ``prose`` edit, then a ``code`` edit (see ``edited``)."""
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / "gdbook-bench-serve.log", "w")
     proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
@@ -125,22 +140,27 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> floa
     page = ROOT / "docs" / f"{slug}.md"
     original = page.read_text(encoding="utf-8")
     url = f"http://127.0.0.1:{port}/{slug}/"
+    times = {}
     try:
         t0 = time.time()
         while fetch(url) is None:
             if time.time() - t0 > timeout or proc.poll() is not None:
                 raise RuntimeError(f"mkdocs serve did not start; see {log.name}")
             time.sleep(0.5)
-        marker = f"bench-edit-{time.time_ns()}"
-        page.write_text(original + f"\n<!-- {marker} -->\n", encoding="utf-8")
-        t0 = time.perf_counter()
-        while True:
-            html = fetch(url)
-            if html and marker in html:
-                return time.perf_counter() - t0
-            if time.perf_counter() - t0 > timeout:
-                raise RuntimeError("edit was not served")
-            time.sleep(0.05)
+        for kind in ("prose", "code"):
+            time.sleep(1.0)  # let the server settle after the previous build
+            marker = f"bench-edit-{time.time_ns()}"
+            page.write_text(edited(original, kind, marker), encoding="utf-8")
+            t0 = time.perf_counter()
+            while True:
+                html = fetch(url)
+                if html and marker in html:
+                    times[kind] = time.perf_counter() - t0
+                    break
+                if time.perf_counter() - t0 > timeout:
+                    raise RuntimeError(f"{kind} edit was not served; see {log.name}")
+                time.sleep(0.05)
+        return times
     finally:
         page.write_text(original, encoding="utf-8")
         proc.terminate()
@@ -198,7 +218,8 @@ def main(argv=None) -> int:
         "floor_s": floor["wall"],
         "floor_compute_s": floor["total"],
         "ratio": full / floor["wall"],
-        "edit_s": edit,
+        "edit_s": edit and edit["prose"],
+        "edit_code_s": edit and edit["code"],
         "site_bytes": weight["site_bytes"],
         "max_page_bytes": max(p["html_bytes"] for p in weight["pages"].values()),
         "max_figure_bytes": max(p["largest_figure_bytes"] for p in weight["pages"].values()),
@@ -221,7 +242,8 @@ def main(argv=None) -> int:
     print(f"{'floor (s)':<28}{floor['wall']:>14.1f}{'':14}{runs(result['floor_runs_s'])}")
     print(f"{'ratio full/floor':<28}{result['ratio']:>14.2f}  {'≤ 1.3':>10}  {mark(result['ratio'] <= TARGETS['ratio'])}")
     if edit is not None:
-        print(f"{'edit rebuild (s)':<28}{edit:>14.2f}  {'≤ 3':>10}  {mark(edit <= TARGETS['edit_s'])}")
+        print(f"{'edit: prose (s)':<28}{edit['prose']:>14.2f}  {'≤ 3':>10}  {mark(edit['prose'] <= TARGETS['edit_s'])}")
+        print(f"{'edit: code, last block (s)':<28}{edit['code']:>14.2f}")
     print(f"{'site size (MB)':<28}{weight['site_bytes'] / 1e6:>14.2f}  {'≤ 25':>10}  {mark(weight['site_bytes'] <= 25e6)}")
     print(f"{'largest page (KB)':<28}{result['max_page_bytes'] / 1e3:>14.0f}  {'≤ 800':>10}  {mark(result['max_page_bytes'] <= 800e3)}")
     print(f"{'largest figure (KB)':<28}{result['max_figure_bytes'] / 1e3:>14.0f}  {'≤ 250':>10}  {mark(result['max_figure_bytes'] <= 250e3)}")
