@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import hashlib
 import html as _html
@@ -181,6 +182,21 @@ def _uniquify(text: str, prefix: str) -> str:
     return re.sub(rf'(?:id="|href="#|url\(#)(?:{names})(?=["\)])', fix, text)
 
 
+_DRAWING = contextvars.ContextVar("gdbook_figures_drawing", default=True)
+
+
+@contextlib.contextmanager
+def _not_drawn():
+    """Inside, [`svg`][gdbook.figures.svg] closes figures without drawing them and returns an
+    empty ``FigureHTML``: for code whose output is thrown away, such as the page blocks the
+    build hook runs again only to restore their session's variables (hooks/book.py)."""
+    token = _DRAWING.set(False)
+    try:
+        yield
+    finally:
+        _DRAWING.reset(token)
+
+
 def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | None = None, *, close: bool = True) -> FigureHTML:
     """Render ``fig`` to a ``<figure>`` HTML element holding a deterministic inline SVG.
 
@@ -193,6 +209,10 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
     Raises:
         MissingGlyphError: a label contains a character no font can draw.
     """
+    if not _DRAWING.get():
+        if close:
+            plt.close(fig)
+        return FigureHTML("")
     buf = io.StringIO()
     with style(), _shared_text_to_path(), warnings.catch_warnings(record=True) as caught, \
             _logged("matplotlib.mathtext") as logged:

@@ -355,8 +355,8 @@ def on_page_markdown(markdown, page, config, files):
 # fixed, and the server does not reload gdbook. So `_Blocks` keys each output by a digest of
 # that chain of code and, when the page is built again, serves the output of a block whose
 # chain is unchanged without running it. Blocks served this way are remembered, in order,
-# and run (their output discarded) before the first block that has to run, so that block
-# sees the variables a run from the top would give it. A clean build runs each session once,
+# and run (their output discarded, their figures not drawn) before the first block that has
+# to run, so that block sees the variables a run from the top would give it. A clean build runs each session once,
 # so there nothing is served from memory. Only the page's last build is kept.
 
 
@@ -397,14 +397,21 @@ class _Blocks:
         key = self.chain[name] = hashlib.sha256(link.encode()).hexdigest()
         output = self.last[name].get(key)
         if output is None:
-            for skipped in self.skipped[name]:
-                self._run(*skipped)
+            with _not_drawn():  # their output was served already
+                for skipped in self.skipped[name]:
+                    self._run(*skipped)
             self.skipped[name].clear()
             output = self._run(code, kwargs)
         else:
             self.skipped[name].append((code, kwargs))
         self.now[name][key] = output
         return output
+
+
+def _not_drawn():
+    from gdbook.figures import _not_drawn
+
+    return _not_drawn()
 
 
 def _blocks() -> _Blocks:

@@ -231,3 +231,17 @@ def test_renderers_sharing_one_text_to_path_change_no_byte(monkeypatch):
     alone = gd.svg(_log_axes_figure())
     assert shared[0] == shared[1] == alone
     assert "<path" in alone and "10^" not in alone  # mathtext drawn as paths
+
+
+def test_not_drawn_closes_the_figure_draws_nothing_and_ends_with_its_block(monkeypatch):
+    from gdbook.figures import _not_drawn
+
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: drawn.append(self))
+    fig, ax = plt.subplots()
+    with _not_drawn():
+        assert gd.svg(fig, caption="c") == ""
+    assert drawn == [] and not plt.fignum_exists(fig.number)
+    monkeypatch.undo()
+    fig, ax = plt.subplots()
+    assert gd.svg(fig).startswith("<figure")

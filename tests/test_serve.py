@@ -98,6 +98,44 @@ def test_sessions_are_remembered_apart(blocks):
     assert build(blocks, PAGE[:2], session="en-page") == en[:2] and blocks.runs == 6
 
 
+FIGURE_PAGE = [
+    "import gdbook as gd\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\n"
+    "print(gd.svg(fig))",
+    "print(len(plt.get_fignums()))",
+]
+
+
+def test_blocks_run_again_for_their_variables_draw_no_figure(blocks, monkeypatch):
+    import matplotlib.figure
+
+    first = build(blocks, FIGURE_PAGE)
+    assert first[0].startswith("<figure")
+    drawn = []
+    savefig = matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, *a, **k: drawn.append(1) or savefig(self, *a, **k))
+    out = build(blocks, [FIGURE_PAGE[0], FIGURE_PAGE[1] + "\nprint('edited')"])
+    assert blocks.runs == 4 and drawn == []
+    assert out[0] == first[0] and out[1] == first[1] + "edited\n"
+
+
+def test_pages_print_their_figures_where_they_make_them():
+    """The blocks run again for their variables draw no figure (``gd.svg`` returns ""), so a page
+    may not keep what ``gd.svg`` returns for a later block: every call is printed at once."""
+    import ast
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_page import blocks as page_blocks
+
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        for n, _, code in page_blocks(path.read_text(encoding="utf-8")):
+            tree = ast.parse(code)
+            printed = {id(node.args[0]) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                       and isinstance(node.func, ast.Name) and node.func.id == "print" and len(node.args) == 1}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "svg":
+                    assert id(node) in printed, f"{path.name} block {n}, line {node.lineno}: print(gd.svg(...)) directly"
+
+
 def test_exec_sessions_lists_the_executed_blocks_sessions():
     md = ('```python exec="on" session="a"\n```\n```python session="b"\n```\n'
           '```py exec="1" session="c"\n```\n```python exec="on" session="a"\n```\n')
