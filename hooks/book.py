@@ -356,8 +356,9 @@ def on_page_markdown(markdown, page, config, files):
 # that chain of code and, when the page is built again, serves the output of a block whose
 # chain is unchanged without running it. Blocks served this way are remembered, in order,
 # and run (their output discarded, their figures not drawn) before the first block that has
-# to run, so that block sees the variables a run from the top would give it. A clean build runs each session once,
-# so there nothing is served from memory. Only the page's last build is kept.
+# to run, so that block sees the variables a run from the top would give it. A clean build
+# runs each session once, so there nothing is served from memory. Only the page's last build
+# is kept.
 
 
 def exec_sessions(markdown: str) -> list[str]:

@@ -119,8 +119,9 @@ def test_blocks_run_again_for_their_variables_draw_no_figure(blocks, monkeypatch
 
 
 def test_pages_print_their_figures_where_they_make_them():
-    """The blocks run again for their variables draw no figure (``gd.svg`` returns ""), so a page
-    may not keep what ``gd.svg`` returns for a later block: every call is printed at once."""
+    """The blocks run again for their variables draw no figure (``gd.svg`` returns "", and so
+    ``gd.explore.html`` has no static figure), so a page may not keep what they return for a
+    later block: every call is printed at once."""
     import ast
 
     sys.path.insert(0, str(ROOT / "tools"))
@@ -132,8 +133,9 @@ def test_pages_print_their_figures_where_they_make_them():
             printed = {id(node.args[0]) for node in ast.walk(tree) if isinstance(node, ast.Call)
                        and isinstance(node.func, ast.Name) and node.func.id == "print" and len(node.args) == 1}
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "svg":
-                    assert id(node) in printed, f"{path.name} block {n}, line {node.lineno}: print(gd.svg(...)) directly"
+                name = getattr(node.func, "attr", getattr(node.func, "id", None)) if isinstance(node, ast.Call) else None
+                if name in ("svg", "html"):
+                    assert id(node) in printed, f"{path.name} block {n}, line {node.lineno}: print({name}(...)) at once"
 
 
 def test_exec_sessions_lists_the_executed_blocks_sessions():
