@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,8 +117,8 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
 # directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
 # reuses the English lab's experiments, as the Chinese chapters do in this process.
-# `mkdocs serve --dirty` rebuilds only the edited page: there, only its first build starts
-# the labs.
+# Under `mkdocs serve` the executed copies last as long as the server: a rebuild executes
+# again only a notebook whose content changed (or whose run failed).
 
 
 class _Labs:
@@ -128,10 +127,10 @@ class _Labs:
         self.jobs: dict[str, tuple[str, object]] = {}
         self.tmp: Path | None = None
 
-    def reset(self, workers: int) -> None:
-        self.close()
-        self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
-        self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
+    def open(self, workers: int) -> None:
+        if self.pool is None:
+            self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
+            self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
 
     def close(self) -> None:
         if self.pool is not None:
@@ -145,11 +144,15 @@ class _Labs:
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
     def start(self, path: Path, docs_dir: Path, kernel_name: str, allow_errors: bool) -> None:
-        key = str(path.resolve())
-        if key not in self.jobs:
-            out = self.tmp / path.resolve().relative_to(docs_dir.resolve())
-            job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, self.tmp / "cache")
-            self.jobs[key] = (self.digest(path), job)
+        """Execute ``path`` in the background, unless its current content was or is being executed."""
+        key, digest = str(path.resolve()), self.digest(path)
+        if key in self.jobs:
+            known, job = self.jobs[key]
+            if known == digest and not (job.done() and job.exception() is not None):
+                return
+        out = self.tmp / digest[:16] / path.resolve().relative_to(docs_dir.resolve())
+        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, self.tmp / "cache")
+        self.jobs[key] = (digest, job)
 
     @staticmethod
     def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool, cache: Path) -> str:
@@ -209,7 +212,7 @@ def _first_language(config) -> bool:
 def _start_labs(config, paths) -> None:
     jupyter = config.plugins["mkdocs-jupyter"]
     _patch_nb2html()
-    _LABS.reset(workers=1)
+    _LABS.open(workers=1)
     for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
         _LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
 
@@ -220,13 +223,6 @@ def _executes_labs(config) -> bool:
 
 
 def on_files(files, config):
-    first_dirty = "--dirty" in sys.argv and not Path(config.site_dir, "index.html").exists()
-    if first_dirty and _executes_labs(config) and _first_language(config):
-        # `mkdocs serve --dirty` builds everything the first time, then only the edited
-        # pages: the labs run in the background the first time only.
-        jupyter = config.plugins["mkdocs-jupyter"]
-        _start_labs(config, [Path(f.abs_src_path) for f in files
-                             if f.src_uri.endswith(".ipynb") and jupyter.should_include(f)])
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
     is_lab = [f.src_uri.endswith(".ipynb") for f in files]
@@ -234,7 +230,7 @@ def on_files(files, config):
 
 
 def on_config(config):
-    if "--dirty" not in sys.argv and _executes_labs(config) and _first_language(config):
+    if _executes_labs(config) and _first_language(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
         _start_labs(config, sorted({p for pattern in patterns for p in docs.glob(pattern) if p.suffix == ".ipynb"}))
@@ -256,6 +252,7 @@ def on_config(config):
 def on_shutdown():
     import gc
 
+    _LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
     gc.freeze()
 
 
@@ -265,9 +262,8 @@ def on_post_build(config):
 
     i18n = config.plugins.get("i18n")
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
-        _LABS.close()
-    s = gdbook.cache.stats()
-    log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+        s = gdbook.cache.stats()
+        log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
 
 
 DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}

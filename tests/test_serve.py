@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -144,6 +145,35 @@ def test_exec_sessions_lists_the_executed_blocks_sessions():
     assert hook.exec_sessions(md) == ["a", "c"]
 
 
+def test_labs_are_executed_again_only_when_they_change_or_failed(tmp_path, monkeypatch):
+    runs = []
+
+    def execute(path, out, *args):
+        runs.append(path.read_text())
+        if "fail" in runs[-1]:
+            raise RuntimeError("kernel died")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(runs[-1])
+        return str(out)
+
+    monkeypatch.setattr(hook._Labs, "_execute", staticmethod(execute))
+    labs, lab = hook._Labs(), tmp_path / "lab.ipynb"
+    labs.open(workers=1)
+    try:
+        for text in ["one", "one", "two", "fail", "fail", "two"]:
+            lab.write_text(text)
+            labs.start(lab, tmp_path, "python3", False)
+            if text == "fail":
+                with pytest.raises(RuntimeError):
+                    labs.executed(lab)
+            else:
+                assert Path(labs.executed(lab)).read_text() == text
+        assert runs == ["one", "two", "fail", "fail", "two"]
+    finally:
+        labs.close()
+    assert labs.tmp is None
+
+
 # ---------------------------------------------------------------------------
 # The real server, on a one-page book
 # ---------------------------------------------------------------------------
@@ -219,7 +249,7 @@ def test_serve_rebuilds_an_edited_page_running_only_what_changed(tmp_path):
         assert runs.read_text().split() == ["first", "second", "first", "second"]
         assert draw.replace("draw", "again") in third
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the server shuts down and cleans up
         proc.wait(timeout=30)
         log.close()
     assert "exited with errors" not in (tmp_path / "serve.log").read_text()

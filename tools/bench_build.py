@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> dict
         return times
     finally:
         page.write_text(original, encoding="utf-8")
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the server shuts down and cleans up
         proc.wait(timeout=30)
 
 
