@@ -151,7 +151,10 @@ class _Labs:
             if known == digest and not (job.done() and job.exception() is not None):
                 return
         out = self.tmp / digest[:16] / path.resolve().relative_to(docs_dir.resolve())
-        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, self.tmp / "cache")
+        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code
+        # are not its to reuse (a server lives through edits to gdbook).
+        cache = self.tmp / "cache" / _gdbook_digest()
+        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache)
         self.jobs[key] = (digest, job)
 
     @staticmethod
@@ -181,6 +184,16 @@ class _Labs:
 
 
 _LABS = _Labs()
+
+
+def _gdbook_digest() -> str:
+    """A digest of gdbook's source files as they are on disk now."""
+    import gdbook
+
+    h = hashlib.sha256()
+    for f in sorted(Path(gdbook.__file__).parent.rglob("*.py")):
+        h.update(f.as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _patch_nb2html() -> None:
