@@ -425,8 +425,8 @@ def _not_drawn():
 
 
 def _blocks() -> _Blocks:
-    """The ``_Blocks`` installed in markdown-exec: one per process (this hook is reloaded on every
-    `serve` rebuild, markdown-exec is not)."""
+    """The ``_Blocks`` installed in markdown-exec, which keeps the sessions: one per process, kept
+    by every build and rebuild of a `serve`."""
     import markdown_exec._internal.formatters.python as python
 
     if not hasattr(python._run_python, "start_page"):
