@@ -407,6 +407,8 @@ class _Blocks:
         key = self.chain[name] = hashlib.sha256(link.encode()).hexdigest()
         output = self.last[name].get(key)
         if output is None:
+            from gdbook.figures import _not_drawn
+
             with _not_drawn():  # their output was served already
                 for skipped in self.skipped[name]:
                     self._run(*skipped)
@@ -416,12 +418,6 @@ class _Blocks:
             self.skipped[name].append((code, kwargs))
         self.now[name][key] = output
         return output
-
-
-def _not_drawn():
-    from gdbook.figures import _not_drawn
-
-    return _not_drawn()
 
 
 def _blocks() -> _Blocks:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,10 @@ from markdown_exec._internal.formatters.base import ExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK = ROOT / "hooks" / "book.py"
+sys.path.insert(0, str(ROOT / "tools"))
+
+from bench_build import fetch, free_port  # noqa: E402
+from run_page import blocks as page_blocks  # noqa: E402
 
 
 def _hook():
@@ -125,9 +127,6 @@ def test_pages_print_their_figures_where_they_make_them():
     later block: every call is printed at once."""
     import ast
 
-    sys.path.insert(0, str(ROOT / "tools"))
-    from run_page import blocks as page_blocks
-
     for path in sorted((ROOT / "docs").glob("*.md")):
         for n, _, code in page_blocks(path.read_text(encoding="utf-8")):
             tree = ast.parse(code)
@@ -194,18 +193,10 @@ print("{label}", rng.random())
 '''
 
 
-def _fetch(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.read().decode("utf-8")
-    except OSError:
-        return None
-
-
 def _wait_for(url: str, text: str, proc, timeout: float = 120.0) -> str:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        html = _fetch(url)
+        html = fetch(url)
         if html and text in html:
             return html
         assert proc.poll() is None, "mkdocs serve exited"
@@ -223,9 +214,7 @@ def test_serve_rebuilds_an_edited_page_running_only_what_changed(tmp_path):
         "plugins:\n  - search\n  - markdown-exec:\n      languages: [python]\n", encoding="utf-8")
     page, runs = docs / "index.md", tmp_path / "runs.txt"
     page.write_text(PROSE.format(n=1) + CODE.format(label="draw"), encoding="utf-8")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"],
                             cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
