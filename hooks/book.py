@@ -51,6 +51,7 @@ def _sibling(name: str):
 
 
 inline = _sibling("inline")  # `{python} expr` in prose
+glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
 
 
 class _DropMessage(logging.Filter):
@@ -388,6 +389,10 @@ def on_page_markdown(markdown, page, config, files):
     from mkdocs.exceptions import PluginError
 
     lang, slug = page_lang_and_slug(page)
+    if slug == "glossary":
+        root = Path(config.config_file_path).parent
+        terms = glossary.load(root / "glossary.yml")
+        markdown = glossary.page(markdown, terms, Path(config.docs_dir), glossary.chapters(config.nav), lang)
     markdown = add_exec_defaults(markdown, lang, slug)
     try:
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
