@@ -52,6 +52,9 @@ def _sibling(name: str):
 
 inline = _sibling("inline")  # `{python} expr` in prose
 glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
+typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
+figures = _sibling("figures")  # figures as same-site SVG files
+KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
 class _DropMessage(logging.Filter):
@@ -343,11 +346,31 @@ def _hide_figures(html: str, page) -> str:
 
 @mkdocs.plugins.event_priority(-100)  # after the search plugin's
 def on_page_context(context, page, config, nav):
-    figures = iter(getattr(page, "gd_figures", ()))
+    """After the search plugin has indexed the page (raw TeX, no figures): put the SVGs back,
+    typeset the math, and move the figures to files."""
+    hidden = iter(getattr(page, "gd_figures", ()))
     page.gd_figures = []
-    if "data-gd-hidden" in page.content:
-        page.content = re.sub(re.escape(_HIDDEN), lambda _: next(figures), page.content)
+    html = page.content
+    if "data-gd-hidden" in html:
+        html = re.sub(re.escape(_HIDDEN), lambda _: next(hidden), html)
+    lang, slug = page_lang_and_slug(page)
+    errors: list[str] = []
+    typeset_page = typeset.notebook if page.file.src_uri.endswith(".ipynb") else typeset.page
+    html = typeset_page(html, _katex(), f"{lang}/{slug}", errors)
+    for e in errors:
+        log.warning(e)
+    page.content = figures.extract(html, Path(config.site_dir), "../" * page.url.count("/"))
     return context
+
+
+_KATEX = []
+
+
+def _katex():
+    """The build's one KaTeX (started at the first page with math)."""
+    if not _KATEX:
+        _KATEX.append(typeset.KaTeX(KATEX_JS))
+    return _KATEX[0]
 
 
 def _notebook_page(html: str, page, config) -> str:
@@ -540,7 +563,13 @@ _LANG_SWITCH_JS = """<script>
 """
 
 
+_SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+_SEARCH_NAME = {"en": "Search", "zh": "搜索"}
+
+
 def on_post_page(output, page, config):
+    lang, _ = page_lang_and_slug(page)
+    output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
     output = _HEAD_ALTERNATE.sub("", output)
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)
