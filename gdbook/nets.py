@@ -40,7 +40,7 @@ from torch import nn
 
 from . import init as _init
 from ._checks import check_choice, check_in_range, check_int
-from .cache import memoize
+from .cache import Uncacheable, memoize
 from .train import History
 
 __all__ = [
@@ -121,6 +121,16 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+    def __cache_key__(self) -> dict:
+        """What [`gdbook.cache`][gdbook.cache] keys this module by: its attributes, the generator by its state.
+
+        Raises [`Uncacheable`][gdbook.cache.Uncacheable] while it draws masks (training mode,
+        ``p > 0``): a cache hit would not advance the generator.
+        """
+        if self.training and self.p > 0:
+            raise Uncacheable("an active dropout draws from its generator, which a cache hit would not advance")
+        return dict(vars(self), generator=self.generator.get_state())
 
 
 class _Linear(nn.Linear):
@@ -268,6 +278,14 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer_outputs(x)[-1]
+
+    def __cache_key__(self) -> dict:
+        """What [`gdbook.cache`][gdbook.cache] keys this net by: its attributes, the generator by its state.
+
+        The generator only draws the weights (already keyed by value) and the masks of the
+        [`Dropout`][gdbook.nets.Dropout] modules, which refuse to be keyed while they draw.
+        """
+        return dict(vars(self), generator=self.generator.get_state())
 
 
 @dataclass(frozen=True)
