@@ -111,3 +111,18 @@ def test_api_formulas_render_without_katex_errors(site, page):
     assert len(items) > 100, f"{page}: only {len(items)} formulas found"
     errors = katex_errors(items)
     assert not errors, f"{page}: {len(errors)} KaTeX errors, e.g. {errors[:3]}"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_docstrings_with_latex_are_raw_strings(path):
+    """A non-raw docstring holding LaTeX works only while none of its commands starts with an
+    escape letter; the next ``\\frac`` or ``\\beta`` would break it silently."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            text = ast.get_source_segment(source, node.value)
+            if re.search(r"\\[(\[]", node.value.value) and not text.lstrip().lower().startswith(("r", "br", "rb")):
+                bad.append(node.lineno)
+    assert not bad, f"{path.name}: docstrings with LaTeX that are not raw strings, lines {bad}"
