@@ -122,7 +122,8 @@ def sweep(
     The vectorized path stacks one point per learning rate into a ``(K, d)`` array and
     applies the optimizer's pure rule with ``lr`` as a ``(K, 1)`` column, so the ``K``
     runs share one loop over steps. Each row diverges on its own (the others go on),
-    exactly as its own [`trajectory`][gdbook.trajectory.trajectory] would.
+    as its own [`trajectory`][gdbook.trajectory.trajectory] would (the tests check the
+    step).
     """
     lrs = _check_lrs(lrs)
     rule = getattr(optimizer, "rule", None)

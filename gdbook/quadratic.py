@@ -193,8 +193,8 @@ def gd_iterates(H: ArrayLike, lr: float, x0: ArrayLike, steps: int, xstar: Array
     \]
 
     One array expression, no Python loop over steps: the cost is still linear in
-    ``steps`` (a million steps take about a second), but every point is exact, with no
-    rounding accumulated step after step. A divergent path grows without bound (entries
+    ``steps`` (a million steps take about a second), but every point comes straight from the
+    formula, with no rounding accumulated step after step. A divergent path grows without bound (entries
     may reach ``inf``).
 
     Args:
