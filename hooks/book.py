@@ -138,9 +138,10 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # take the other. When mkdocs-jupyter reaches a notebook (the labs are rendered last in
 # each language), it converts the copy executed in the background, waiting for it if need
 # be. Conversion stays in the main thread, in the same order as before (nbconvert keeps
-# global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
-# directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
-# reuses the English lab's experiments, as the Chinese chapters do in this process.
+# global counters), so the HTML is unchanged. The two kernels of a lab share gdbook's cache
+# through a directory of the build named by the lab's code and gdbook's source
+# (GDBOOK_CACHE_DIR, `_lab_cache_key`; the English labs run first), so a Chinese lab reuses
+# the English lab's experiments, as the Chinese chapters do in this process.
 # Under `mkdocs serve` the executed copies last as long as the server: a rebuild executes
 # again only a notebook whose content changed (or whose run failed).
 
