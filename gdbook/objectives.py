@@ -4,8 +4,8 @@ An [`Objective`][gdbook.objectives.Objective] wraps an array-generic formula ``f
 formula evaluates a torch tensor inside an optimizer loop and a NumPy grid for a
 contour plot. Each objective knows its gradient (analytic where it is short,
 autograd otherwise) and its Hessian, and, where they are known or set, its minimizers
-and other critical points, a default start and a plot window (``risk()`` and ``empirical_risk()`` have no start,
-``logistic_regression`` no window).
+and other critical points, a default start and a plot window (``risk()`` and
+``empirical_risk()`` have no start, ``logistic_regression`` no window).
 
 Points are arrays whose last axis holds the coordinates, shape ``(..., d)``;
 one-dimensional objectives take plain arrays of ``x`` values.
