@@ -119,6 +119,7 @@ def contour(
     Args:
         objective: a 2-D [`Objective`][gdbook.objectives.Objective].
         runs: trajectories; each is drawn as a line with dots, its start hollow.
+        ax: an axes to draw into; ``None`` for a new figure.
         window: ``((xmin, xmax), (ymin, ymax))``; defaults to the objective's.
         n: grid points per axis (keep it small: the SVG grows with it).
         levels: number of contour levels, an explicit list, or ``"log"`` for 20

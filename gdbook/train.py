@@ -88,6 +88,7 @@ def train_regression(
             boundary past each multiple), as well as before the first step and after the last.
         data: ``(X, y)``; defaults to [`synthetic_regression`][gdbook.data.synthetic_regression] with ``seed``.
         seed: seeds the data (when generated), the initial weights and the shuffling.
+        label: the legend text; defaults to the optimizer's name.
         **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
 
     The loss is [`squared_loss`][gdbook.train.squared_loss]. Weights start at
