@@ -589,17 +589,18 @@ def train_net(
 
     Every step uses all of ``X``, so ``epoch`` counts steps. ``loss[k]`` is the loss before
     step \(k\) (in the net's current train/eval mode, so with dropout it includes the
-    mask of that step); one last entry follows the last step, unless the run diverged. ``optimizer`` defaults to
-    [`gdbook.optim.SGD`][gdbook.optim.optimizers.SGD]; ``**hyper`` goes to it. At most one of
+    mask of that step); one last entry follows the last step, unless the run diverged.
+    ``optimizer`` defaults to [`gdbook.optim.SGD`][gdbook.optim.optimizers.SGD];
+    ``**hyper`` goes to it. At most one of
     ``clip_norm`` ([`clip_grad_norm_`][gdbook.nets.clip_grad_norm_]) and ``clip_value``
     ([`clip_grad_value_`][gdbook.nets.clip_grad_value_]) may be given. A non-finite loss stops
     the run and sets ``diverged`` and ``diverged_epoch``.
 
     ``net`` ends up trained: its parameters, the buffers of its ``state_dict`` (batch
     normalization's running statistics), its gradients and its modules' ``generator``
-    states are those of training it in place. The training itself runs on a copy, through gdbook's
-    cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net trained the
-    same way twice (the English and the Chinese page) is trained once.
+    states are those of training it in place. The training itself runs on a copy, through
+    gdbook's cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net
+    trained the same way twice (the English and the Chinese page) is trained once.
 
     Examples:
         >>> g = torch.Generator().manual_seed(0)
