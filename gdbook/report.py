@@ -34,6 +34,9 @@ class MarkdownText(str):
 def fmt(value, digits: int = 4) -> str:
     """Format a number compactly: ``digits`` significant digits, ``inf``/``nan`` spelled out.
 
+    Integers keep every digit; a sequence or an array becomes a parenthesized list of
+    formatted entries; anything else is ``str(value)``.
+
     Examples:
         >>> fmt((1.0, 2.5)), fmt([[1, 2], [3, 4]])
         ('(1, 2.5)', '((1, 2), (3, 4))')

@@ -52,6 +52,9 @@ def _sibling(name: str):
 
 inline = _sibling("inline")  # `{python} expr` in prose
 glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
+typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
+figures = _sibling("figures")  # figures as same-site SVG files
+KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
 class _DropMessage(logging.Filter):
@@ -138,9 +141,10 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # take the other. When mkdocs-jupyter reaches a notebook (the labs are rendered last in
 # each language), it converts the copy executed in the background, waiting for it if need
 # be. Conversion stays in the main thread, in the same order as before (nbconvert keeps
-# global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
-# directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
-# reuses the English lab's experiments, as the Chinese chapters do in this process.
+# global counters), so the HTML is unchanged. The two kernels of a lab share gdbook's cache
+# through a directory of the build named by the lab's code and gdbook's source
+# (GDBOOK_CACHE_DIR, `_lab_cache_key`; the English labs run first), so a Chinese lab reuses
+# the English lab's experiments, as the Chinese chapters do in this process.
 # Under `mkdocs serve` the executed copies last as long as the server: a rebuild executes
 # again only a notebook whose content changed (or whose run failed).
 
@@ -175,9 +179,11 @@ class _Labs:
             if known == digest and not (job.done() and job.exception() is not None):
                 return
         out = self.tmp / digest[:16] / path.resolve().relative_to(docs_dir.resolve())
-        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code
-        # are not its to reuse (a server lives through edits to gdbook).
-        cache = self.tmp / "cache" / _gdbook_digest()
+        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code,
+        # or other notebook code, are not its to reuse (a server lives through edits to both).
+        # The two languages of a lab share a directory: their code differs only in comments
+        # and strings.
+        cache = self.tmp / "cache" / _lab_cache_key(path)
         job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache)
         self.jobs[key] = (digest, job)
 
@@ -208,6 +214,50 @@ class _Labs:
 
 
 _LABS = _Labs()
+
+
+def _lab_cache_key(path: Path) -> str:
+    """The name of the cache directory that the kernel running notebook ``path`` shares.
+
+    A digest of gdbook's source and of the notebook's code cells without their comments and
+    string literals: the English and the Chinese lab (same code, other comments, captions
+    and ``LANG``) share it; an edit to a code cell, or to gdbook, gets a new one.
+    """
+    import nbformat
+
+    h = hashlib.sha256(_gdbook_digest().encode())
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            h.update(b"\0cell\0" + _code_tokens(cell.source).encode())
+    return h.hexdigest()[:16]
+
+
+def _code_tokens(code: str) -> str:
+    """``code`` without comments, string literals and layout, as one string of tokens
+    (the code itself if it does not tokenize, e.g. an IPython magic)."""
+    import io
+    import tokenize
+
+    out, depth = [], 0  # depth: inside an f-string (Python >= 3.12 tokenizes its parts)
+    starts = {getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)}
+    ends = {getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type in starts:
+                depth += 1
+            elif tok.type in ends:
+                depth -= 1
+                out.append("<str>")
+            elif depth or tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
+                continue
+            elif tok.type == tokenize.STRING:
+                out.append("<str>")
+            else:
+                out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
+                           else tokenize.tok_name[tok.type])
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return code
+    return " ".join(out)
 
 
 def _gdbook_digest() -> str:
@@ -343,11 +393,31 @@ def _hide_figures(html: str, page) -> str:
 
 @mkdocs.plugins.event_priority(-100)  # after the search plugin's
 def on_page_context(context, page, config, nav):
-    figures = iter(getattr(page, "gd_figures", ()))
+    """After the search plugin has indexed the page (raw TeX, no figures): put the SVGs back,
+    typeset the math, and move the figures to files."""
+    hidden = iter(getattr(page, "gd_figures", ()))
     page.gd_figures = []
-    if "data-gd-hidden" in page.content:
-        page.content = re.sub(re.escape(_HIDDEN), lambda _: next(figures), page.content)
+    html = page.content
+    if "data-gd-hidden" in html:
+        html = re.sub(re.escape(_HIDDEN), lambda _: next(hidden), html)
+    lang, slug = page_lang_and_slug(page)
+    errors: list[str] = []
+    typeset_page = typeset.notebook if page.file.src_uri.endswith(".ipynb") else typeset.page
+    html = typeset_page(html, _katex(), f"{lang}/{slug}", errors)
+    for e in errors:
+        log.warning(e)
+    page.content = figures.extract(html, Path(config.site_dir), "../" * page.url.count("/"))
     return context
+
+
+_KATEX = []
+
+
+def _katex():
+    """The build's one KaTeX (started at the first page with math)."""
+    if not _KATEX:
+        _KATEX.append(typeset.KaTeX(KATEX_JS))
+    return _KATEX[0]
 
 
 def _notebook_page(html: str, page, config) -> str:
@@ -540,7 +610,13 @@ _LANG_SWITCH_JS = """<script>
 """
 
 
+_SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+_SEARCH_NAME = {"en": "Search", "zh": "搜索"}
+
+
 def on_post_page(output, page, config):
+    lang, _ = page_lang_and_slug(page)
+    output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
     output = _HEAD_ALTERNATE.sub("", output)
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)
