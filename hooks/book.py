@@ -55,6 +55,7 @@ glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the 
 typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
 figures = _sibling("figures")  # figures as same-site SVG files
 search = _sibling("search")  # the search index per language, fetched at the first intent to search
+assets = _sibling("assets")  # theme files no reader can use, left out
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -354,6 +355,7 @@ def on_post_build(config):
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
+        assets.prune(Path(config.site_dir), list(search.LANGS))
 
 
 DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}
