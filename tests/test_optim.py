@@ -497,10 +497,10 @@ def test_wrong_types_raise_type_error(name, kwargs):
         getattr(gd.optim, name)([w], **kwargs)
 
 
-@pytest.mark.parametrize("betas", [(0.9,), (0.9, 0.99, 0.999), 0.9])
-def test_betas_must_be_a_pair(betas):
+@pytest.mark.parametrize("betas,exc", [((0.9,), ValueError), ((0.9, 0.99, 0.999), ValueError), (0.9, TypeError)])
+def test_betas_must_be_a_pair(betas, exc):
     w = torch.zeros(2, dtype=DT, requires_grad=True)
-    with pytest.raises(ValueError, match="betas"):
+    with pytest.raises(exc, match="betas must be a pair"):
         gd.optim.Adam([w], betas=betas)
 
 
