@@ -130,17 +130,24 @@ def _own(a):
     return a.clone() if _recording(a) else a
 
 
+def _kept(u, a):
+    """``u``, copied if autograd saves it for the gradient of a recorded coefficient ``a``
+    (a later in-place update of ``u``, the parameter or a state buffer, would break backward)."""
+    return u.clone() if _recording(a) else u
+
+
 def _add(y, a, u):
     r"""\(y + a\,u\), as a new array (one pass on tensors)."""
     if isinstance(a, torch.Tensor):  # a tensor coefficient (a differentiable lr): no fused alpha
-        return y + a * u
+        return y + a * _kept(u, a)
     return torch.add(y, u, alpha=a) if isinstance(y, torch.Tensor) else y + a * u
 
 
 def _add_(y, a, u, d=None):
     r"""\(y \leftarrow y + a\,u\), or \(y + a\,u / d\), in place (one fused pass on tensors)."""
     if isinstance(a, torch.Tensor):  # a tensor coefficient (a differentiable lr): no fused alpha
-        return y.add_(a * u if d is None else a * u / d)
+        u = a * _kept(u, a)
+        return y.add_(u if d is None else u / d)
     if isinstance(y, torch.Tensor):
         return y.add_(u, alpha=a) if d is None else y.addcdiv_(u, d, value=a)
     y += a * u if d is None else a * u / d
