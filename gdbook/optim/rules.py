@@ -131,7 +131,7 @@ def _own(a):
 
 
 def _kept(u, a):
-    """``u``, copied if autograd saves it for the gradient of a recorded coefficient ``a``
+    """``u``, copied if autograd saves it for the gradient of a recorded factor ``a``
     (a later in-place update of ``u``, the parameter or a state buffer, would break backward)."""
     return u.clone() if _recording(a) else u
 
@@ -149,7 +149,7 @@ def _add_(y, a, u, d=None):
         u = a * _kept(u, a)
         return y.add_(u if d is None else u / d)
     if isinstance(y, torch.Tensor):
-        return y.add_(u, alpha=a) if d is None else y.addcdiv_(u, d, value=a)
+        return y.add_(u, alpha=a) if d is None else y.addcdiv_(_kept(u, d), d, value=a)
     y += a * u if d is None else a * u / d
     return y
 
