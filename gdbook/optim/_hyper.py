@@ -69,7 +69,8 @@ def _real(name: str, value) -> np.ndarray:
 def _check_range(name: str, value) -> None:
     low, high, high_open, torch_msg = _RANGES[name]
     v = _real(name, value)
-    if torch_msg is not None and (np.any(v < low) or (name in _TORCH_BOTH_SIDES and np.any(v > high))):
+    # torch's test is ``not low <= v`` (NaN fails it too) in five of the six classes: its message
+    if torch_msg is not None and (np.any(~(v >= low)) or (name in _TORCH_BOTH_SIDES and np.any(v > high))):
         raise ValueError(torch_msg.format(value))
     if high == math.inf and not np.all(np.isfinite(v)):
         raise ValueError(f"{name} must be a finite number >= {low:g}, got {value}")

@@ -122,8 +122,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group as torch does, after checking its hyperparameters and its tensors' dtypes."""
-        if isinstance(param_group, dict):
-            check_hyper(**{k: v for k, v in param_group.items() if k != "params"})
+        if isinstance(param_group, dict):  # the group's values with the defaults it inherits
+            check_hyper(**{**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}})
         super().add_param_group(param_group)
         for i, p in enumerate(self.param_groups[-1]["params"]):
             if not (p.is_floating_point() or p.is_complex()):
