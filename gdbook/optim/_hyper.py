@@ -1,6 +1,6 @@
 """Hyperparameter validation for the rules and the classes, written once.
 
-[`check_hyper`][gdbook.optim._hyper.check_hyper] checks every hyperparameter it knows by its
+``gdbook.optim._hyper.check_hyper`` checks every hyperparameter it knows by its
 name. Where ``torch.optim`` raises, the error is torch's (same type, same message, so code
 that catches it keeps working); where torch accepts a value that gives a silently wrong or
 diverging run (a non-finite ``lr``, ``momentum >= 1``, ``alpha > 1``, a string for a flag),

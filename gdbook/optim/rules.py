@@ -5,18 +5,27 @@ Each rule is written once, as an update of the parameter ``x`` and of the arrays
 
 * ``x_new, state_new = rule(x, g, state, **hyper)`` is pure: the rule runs on copies and
   leaves its inputs alone. The book's pages and [`gdbook.compare`][gdbook.compare] call it
-  this way on small problems. ``state`` is a plain dict, empty before the first step.
-* ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are. The
-  ``torch.optim``-style classes of [`optimizers`][gdbook.optim.optimizers] call it on
-  every parameter: no temporary copy of a large tensor, and the fused tensor operations
-  torch's own loop uses, so a step costs about what ``torch.optim`` charges.
+  this way on small problems. ``state`` is a plain dict, empty before the first step. The
+  pure call checks its arguments first: ``x`` and ``g`` real arrays or numbers, ``state``
+  a dict, hyperparameters in range
+  (``gdbook.optim._hyper.check_hyper``); a bad one raises a ``TypeError`` or
+  ``ValueError`` naming it. Hyperparameters may be NumPy arrays that broadcast against
+  ``x`` (one learning rate per row: [`gdbook.compare`][gdbook.compare] sweeps rates so).
+* ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are,
+  without checks. The ``torch.optim``-style classes of
+  [`optimizers`][gdbook.optim.optimizers] call it on every parameter: no temporary copy of
+  a large tensor and fused in-place tensor operations (``add_``, ``addcdiv_``) as in
+  torch's own loop, so a step costs about what ``torch.optim`` charges.
 
-The rules work on torch tensors and NumPy arrays alike. Symbols follow the book:
-\(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(\mathbf v\) velocity,
-\(\mathbf s\) average of squared gradients, \(\mathbf m\) first moment, \(\lambda\) weight
-decay. Where torch names a symbol differently (RMSprop's ``alpha`` is the book's
-\(\gamma\)), the signature keeps torch's name so the classes accept the same keywords as
-``torch.optim``.
+The rules work on torch tensors and NumPy arrays alike. Symbols follow the book, and so do
+the state keys: \(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(t\) step
+count (``t``), \(\mathbf v\) velocity (``v``), \(\mathbf s\) sum (Adagrad) or average
+(RMSProp, Adadelta, Adam) of squared gradients (``s``), \(\mathbf m\) first moment
+(``m``), \(\Delta\mathbf u\) Adadelta's average of squared updates (``u``), \(\lambda\)
+weight decay. The classes store the same entries under torch's names (``exp_avg`` for
+``m`` ...). Where torch names a hyperparameter differently (RMSprop's ``alpha`` is the
+book's \(\gamma\)), the signature keeps torch's name so the classes accept the same
+keywords as ``torch.optim``.
 
 Examples:
     >>> import numpy as np
@@ -87,7 +96,7 @@ def rule(update):
 
     The returned function is the pure form, ``(x, g, state, **hyper) -> (x_new, state_new)``;
     it checks its arguments first (``TypeError``/``ValueError`` naming the culprit, see
-    [`check_hyper`][gdbook.optim._hyper.check_hyper]). Its attribute ``inplace`` is
+    ``gdbook.optim._hyper.check_hyper``). Its attribute ``inplace`` is
     ``update`` itself, unchecked: the classes validate hyperparameters once, when a group
     is added, not on every step.
 
@@ -236,7 +245,9 @@ def sgd(x, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, neste
     \end{aligned}
     \]
 
-    with \(\beta\) = ``momentum`` and \(\tau\) = ``dampening``.
+    with \(\beta\) = ``momentum`` and \(\tau\) = ``dampening``, where \(\mathbf g_t\) is the
+    gradient (negated if ``maximize``) plus \(\lambda\mathbf x_{t-1}\) (``weight_decay``).
+    State: ``v``, only when ``momentum`` is nonzero.
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
     if momentum:
@@ -262,6 +273,8 @@ def adagrad(x, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_acc
         \qquad \eta_t = \frac{\eta}{1 + (t - 1)\,\text{lr\_decay}}
     \end{aligned}
     \]
+
+    with \(\mathbf s_0\) filled with ``initial_accumulator_value``. State: ``t``, ``s``.
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
     t = state["t"] = state.get("t", 0) + 1
