@@ -718,3 +718,23 @@ def test_rules_validate(call, exc, message):
 def test_trajectory_validates(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_rule_optimizer_with_a_plain_pure_function():
+    """Any pure ``rule(x, g, state, **hyper)`` becomes an optimizer; torch's bookkeeping flags are not passed."""
+
+    def halving_gd(x, g, state, **hyper):
+        assert set(hyper) == {"lr", "shrink"}
+        return x * hyper["shrink"] - hyper["lr"] * g, {"n": state.get("n", 0) + 1}
+
+    class Shrink(gd.optim.RuleOptimizer):
+        rule = staticmethod(halving_gd)
+
+        def __init__(self, params, lr=0.1, shrink=0.5):
+            super().__init__(params, dict(lr=lr, shrink=shrink, foreach=None, differentiable=False))
+
+    w = torch.tensor([4.0], dtype=DT, requires_grad=True)
+    opt = Shrink([w])
+    w.grad = torch.tensor([1.0], dtype=DT)
+    opt.step()
+    assert w.item() == pytest.approx(4.0 * 0.5 - 0.1, rel=1e-15)

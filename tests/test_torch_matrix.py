@@ -242,15 +242,14 @@ def test_state_dict_moves_between_torch_and_gdbook(name, kwargs, desc, direction
 @pytest.mark.parametrize("name,kwargs,desc", CONFIGS, ids=IDS)
 def test_param_groups(name, kwargs, desc):
     """Two groups, the second with its own lr and weight decay (torch's test_param_groups_*)."""
-    if isinstance(kwargs.get("lr"), torch.Tensor):
-        pytest.skip("the group lr here is a float; the tensor-lr configs run in the other tests")
     ours, theirs = _pair(name)
+    group_lr = torch.tensor(0.02) if isinstance(kwargs.get("lr"), torch.Tensor) else 0.02
     results = []
     for cls in (ours, theirs):
         weight, bias, inp = _problem(torch.float64, seed=3)
         diff = bool(kwargs.get("differentiable"))
         (w, b), params = _leaves((weight, bias), diff)
-        opt = cls([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.02, "weight_decay": 0.3}],
+        opt = cls([{"params": [params[0]]}, {"params": [params[1]], "lr": group_lr, "weight_decay": 0.3}],
                   **copy.deepcopy(kwargs))
         for _ in range(6):
             opt.zero_grad()

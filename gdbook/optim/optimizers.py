@@ -63,6 +63,10 @@ def _number(value):
     return value
 
 
+# group keys that choose how torch computes, not what: never passed to a rule
+_BOOKKEEPING = ("params", "param_names", "foreach", "fused", "differentiable", "capturable")
+
+
 def _check_flag_clique(defaults: dict) -> None:
     """torch's checks on its implementation flags (raised after the groups are built, as torch does)."""
     if defaults.get("fused"):
@@ -114,9 +118,12 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        fn = getattr(cls.rule, "inplace", cls.rule)
-        keywords = [n for n, p in inspect.signature(fn).parameters.items() if p.kind is p.KEYWORD_ONLY]
-        cls._rule_keys = [(k, cls.hyper_names.get(k, k)) for k in keywords]
+        rule = getattr(cls, "rule", None)
+        if rule is None:  # an intermediate class without a rule of its own
+            return
+        params = inspect.signature(getattr(rule, "inplace", rule)).parameters.values()
+        cls._rule_keys = [(p.name, cls.hyper_names.get(p.name, p.name)) for p in params if p.kind is p.KEYWORD_ONLY]
+        cls._rule_takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
 
     # -- groups and checkpoints ------------------------------------------------
 
@@ -168,6 +175,8 @@ class RuleOptimizer(torch.optim.Optimizer):
             True
         """
         group = self.defaults if group is None else group
+        if self._rule_takes_any:  # rule(x, g, state, **hyper): every group value but torch's bookkeeping
+            return {k: v for k, v in group.items() if k not in _BOOKKEEPING}
         return {kw: group[key] for kw, key in self._rule_keys if key in group}
 
     # -- the step --------------------------------------------------------------
@@ -219,29 +228,28 @@ class RuleOptimizer(torch.optim.Optimizer):
         self._apply(x, g._values(), book, hyper)
         p[rows] = x
         for sym, key in self.state_names.items():
-            if key != "step":
+            if key in st and key != "step":
                 st[key][rows] = book[sym]
         st["step"] += 1
         self.state[p] = st
 
     def _to_book(self, st, view=None) -> dict:
+        """The state in the book's symbols (entries without a torch name keep theirs)."""
+        symbol = {key: sym for sym, key in self.state_names.items()}
         book = {}
-        for sym, key in self.state_names.items():
-            if key in st:
-                value = st[key]
-                if key == "step":
-                    book[sym] = value.item()
-                else:
-                    book[sym] = view(value) if view is not None else value
+        for key, value in st.items():
+            if key == "step":
+                book[symbol.get(key, key)] = value.item()
+            else:
+                book[symbol.get(key, key)] = view(value) if view is not None and torch.is_tensor(value) else value
         return book
 
     def _from_book(self, st, book, before, unview=None) -> None:
+        """Store what the rule created or replaced under torch's names; count the step."""
         for sym, value in book.items():
-            key = self.state_names[sym]
-            if key == "step":
-                continue
-            if before.get(sym) is not value:  # a buffer the rule created (its first step)
-                st[key] = unview(value) if unview is not None else value
+            key = self.state_names.get(sym, sym)
+            if key != "step" and before.get(sym) is not value:  # a buffer the rule created (its first step)
+                st[key] = unview(value) if unview is not None and torch.is_tensor(value) else value
         if "step" in st:
             st["step"] += 1
 
