@@ -3,10 +3,11 @@
 The parity tests feed *the same gradient sequence* to both implementations (gradients are
 set on ``p.grad`` from a seeded sequence, plus a term that depends on the parameter, so
 that the state really matters) and require a relative difference of at most 1e-12 in
-float64 after hundreds of steps. Rounding differs between the two (torch computes
-``sqrt(s) / sqrt(1 - beta2^t)`` where the rule computes ``sqrt(s / (1 - beta2^t))``, for
-instance), so the paths are not bit-identical, but each step contracts the difference:
-measured drift is around 1e-15, three orders below the bound.
+float64 after hundreds of steps. Rounding differs between the two (torch updates Adam's
+first moment with ``lerp_`` where the rule multiplies and adds, and takes ``(1 - beta2^t) ** 0.5``
+where the rule takes ``math.sqrt``, for instance), so the paths are not bit-identical, but each
+step contracts the difference: measured drift is around 1e-15, three orders below the bound.
+PyTorch's own optimizer test inputs are run in ``test_torch_matrix.py``.
 """
 
 from __future__ import annotations

@@ -167,7 +167,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
         torch's group keys are mapped to the rule's keywords (``decoupled_weight_decay`` to
         ``decoupled``); bookkeeping flags the rule does not take (``foreach``, ``fused`` ...)
-        are left out. ``rules.adam(x, g, state, **opt.rule_hyper())`` is one step of ``opt``.
+        are left out. With them, the pure rule (``rules.adam(x, g, state, **opt.rule_hyper())``,
+        its state in the book's names) takes the steps ``opt`` takes.
 
         Examples:
             >>> w = torch.zeros(2, requires_grad=True)

@@ -39,6 +39,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -206,8 +207,10 @@ def debias(avg, decay: float, t: int):
 def _rms(s, eps, correction=1.0):
     r"""\(\sqrt{s / c} + \epsilon\), as one new array (computed \(\sqrt s / \sqrt c + \epsilon\), as torch does)."""
     r = _own(xp(s).sqrt(s))
-    if isinstance(correction, torch.Tensor) or correction != 1.0:
-        r /= correction**0.5
+    if isinstance(correction, torch.Tensor):  # a tensor beta (differentiable): autograd sees the root
+        r /= correction.sqrt()
+    elif correction != 1.0:
+        r /= math.sqrt(correction)
     r += eps
     return r
 
