@@ -22,15 +22,16 @@ Examples:
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["check_hyper", "FLAGS"]
+from .._checks import check_number
+
+__all__ = ["check_hyper"]
 
 # Flags: True or False (None also for torch's "let torch choose" flags).
-FLAGS = ("nesterov", "maximize", "amsgrad", "centered", "decoupled", "decoupled_weight_decay", "differentiable",
+_FLAGS = ("nesterov", "maximize", "amsgrad", "centered", "decoupled", "decoupled_weight_decay", "differentiable",
          "capturable")
 _OPTIONAL_FLAGS = ("foreach", "fused")
 
@@ -61,9 +62,7 @@ def _real(name: str, value) -> np.ndarray:
         return np.array(float(value.detach()))
     if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size:
         return value.astype(np.float64)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
-    return np.array(float(value))
+    return np.array(check_number(name, value))
 
 
 def _check_range(name: str, value) -> None:
@@ -110,7 +109,7 @@ def check_hyper(**hyper) -> None:
             _check_range(name, value)
         elif name == "betas":
             _check_betas(value)
-        elif name in FLAGS or name in _OPTIONAL_FLAGS:
+        elif name in _FLAGS or name in _OPTIONAL_FLAGS:
             if not (isinstance(value, bool) or (value is None and name in _OPTIONAL_FLAGS)):
                 allowed = "True, False or None" if name in _OPTIONAL_FLAGS else "True or False"
                 raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}: {value!r}")
