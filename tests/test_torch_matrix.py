@@ -61,8 +61,12 @@ if "expecttest" not in sys.modules:
         sys.modules["expecttest"] = types.SimpleNamespace(TestCase=unittest.TestCase)
 from torch.testing._internal import common_optimizers as co  # noqa: E402
 
-# differentiable configs set .grad on non-leaf parameters, as torch's tests do
-pytestmark = pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+pytestmark = [
+    # differentiable configs set .grad on non-leaf parameters, as torch's tests do
+    pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf"),
+    # torch's sparse Adagrad builds its sparse tensors without invariant checks
+    pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled"),
+]
 
 NAMES = ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW")
 INFOS = {info.name: info for info in co.optim_db if info.name in NAMES}
