@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ._array import xp
 from ._checks import check_in_range, check_int
@@ -90,8 +91,23 @@ def hessian_eigenvalues(objective: Objective, points) -> np.ndarray:
         >>> hessian_eigenvalues(objectives.saddle(), [[0.0, 0.0], [1.0, 2.0]]).tolist()
         [[-2.0, 2.0], [-2.0, 2.0]]
     """
-    P = np.asarray(points, dtype=np.float64).reshape(-1, objective.dim)
-    return np.array([np.linalg.eigvalsh(np.atleast_2d(objective.hessian(_at(objective, p)))) for p in P])
+    d = objective.dim
+    P = torch.as_tensor(np.asarray(points, dtype=np.float64).reshape(-1, d)).requires_grad_(True)
+    # The points are independent, so one backward pass per coordinate gives that row of every
+    # point's Hessian at once: autograd through the objective's gradient formula if it has one
+    # (it runs on tensors), else through its value twice.
+    if objective.grad_fn is not None:
+        G = torch.as_tensor(objective.grad(_at(objective, P)), dtype=torch.float64).reshape(-1, d)
+    else:
+        (G,) = torch.autograd.grad(objective.value(_at(objective, P)).sum(), P, create_graph=True)
+    rows = []
+    for i in range(d):
+        row = None
+        if G.requires_grad:
+            (row,) = torch.autograd.grad(G[:, i].sum(), P, retain_graph=True, allow_unused=True)
+        rows.append(torch.zeros_like(P) if row is None else row)
+    H = torch.stack(rows, dim=1).detach().numpy()
+    return np.linalg.eigvalsh((H + H.transpose(0, 2, 1)) / 2)
 
 
 def chord_gaps(objective: Objective, a, b, theta) -> np.ndarray:
