@@ -125,7 +125,10 @@ def chord_gaps(objective: Objective, a, b, theta) -> np.ndarray:
     A = np.asarray(a, dtype=np.float64).reshape(-1, objective.dim)
     B = np.asarray(b, dtype=np.float64).reshape(-1, objective.dim)
     th = np.broadcast_to(np.asarray(theta, dtype=np.float64), (A.shape[0],))[:, None]
-    f = lambda P: np.asarray(objective.value(_at(objective, P)), dtype=np.float64)  # noqa: E731
+
+    def f(P):
+        return np.asarray(objective.value(_at(objective, P)), dtype=np.float64)
+
     return f(th * A + (1 - th) * B) - th[:, 0] * f(A) - (1 - th[:, 0]) * f(B)
 
 

@@ -38,6 +38,14 @@ def test_hessian_eigenvalues_tell_convex_from_nonconvex():
     assert cv.hessian_eigenvalues(gd.objectives.risk(), xs).shape == (50, 1)
 
 
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "neuron_mse", "neuron_bce", "himmelblau"])
+def test_hessian_eigenvalues_match_the_objectives_hessian(name):
+    f = getattr(gd.objectives, name)()
+    P = np.random.default_rng(2).uniform(-2, 2, size=(8, 2))
+    expected = np.array([np.linalg.eigvalsh(f.hessian(p)) for p in P])
+    assert np.allclose(cv.hessian_eigenvalues(f, P), expected, rtol=1e-9, atol=1e-9)
+
+
 def test_chord_gaps_match_the_formula_and_tell_convex_from_nonconvex():
     rng = np.random.default_rng(1)
     a, b, th = rng.uniform(-2, 2, size=(500, 2)), rng.uniform(-2, 2, size=(500, 2)), rng.uniform(size=500)
