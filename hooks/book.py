@@ -54,6 +54,8 @@ inline = _sibling("inline")  # `{python} expr` in prose
 glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
 typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
 figures = _sibling("figures")  # figures as same-site SVG files
+search = _sibling("search")  # the search index per language, fetched at the first intent to search
+assets = _sibling("assets")  # theme files no reader can use, left out
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -351,6 +353,9 @@ def on_post_build(config):
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
         s = gdbook.cache.stats()
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+        sizes = search.split(Path(config.site_dir))
+        log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
+        assets.prune(Path(config.site_dir), list(search.LANGS))
 
 
 DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}
@@ -617,6 +622,6 @@ _SEARCH_NAME = {"en": "Search", "zh": "搜索"}
 def on_post_page(output, page, config):
     lang, _ = page_lang_and_slug(page)
     output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
-    output = _HEAD_ALTERNATE.sub("", output)
+    output = search.head(_HEAD_ALTERNATE.sub("", output))
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)
