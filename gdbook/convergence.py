@@ -57,6 +57,7 @@ __all__ = [
     "hessian_eigenvalues",
     "chord_gaps",
     "pl_example",
+    "lessard_example",
     "LineSearchRun",
     "backtracking_gd",
     "AcceleratedRun",
@@ -152,6 +153,38 @@ def pl_example() -> Objective:
     return Objective(
         "x² + 3 sin² x", r"x^2 + 3\sin^2 x", fn, 1, minimizers=((0.0,),), start=3.0,
         window=(-4.0, 4.0), f_min=0.0,
+    )
+
+
+def lessard_example() -> Objective:
+    r"""Lessard, Recht and Packard's (2016) counterexample for the heavy ball: smooth, strongly convex, \(\kappa = 25\).
+
+    The piecewise quadratic with \(f''(x) = 25\) for \(x < 1\) and \(x \ge 2\) and \(f''(x) = 1\) in
+    between,
+
+    \[
+    f(x) = egin{cases} 	frac{25}{2}x^2 & x < 1\ 	frac12 x^2 + 24x - 12 & 1 \le x < 2\ 	frac{25}{2}x^2 - 24x + 36 & x \ge 2\end{cases}
+    \]
+
+    is continuously differentiable, 25-smooth and 1-strongly convex, with minimizer 0. With
+    the learning rate and momentum that are optimal on quadratics with these \(L, \mu\)
+    (\(\eta = 4/(\sqrt L + \sqrt\mu)^2 = 1/9\), \(eta = 4/9\)) the heavy ball started from
+    \(x_0 pprox 3.3\) with zero velocity settles into a cycle of period 3 instead of
+    converging.
+
+    Examples:
+        >>> f = lessard_example()
+        >>> f.grad(np.array([0.5, 1.5, 2.5])).tolist()       # 25x, x + 24, 25x − 24
+        [12.5, 25.5, 38.5]
+    """
+
+    def fn(x):
+        m = xp(x)
+        return m.where(x < 1, 12.5 * x**2, m.where(x < 2, 0.5 * x**2 + 24 * x - 12, 12.5 * x**2 - 24 * x + 36))
+
+    return Objective(
+        "Lessard et al.", r"\text{piecewise quadratic}", fn, 1, minimizers=((0.0,),), start=3.3,
+        window=(-3.0, 4.0), f_min=0.0,
     )
 
 

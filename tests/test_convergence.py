@@ -67,6 +67,19 @@ def test_pl_example_satisfies_pl_and_is_not_convex():
     assert lam.min() == pytest.approx(-4) and lam.max() == pytest.approx(8)
 
 
+def test_lessard_example_is_smooth_strongly_convex_and_traps_the_heavy_ball():
+    f = cv.lessard_example()
+    xs = np.linspace(-3, 4, 701)
+    lam = cv.hessian_eigenvalues(f, xs)
+    assert lam.min() == pytest.approx(1.0) and lam.max() == pytest.approx(25.0)
+    g = np.asarray(f.grad(np.array([1 - 1e-9, 1 + 1e-9, 2 - 1e-9, 2 + 1e-9])))
+    assert abs(g[0] - g[1]) < 1e-6 and abs(g[2] - g[3]) < 1e-6          # the gradient is continuous
+    hb = gd.run_rule(f, gd.optim.rules.sgd, lr=1 / 9, momentum=4 / 9, start=3.3, steps=600)
+    assert np.allclose(hb.path[-3:], hb.path[-6:-3]) and hb.losses[-1] > 1   # a 3-cycle, far from 0
+    agd = cv.nesterov_agd(f, lr=1 / 25, mu=1.0, start=3.3, steps=300).trajectory
+    assert agd.losses[-1] < 1e-12
+
+
 # ---------------------------------------------------------------------------
 # Backtracking
 # ---------------------------------------------------------------------------
