@@ -163,13 +163,13 @@ def lessard_example() -> Objective:
     between,
 
     \[
-    f(x) = egin{cases} 	frac{25}{2}x^2 & x < 1\ 	frac12 x^2 + 24x - 12 & 1 \le x < 2\ 	frac{25}{2}x^2 - 24x + 36 & x \ge 2\end{cases}
+    f(x) = \begin{cases} \tfrac{25}{2}x^2 & x < 1\\ \tfrac12 x^2 + 24x - 12 & 1 \le x < 2\\ \tfrac{25}{2}x^2 - 24x + 36 & x \ge 2\end{cases}
     \]
 
     is continuously differentiable, 25-smooth and 1-strongly convex, with minimizer 0. With
     the learning rate and momentum that are optimal on quadratics with these \(L, \mu\)
-    (\(\eta = 4/(\sqrt L + \sqrt\mu)^2 = 1/9\), \(eta = 4/9\)) the heavy ball started from
-    \(x_0 pprox 3.3\) with zero velocity settles into a cycle of period 3 instead of
+    (\(\eta = 4/(\sqrt L + \sqrt\mu)^2 = 1/9\), \(\beta = 4/9\)) the heavy ball started from
+    \(x_0 \approx 3.3\) with zero velocity settles into a cycle of period 3 instead of
     converging.
 
     Examples:
