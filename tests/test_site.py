@@ -175,8 +175,9 @@ FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0
                         r'width="(\d+)" height="(\d+)"')
 # bytes: what a reader downloads for a page (its HTML and figure files, gzip-compressed as GitHub
 # Pages serves them), one figure file, the whole site (issue "Build performance"; the page budget
-# counts transfer since math is typeset at build: KaTeX's markup is large but compresses ~8×)
-PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 25_000_000
+# counts transfer since math is typeset at build: KaTeX's markup is large but compresses ~8×; the
+# same markup, about 9 MB over both languages, raised the site's budget from 25 to 32 MB)
+PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 32_000_000
 
 
 def _figures(site: Path, page: Path) -> list[Path]:
@@ -184,7 +185,7 @@ def _figures(site: Path, page: Path) -> list[Path]:
 
 
 def test_page_weight_budgets(site):
-    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 25 MB."""
+    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 32 MB."""
     import gzip
 
     heavy, big_figures = [], []
@@ -197,7 +198,7 @@ def test_page_weight_budgets(site):
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     assert not heavy, "pages over 300 KB transferred:\n" + "\n".join(heavy)
     assert not big_figures, "figures over 250 KB:\n" + "\n".join(big_figures)
-    assert total <= SITE_BUDGET, f"the site is {total:,} B, over 25 MB"
+    assert total <= SITE_BUDGET, f"the site is {total:,} B, over {SITE_BUDGET:,} B"
 
 
 def test_figures_are_same_site_files_with_alt_text_and_size(site):
