@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
 # constraints.txt pins the CPU build of torch, which PyTorch's own index serves (PyPI's
-# torch for Linux is the much larger CUDA build). Only torch and its few dependencies are
-# looked up there, with a short timeout and one retry: where that index cannot be reached
-# (offline, with the wheel available to pip from its own configuration) the set-up still
-# finishes, after a warning per dependency, instead of waiting minutes for each of them.
+# torch for Linux is the much larger CUDA build). Only torch itself is looked up there
+# (--no-deps; the next step brings its dependencies from PyPI), with a short timeout and one
+# retry: where that index cannot be reached but pip finds the wheel elsewhere (a wheel folder
+# in pip's configuration), the set-up goes on after two warnings, at most about 20 s later
+# (pip's default is 15 s and 5 retries with back-off for each package looked up).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_PIP   := --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1
 
@@ -33,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -c "$$CHECK_PYTHON"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt torch $(TORCH_PIP)
+	$(BIN)/python -m pip install -q --no-deps -c constraints.txt torch $(TORCH_PIP)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
 

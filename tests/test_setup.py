@@ -97,7 +97,7 @@ def test_make_installs_torch_from_pytorchs_cpu_index_with_a_short_timeout():
     installs = [line for line in out.splitlines() if " pip install " in line and "constraints.txt" in line]
     assert len(installs) == 2, out
     torch_step, rest = installs
-    assert re.search(r"-c constraints\.txt torch\b", torch_step)
+    assert re.search(r"--no-deps -c constraints\.txt torch\b", torch_step)
     assert f"--extra-index-url {TORCH_INDEX}" in torch_step
     assert re.search(r"--timeout \d+\b", torch_step) and re.search(r"--retries [01]\b", torch_step)
     assert TORCH_INDEX not in rest and "-e '.[docs,test]'" in rest
