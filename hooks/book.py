@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,10 @@ class _DropMessage(logging.Filter):
 
 
 log = logging.getLogger("mkdocs.hooks.book")
+
+if str(Path(__file__).parent) not in sys.path:  # MkDocs adds it only while it loads this file
+    sys.path.insert(0, str(Path(__file__).parent))
+import downloads  # noqa: E402  (hooks/downloads.py: gdbook's wheel and sdist, published with the site)
 
 # Jupyter labs: make MkDocs (and so mkdocs-static-i18n, which rebuilds the file list per
 # language) treat notebooks as pages. Without this, the i18n plugin copies `x.ipynb` and
@@ -243,6 +248,8 @@ def on_files(files, config):
 
 
 def on_config(config):
+    if _first_language(config):
+        downloads.start(config)
     if _executes_labs(config) and _first_language(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
@@ -277,6 +284,7 @@ def on_post_build(config):
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
         s = gdbook.cache.stats()
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+        downloads.write(config)
 
 
 DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}
@@ -319,6 +327,7 @@ def _notebook_page(html: str, page, config) -> str:
         f'<p class="gd-download"><a class="md-button md-button--primary" href="{name}" download>'
         f"{DOWNLOAD[lang]}</a></p>"
     )
+    button += downloads.lab_links(lang, page.url)
     html = EXTERNAL_SCRIPT.sub("", _share_notebook_css(html, page, config))
     head = re.search(r"</h1>", html)
     return html[: head.end()] + button + html[head.end():] if head else button + html
@@ -349,7 +358,7 @@ def _share_notebook_css(html: str, page, config) -> str:
 
 def on_page_markdown(markdown, page, config, files):
     lang, slug = page_lang_and_slug(page)
-    markdown = add_exec_defaults(markdown, lang, slug)
+    markdown = add_exec_defaults(downloads.fill(markdown, page.file.src_uri), lang, slug)
     _blocks().start_page(exec_sessions(markdown))
     return markdown
 
