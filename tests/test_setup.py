@@ -101,3 +101,42 @@ def test_make_installs_torch_from_pytorchs_cpu_index_with_a_short_timeout():
     assert f"--extra-index-url {TORCH_INDEX}" in torch_step
     assert re.search(r"--timeout \d+\b", torch_step) and re.search(r"--retries [01]\b", torch_step)
     assert TORCH_INDEX not in rest and "-e '.[docs,test]'" in rest
+
+
+# ---------------------------------------------------------------------------
+# The published site's addresses (mkdocs.yml, .github/workflows/deploy.yml)
+# ---------------------------------------------------------------------------
+
+
+def _mkdocs_yml(monkeypatch, **env) -> dict:
+    import mkdocs.utils
+
+    for name in ("SITE_URL", "REPO_URL", "EDIT_URI"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with open(ROOT / "mkdocs.yml", encoding="utf-8") as f:
+        return mkdocs.utils.yaml_load(f)
+
+
+def test_site_addresses_come_from_the_deploy_environment(monkeypatch):
+    local = _mkdocs_yml(monkeypatch)
+    assert local["site_url"] == "http://127.0.0.1:8000/"  # what `make serve` serves
+    assert local["repo_url"] is None and local["edit_uri"] is None
+    deployed = _mkdocs_yml(monkeypatch, SITE_URL="https://o.github.io/r/", REPO_URL="https://github.com/o/r",
+                           EDIT_URI="edit/main/docs/")
+    assert (deployed["site_url"], deployed["repo_url"], deployed["edit_uri"]) == (
+        "https://o.github.io/r/", "https://github.com/o/r", "edit/main/docs/")
+    assert "content.action.edit" in deployed["theme"]["features"]
+    workflow = (ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    for name in ("SITE_URL", "REPO_URL", "EDIT_URI"):
+        assert re.search(rf"^\s+{name}: \S", workflow, re.M), f"deploy.yml does not set {name}"
+
+
+def test_no_placeholder_domain_in_the_built_site(site):
+    found = []
+    for f in sorted(site.rglob("*")):
+        if f.is_file() and f.suffix in (".html", ".xml", ".js", ".json", ".css", ".txt", ".ipynb"):
+            text = f.read_text(encoding="utf-8", errors="replace")
+            found += [f"{f.relative_to(site)}: {m}" for m in re.findall(r"[\w.-]*example\.(?:org|com)\b", text)]
+    assert not found, f"placeholder domains in the built site: {found[:10]}"
