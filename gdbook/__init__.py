@@ -1,6 +1,7 @@
-"""gdbook: the code behind the book *Gradient Descent, Understood*.
+r"""gdbook: the code behind the book *Gradient Descent, Understood*.
 
-Objectives, optimizers written from scratch (equal to ``torch.optim``), training
+Objectives, optimizers written from scratch (they agree with ``torch.optim`` up to
+rounding: a relative \(10^{-12}\) in the tests), training
 loops, Newton's method, numerical gradients, deep-network diagnostics and the
 book's figure pipeline.
 

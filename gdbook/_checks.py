@@ -1,4 +1,4 @@
-"""Argument validation shared by every public function of [`gdbook`][gdbook._checks.gdbook].
+"""Argument validation shared by the public functions of gdbook.
 
 Each check raises a ``ValueError`` (or ``TypeError``) whose message names the
 argument, the value it got and the allowed range, so a reader who mistypes a

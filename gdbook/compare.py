@@ -2,14 +2,17 @@ r"""Comparing optimizers fairly: a deterministic learning-rate grid search.
 
 A method is only as good as its learning rate, so a comparison that gives every
 method the same \(\eta\) mostly measures which method that \(\eta\) happens to suit.
-This module gives each method its own \(\eta\), chosen from a fixed grid by one rule:
+This module gives each method its own \(\eta\), chosen from a fixed grid by one rule,
+applied in this order:
 
-1. the run that reaches the target in the fewest steps wins, where reaching means
-   that the loss is \(\le\) ``target`` from that step to the end of the run (a run
-   that touches the target while bouncing around it has not reached it);
-2. if no run reaches it, the lowest final loss wins;
-3. a run that diverged (a non-finite loss) never wins over one that did not;
-4. ties go to the smaller \(\eta\) (the grid is searched in increasing order).
+1. a run that diverged (a non-finite loss) never wins over one that did not;
+2. a run that reaches the target wins over one that does not, and among those that
+   reach it, the one that needs the fewest steps wins, where reaching means that the
+   loss is \(\le\) ``target`` from that step to the end of the run (a run that touches
+   the target while bouncing around it has not reached it);
+3. what is still tied (the same number of steps, or no run reaching the target) goes
+   to the lowest final loss, the run's last finite one;
+4. only then to the smaller \(\eta\) (the grid is increasing).
 
 Everything is deterministic: the grids are fixed, the 2-D runs have no randomness and
 training runs are seeded, so a page that searches at build time prints the same
@@ -19,10 +22,11 @@ choice on every build.
 [`sweep_regression`][gdbook.compare.sweep_regression] (on the book's regression task)
 run all learning rates of a grid at once: the book's optimizers carry their update
 rule as a pure function ([`gdbook.optim.rules`][gdbook.optim.rules]), which works
-elementwise on a NumPy array holding one row per learning rate. The results equal one
-[`trajectory`][gdbook.trajectory.trajectory] or
-[`train_regression`][gdbook.train.train_regression] per learning rate (the tests hold
-them equal), at a fraction of the cost.
+elementwise on a NumPy array holding one row per learning rate. The results are those of
+one [`trajectory`][gdbook.trajectory.trajectory] or
+[`train_regression`][gdbook.train.train_regression] per learning rate up to rounding in
+the last bits (the tests hold them equal to a relative \(10^{-12}\)), in one loop over
+the steps instead of one per rate.
 
 Examples:
     >>> from gdbook import objectives, optim
@@ -105,7 +109,7 @@ def sweep(
     label: str | None = None,
     **hyper: object,
 ) -> list[Trajectory]:
-    """One run per learning rate: ``[trajectory(objective, optimizer, lr=lr, ...) for lr in lrs]``.
+    """One run per learning rate: ``[trajectory(objective, optimizer, lr=lr, ...) for lr in lrs]``, up to rounding.
 
     Args:
         objective: what to minimize.
@@ -118,7 +122,8 @@ def sweep(
     The vectorized path stacks one point per learning rate into a ``(K, d)`` array and
     applies the optimizer's pure rule with ``lr`` as a ``(K, 1)`` column, so the ``K``
     runs share one loop over steps. Each row diverges on its own (the others go on),
-    exactly as its own [`trajectory`][gdbook.trajectory.trajectory] would.
+    as its own [`trajectory`][gdbook.trajectory.trajectory] would (the tests check the
+    step).
     """
     lrs = _check_lrs(lrs)
     rule = getattr(optimizer, "rule", None)
@@ -176,15 +181,16 @@ def sweep_regression(
     label: str | None = None,
     **hyper: object,
 ) -> list[History]:
-    r"""One training run per learning rate: ``[train_regression(optimizer, lr=lr, ...) for lr in lrs]``.
+    r"""One training run per learning rate: ``[train_regression(optimizer, lr=lr, ...) for lr in lrs]``, up to rounding.
 
     Arguments as for [`train_regression`][gdbook.train.train_regression], with a grid ``lrs``
     in place of ``lr``. Requires one of the book's optimizers (it uses the class's
-    rule). The ``K`` runs see the same data, initial weights and minibatches (one seed),
+    rule; any other class raises ``TypeError``). The ``K`` runs see the same data, initial weights and minibatches (one seed),
     so they can share one loop: the parameters \((\mathbf w, b)\) of all runs form a
     ``(K, d + 1)`` array, the gradient of the minibatch loss
-    \(	frac{1}{|B|}\sum_{i \in B} 	frac12 (\mathbf x_i^	op\mathbf w + b - y_i)^2\) is
-    \(	frac{1}{|B|}\sum_{i \in B} r_i\,(\mathbf x_i, 1)\) with residuals \(r_i\), and the
+    \(\tfrac{1}{|B|}\sum_{i \in B} \tfrac12 (\mathbf x_i^\top\mathbf w + b - y_i)^2\) is
+    \(\tfrac{1}{|B|}\sum_{i \in B} r_i\,(\mathbf x_i, 1)\) with residuals
+    \(r_i = \mathbf x_i^\top\mathbf w + b - y_i\), and the
     rule, which works elementwise, updates every run at once. Each run stops recording
     at its own divergence, as its own training run would.
     """
@@ -383,6 +389,7 @@ def compare(
         methods: ``{name: (optimizer_class, hyper)}``; ``hyper`` holds everything but ``lr``.
         lrs: one grid for all methods, or ``{name: grid}``.
         target: the loss to reach and stay at or below.
+        steps, start: for an ``Objective``, as for [`sweep`][gdbook.compare.sweep]; unused otherwise.
 
     Returns:
         ``{name: Search}`` in the order of ``methods``.
@@ -401,8 +408,9 @@ def compare(
 def steps_rows(columns: Mapping[str, Mapping[str, Search]]) -> list[list[str]]:
     r"""Rows for a steps-to-target table: one per method, one cell per problem.
 
-    A cell reads ``steps (η = lr)``, with ``–`` for a target never reached and ``*``
-    after an \(\eta\) at the edge of its grid; the first column is the method's name.
+    A cell reads ``steps (η = lr)``, with ``–`` for a target never reached (or a chosen run
+    that diverged), ``*`` after an \(\eta\) at the edge of its grid, and is empty for a
+    method the problem's search did not include; the first column is the method's name.
     ``columns`` maps a problem's name to the output of [`compare`][gdbook.compare.compare].
 
     Examples:
@@ -427,7 +435,8 @@ def steps_rows(columns: Mapping[str, Mapping[str, Search]]) -> list[list[str]]:
 
 
 def thin(run: Trajectory, max_points: int = 60) -> Trajectory:
-    r"""A copy of ``run`` with at most ``max_points`` points, for figures of long runs.
+    r"""A copy of ``run`` with at most ``max_points`` points, for figures of long runs
+    (``run`` itself if it has no more).
 
     The kept steps are spaced evenly in \(\log(t + 1)\): dense at the start, where a
     path usually moves most, sparse later; the first and the last point are always kept.

@@ -46,8 +46,9 @@ def synthetic_classification(n: int = 200, d: int = 2, separation: float = 1.5, 
 
     Class 1 is centred at \(+\tfrac{s}{2}\mathbf 1/\sqrt d\), class 0 at \(-\tfrac{s}{2}\mathbf 1/\sqrt d\) (``s`` =
     ``separation``, the distance between the means), both with identity covariance, so
-    the classes overlap and logistic regression has a finite minimizer. Half the
-    examples (rounded down) are class 1.
+    the classes overlap: unless ``n`` is very small no line separates the examples, and
+    logistic regression has a finite minimizer (it has one for the defaults). Half the
+    examples (rounded down) are class 1, the first ones.
 
     Examples:
         >>> X, y = synthetic_classification(n=10, seed=0)
@@ -68,7 +69,8 @@ def minibatches(n: int, batch_size: int, seed: int | torch.Generator = 0) -> Ite
     """Index tensors of one shuffled pass over ``n`` examples, ``batch_size`` at a time.
 
     ``seed`` may be an int (a fresh generator) or a ``torch.Generator`` to continue a
-    sequence across epochs. The last batch is smaller when ``batch_size`` does not divide ``n``.
+    sequence across epochs. ``1 <= batch_size <= n``; the last batch is smaller when
+    ``batch_size`` does not divide ``n``.
     """
     check_int("n", n, low=1)
     check_int("batch_size", batch_size, low=1, high=n)

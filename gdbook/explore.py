@@ -26,11 +26,11 @@ Three explorables, one per chapter:
   the saddle of \(x^2 - y^2\)), one learning rate from a grid, each method's best
   rate from the grid search of [`gdbook.compare`][gdbook.compare] marked.
 
-Compact, and still exact to the eye: coordinates are rounded to 1/2000 of the
-plot window's span (a fraction of a pixel), losses and rates to 4 significant
-digits; a path is cut at the first point outside the window enlarged by a quarter
+Compact, and still exact to the eye: coordinates are rounded to the decimal place
+that is at least as fine as 1/2000 of the plot window's span (a fraction of a pixel),
+losses to 3 significant digits and rates to 4; a path is cut at the first point outside the window enlarged by a quarter
 on each side (it diverges or escapes; the plot clips it), and at the first point
-whose excess loss \(f - f^*\) is below ``floor`` times that of the start (it sits
+whose excess loss \(f - f^*\) is at most ``floor`` times that of the start (it sits
 on the minimum, and its loss curve has left the bottom of the plot).
 
 Examples:
@@ -382,7 +382,8 @@ def gradient_descent(
         steps: steps per run.
         initial: the setting shown first, ``{"c": …, "lr": …}`` (values from the grids);
             by default the middle of each grid.
-        floor: a run stops being recorded once its loss is below ``floor`` times its start.
+        floor: a run stops being recorded at the first point whose excess loss
+            \(f - f^*\) is at most ``floor`` times that of the start, in \((0, 1)\).
 
     Examples:
         >>> ex = gradient_descent(cs=(10,), lrs=(0.01, 0.03, 0.1), steps=3)

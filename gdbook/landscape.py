@@ -93,20 +93,21 @@ def _golden_section(fn: Callable, a: float, b: float, tol: float) -> float:
 def local_minima(fn: Callable, interval: Sequence[float], *, n: int = 2001, tol: float = 1e-10) -> list[Minimum]:
     r"""The interior local minima of ``fn`` on ``interval``, left to right.
 
-    ``fn`` is evaluated on a grid of ``n`` points; every grid point lower than both
-    neighbours brackets a minimum, which golden-section search then narrows to a
+    ``fn`` is evaluated on a grid of ``n`` points; every interior grid point lower than its
+    left neighbour and not higher than its right one brackets a minimum, which golden-section search then narrows to a
     bracket of width ``tol``. Minima closer together than the grid spacing
     \((b - a)/(n - 1)\) can be missed, so ``n`` must resolve the function's wiggles.
     Near a minimum \(f\) changes only quadratically, \(f(x^* + h) - f(x^*) \approx
     \tfrac12 f''(x^*) h^2\), so rounding in \(f\) limits the accuracy of \(x^*\) to
-    about \(\sqrt{2\epsilon_{\text{mach}}\,|f(x^*)| / f''(x^*)}\), near \(10^{-8}\), whatever ``tol``.
+    about \(\sqrt{2\epsilon_{\text{mach}}\,|f(x^*)| / f''(x^*)}\), whatever ``tol``: near
+    \(10^{-8}\) when \(|f(x^*)|\) and \(f''(x^*)\) are of order one.
 
     Args:
         fn: a function of one variable that accepts a NumPy array (an
             [`Objective`][gdbook.objectives.Objective] does).
         interval: ``(a, b)`` with ``a < b``.
-        n: grid points, at least 3.
-        tol: width of the final bracket around each minimizer.
+        n: grid points, from 3 to \(10^7\).
+        tol: width of the final bracket around each minimizer (positive).
 
     Examples:
         >>> ms = local_minima(lambda x: (x**2 - 1) ** 2, (-2.0, 2.0))
@@ -294,8 +295,8 @@ def eigen_signs(d: int, n: int, *, seed: int = 0, entries: str = "gaussian", p_z
 
     An eigenvalue with \(|\lambda| \le\) ``tol`` counts as zero. If the ``d``
     signs were independent fair coins, a matrix would have all eigenvalues positive
-    with probability \(2^{-d}\); they are not independent, and the sampled fraction
-    falls much faster than that.
+    with probability \(2^{-d}\); they are not independent: from \(d = 2\) on, the
+    sampled fraction is below \(2^{-d}\) and falls much faster (for both kinds of entries).
 
     Examples:
         >>> s = eigen_signs(1, 1000, seed=0)

@@ -9,7 +9,7 @@ builds the networks that show it and measures them:
   dropout, all drawn from an explicit ``torch.Generator``;
 - [`layer_stats`][gdbook.nets.layer_stats]: one forward and backward pass, then per layer the
   norm and standard deviation of \(\partial L/\partial W_l\), the mean and standard deviation of
-  the layer's output and of the gradient reaching it. A plain mean of a gradient is a
+  the layer's output and the standard deviation of the gradient reaching it. A plain mean of a gradient is a
   poor measure of its size: its entries have both signs and cancel;
 - [`random_matrix_product`][gdbook.nets.random_matrix_product] and
   [`log_growth_rate`][gdbook.nets.log_growth_rate]: the norm of a product of Gaussian matrices,
@@ -40,7 +40,7 @@ from torch import nn
 
 from . import init as _init
 from ._checks import check_choice, check_in_range, check_int
-from .cache import memoize
+from .cache import Uncacheable, memoize
 from .train import History
 
 __all__ = [
@@ -122,6 +122,16 @@ class Dropout(nn.Module):
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
+    def __cache_key__(self) -> dict:
+        """What [`gdbook.cache`][gdbook.cache] keys this module by: its attributes, the generator by its state.
+
+        Raises [`Uncacheable`][gdbook.cache.Uncacheable] while it draws masks (training mode,
+        ``p > 0``): a cache hit would not advance the generator.
+        """
+        if self.training and self.p > 0:
+            raise Uncacheable("an active dropout draws from its generator, which a cache hit would not advance")
+        return dict(vars(self), generator=self.generator.get_state())
+
 
 class _Linear(nn.Linear):
     """``nn.Linear`` whose constructor leaves the parameters unset: [`MLP`][gdbook.nets.MLP]
@@ -174,7 +184,8 @@ class MLP(nn.Module):
         batch_norm: ``True`` for ``nn.BatchNorm1d`` after each block's linear map, or a
             factory ``width -> module`` for another normalization.
         residual: add the identity path \(\mathbf h_{l-1}\) to each block's output.
-        dropout: dropout probability after each block's activation (not after the readout).
+        dropout: dropout probability in \([0, 1)\) after each block's activation (not after
+            the readout).
         generator: a ``torch.Generator`` or an int seed, for the weights and dropout masks.
         dtype: ``torch.float64`` by default.
 
@@ -268,6 +279,14 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer_outputs(x)[-1]
+
+    def __cache_key__(self) -> dict:
+        """What [`gdbook.cache`][gdbook.cache] keys this net by: its attributes, the generator by its state.
+
+        The generator only draws the weights (already keyed by value) and the masks of the
+        [`Dropout`][gdbook.nets.Dropout] modules, which refuse to be keyed while they draw.
+        """
+        return dict(vars(self), generator=self.generator.get_state())
 
 
 @dataclass(frozen=True)
@@ -570,16 +589,18 @@ def train_net(
 
     Every step uses all of ``X``, so ``epoch`` counts steps. ``loss[k]`` is the loss before
     step \(k\) (in the net's current train/eval mode, so with dropout it includes the
-    mask of that step); one last entry follows the last step. ``optimizer`` defaults to
-    [`gdbook.optim.SGD`][gdbook.optim.optimizers.SGD]; ``**hyper`` goes to it. At most one of
+    mask of that step); one last entry follows the last step, unless the run diverged.
+    ``optimizer`` defaults to [`gdbook.optim.SGD`][gdbook.optim.optimizers.SGD];
+    ``**hyper`` goes to it. At most one of
     ``clip_norm`` ([`clip_grad_norm_`][gdbook.nets.clip_grad_norm_]) and ``clip_value``
     ([`clip_grad_value_`][gdbook.nets.clip_grad_value_]) may be given. A non-finite loss stops
     the run and sets ``diverged`` and ``diverged_epoch``.
 
-    ``net`` ends up trained: its parameters, buffers, gradients and dropout generator are
-    those of training it in place. The training itself runs on a copy, through gdbook's
-    cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net trained the
-    same way twice (the English and the Chinese page) is trained once.
+    ``net`` ends up trained: its parameters, the buffers of its ``state_dict`` (batch
+    normalization's running statistics), its gradients and its modules' ``generator``
+    states are those of training it in place. The training itself runs on a copy, through
+    gdbook's cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net
+    trained the same way twice (the English and the Chinese page) is trained once.
 
     Examples:
         >>> g = torch.Generator().manual_seed(0)

@@ -64,8 +64,8 @@ class RootResult:
         values: \(f(x_j)\) at each iterate.
         reference: the point errors are measured from: the true root when it was
             given, else the last iterate.
-        status: why the search stopped: ``"converged"`` (step below ``tol``, or
-            \(f(x_k) = 0\)), ``"max steps"``, ``"zero derivative"`` (the tangent is flat)
+        status: why the search stopped: ``"converged"`` (a step within ``tol``, relative as
+            in [`newton_root`][gdbook.newton.newton_root], or \(f(x_k) = 0\)), ``"max steps"``, ``"zero derivative"`` (the tangent is flat)
             or ``"diverged"`` (a non-finite value).
         diverged_at: the step that produced a non-finite value, else ``None``.
     """
@@ -237,8 +237,9 @@ class NewtonTrajectory(Trajectory):
     r"""A [`Trajectory`][gdbook.trajectory.Trajectory] of Newton's method with what the Hessian did.
 
     Attributes:
-        eigenvalues: eigenvalues (ascending) of the Hessian at each point where a step
-            was computed, shape ``(m, d)``.
+        eigenvalues: eigenvalues (ascending) of the Hessian at each point where a finite
+            Hessian was evaluated (including the one where a singular Hessian stopped the
+            run), shape ``(m, d)``.
         singular: some Hessian was singular to working precision
             (\(\min|\lambda| \le 10^{-12}\max|\lambda|\), or all zero); the run stopped there.
         indefinite: some Hessian had eigenvalues of both signs (a saddle-shaped model:
@@ -289,7 +290,9 @@ def newton_minimize(
         start: starting point; defaults to ``objective.start``.
         steps: at most this many steps.
         lr: step size \(\eta \in (0, 1]\) (``1`` is the pure method; smaller is damped Newton).
-        line_search: backtrack until the Armijo condition holds (at most 60 halvings).
+        line_search: backtrack until the Armijo condition holds: at most 60 trial steps,
+            each ``shrink`` times the previous; if none passes, the step
+            \(\eta s^{60}\) is taken untested.
         c: Armijo constant \(c \in (0, 1)\).
         shrink: backtracking factor \(s \in (0, 1)\).
         tol: stop when \(\|\nabla f\| \le\) ``tol`` (``0``: only at an exact critical point).

@@ -19,8 +19,9 @@ helps only down to a best step, \(h^\ast \sim \sqrt\varepsilon\) (forward) or
 \(h^\ast \sim \varepsilon^{1/3}\) (central): see [`best_h_forward`][gdbook.numgrad.best_h_forward]
 and [`best_h_central`][gdbook.numgrad.best_h_central].
 
-Every function works on floats, NumPy arrays (computed in float64) and torch tensors;
-``f`` receives an argument of the same kind and shape as ``x``.
+Every function works on floats, NumPy arrays and torch tensors, always in float64:
+``f`` receives an argument of ``x``'s shape, a float64 tensor for a tensor ``x`` and a
+float64 NumPy array otherwise (0-d for a float).
 
 Examples:
     >>> import numpy as np
@@ -97,7 +98,7 @@ def forward_diff(f: Callable, x, h: float = 1e-7):
         h: step, ``h > 0``.
 
     Returns:
-        A float for a float ``x``, else an array (or tensor) shaped like ``x``.
+        A float for a float ``x``, else a float64 array (or tensor) shaped like ``x``.
 
     Examples:
         >>> round(forward_diff(lambda x: x**2, 3.0, h=1e-2), 10)   # 2x + h exactly
@@ -120,7 +121,7 @@ def central_diff(f: Callable, x, h: float = 1e-5):
         h: step, ``h > 0``.
 
     Returns:
-        A float for a float ``x``, else an array (or tensor) shaped like ``x``.
+        A float for a float ``x``, else a float64 array (or tensor) shaped like ``x``.
 
     Examples:
         >>> round(central_diff(lambda x: x**2, 3.0, h=1e-2), 10)   # exact for a quadratic

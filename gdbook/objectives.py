@@ -3,8 +3,9 @@ r"""Objective functions: one definition that both optimizes and draws.
 An [`Objective`][gdbook.objectives.Objective] wraps an array-generic formula ``f(x, y, ...)``. The same
 formula evaluates a torch tensor inside an optimizer loop and a NumPy grid for a
 contour plot. Each objective knows its gradient (analytic where it is short,
-autograd otherwise), its Hessian, its known minimizers and other critical
-points, a default start and a plot window.
+autograd otherwise) and its Hessian, and, where they are known or set, its minimizers
+and other critical points, a default start and a plot window (``risk()`` and
+``empirical_risk()`` have no start, ``logistic_regression`` no window).
 
 Points are arrays whose last axis holds the coordinates, shape ``(..., d)``;
 one-dimensional objectives take plain arrays of ``x`` values.
@@ -70,6 +71,8 @@ class Objective:
         start: a default starting point.
         window: default plot window.
         f_min: the minimum value, if there is one.
+        meta: the parameters the objective was made with (``{"c": 10.0}`` for
+            ``bowl(10)``); not compared by ``==``.
     """
 
     name: str
@@ -138,9 +141,10 @@ class Objective:
 
     # -- drawing -----------------------------------------------------------
     def grid(self, n: int = 60, window: Window | None = None):
-        """Coordinates and values on an ``n``-by-``n`` grid over ``window``.
+        """Coordinates and values on an ``n``-by-``n`` grid over ``window`` (``n`` points in 1-D).
 
-        Returns ``(X, Y, Z)`` NumPy arrays for 2-D objectives and ``(X, Z)`` in 1-D.
+        ``window`` defaults to the objective's; ``2 <= n <= 2000``. Returns ``(X, Y, Z)``
+        NumPy arrays of shape ``(n, n)`` for 2-D objectives and ``(X, Z)`` of shape ``(n,)`` in 1-D.
         """
         check_int("n", n, low=2, high=2000)
         window = window or self.window
@@ -321,7 +325,7 @@ def beale() -> Objective:
 
 
 def rastrigin(A: float = 10.0) -> Objective:
-    r"""Rastrigin's function \(2A + \sum_i (x_i^2 - A\cos 2\pi x_i)\): one global minimum, many local ones."""
+    r"""Rastrigin's function \(2A + \sum_i (x_i^2 - A\cos 2\pi x_i)\): one global minimum and, for \(A > 0\), many local ones."""
     A = check_in_range("A", A, 0.0)
 
     def fn(x, y):
@@ -413,7 +417,8 @@ def logistic_regression(X, y) -> Objective:
     \]
 
     where \(A = [X, \mathbf 1]\) and \(S = \mathrm{diag}(\sigma(z_i)(1 - \sigma(z_i)))\). The loss is
-    convex; its minimizer is finite when the classes overlap. The coordinates are
+    convex; it has a finite minimizer when the two classes overlap (no hyperplane separates
+    them), and none when they are linearly separable. The coordinates are
     \(w_1, \dots, w_d, b\) (``dim = d + 1``).
 
     Examples:

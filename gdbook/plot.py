@@ -1,6 +1,6 @@
 """Plot helpers: one contour-and-trajectory routine, loss curves, per-layer charts, 3-D surfaces.
 
-Every helper takes ``ax=None`` (a new figure in the house style) or an axes to
+Every drawing helper takes ``ax=None`` (a new figure in the house style) or an axes to
 draw into, returns the figure, and labels it in ``lang`` (``"en"`` or ``"zh"``).
 Each optimizer has one colour across the whole book (`METHOD_COLORS`).
 
@@ -65,7 +65,11 @@ def label(key: str, lang: str = "en") -> str:
 
 
 def color_of(name: str) -> str | None:
-    """The book's colour for a method name (case-insensitive, ignoring anything after a space)."""
+    """The book's colour for a method name, ``None`` for a name without one.
+
+    Case-insensitive, ignoring hyphens and anything after a space or a parenthesis:
+    ``"Adam (η = 0.1)"`` and ``"adam"`` get the same colour.
+    """
     key = name.lower().replace("-", "").split(" ")[0].split("(")[0]
     return METHOD_COLORS.get(key)
 
@@ -115,13 +119,17 @@ def contour(
     Args:
         objective: a 2-D [`Objective`][gdbook.objectives.Objective].
         runs: trajectories; each is drawn as a line with dots, its start hollow.
+        ax: an axes to draw into; ``None`` for a new figure.
         window: ``((xmin, xmax), (ymin, ymax))``; defaults to the objective's.
         n: grid points per axis (keep it small: the SVG grows with it).
-        levels: number of contour levels, an explicit list, or ``"log"`` for
-            levels spaced evenly in ``log(f - min f)``.
+        levels: number of contour levels, an explicit list, or ``"log"`` for 20
+            levels spaced evenly in ``log(f - min f)``, ``min f`` over the grid.
         arrows: draw each step as an arrow instead of a segment.
         mark: mark the objective's known minimizers (star) and critical points (cross).
         equal: equal scaling of both axes.
+        lang: the language of the labels, ``"en"`` or ``"zh"``.
+        title: an optional title.
+        legend: a legend of the runs (when there are runs).
         xlabel, ylabel: axis labels; default "x" and "y".
     """
     lang = check_lang(lang)
@@ -178,7 +186,9 @@ def curves(
 
     ``series`` holds [`Trajectory`][gdbook.trajectory.Trajectory] objects (loss per step),
     [`History`][gdbook.train.History] objects (loss per epoch; use ``x="epoch"``), or
-    ``(label, xs, ys)`` tuples. A diverged run ends with a cross and says so in the legend.
+    ``(label, xs, ys)`` tuples. A diverged trajectory or history ends with a cross and
+    says so in the legend. Non-finite values are left out; ``logy`` (the default) draws a
+    log scale.
     """
     lang = check_lang(lang)
     with style():

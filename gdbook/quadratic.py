@@ -125,7 +125,9 @@ def spectrum(H: ArrayLike) -> Spectrum:
             a scalar is read as a ``(1, 1)`` matrix.
 
     Raises:
-        ValueError: ``H`` is not square, not symmetric, or not positive definite.
+        ValueError: ``H`` is not square, not symmetric (to a relative \(10^{-12}\)), has a
+            non-finite entry, or is not positive definite.
+        TypeError: ``H`` does not hold real numbers.
 
     Examples:
         >>> s = spectrum([[1.0, 0.99], [0.99, 1.0]])   # unit diagonal, yet ill-conditioned
@@ -190,8 +192,10 @@ def gd_iterates(H: ArrayLike, lr: float, x0: ArrayLike, steps: int, xstar: Array
     \qquad t = 0, 1, \dots, \text{steps}.
     \]
 
-    No loop over steps: the path of a million steps costs as much as that of ten.
-    A divergent path grows without bound (entries may reach ``inf``).
+    One array expression, no Python loop over steps: the cost is still linear in
+    ``steps`` (a million steps take about a second), but every point comes straight from the
+    formula, with no rounding accumulated step after step. A divergent path grows without bound (entries
+    may reach ``inf``).
 
     Args:
         H: the Hessian, ``(d, d)`` symmetric positive definite.
@@ -254,8 +258,10 @@ def steps_to_tolerance(
 
     a sum of terms that never grow when \(\eta \le 2/\lambda_{\max}\). The count is
     found exactly by doubling and bisection on \(t\), so a run of ten million steps is
-    counted without taking them. ``None`` means the run diverges, stalls above
-    ``tol`` (a factor of exactly \(-1\)), or needs more than ``max_steps`` steps.
+    counted without taking them. ``None`` means the run diverges (some
+    \(|1 - \eta\lambda_i| > 1\) along which the start has a component: then ``None`` even
+    if the excess loss dips below ``tol`` on the way, while the other components decay),
+    stalls above ``tol`` (a factor of exactly \(-1\)), or needs more than ``max_steps`` steps.
 
     Examples:
         >>> H = [[20.0, 0.0], [0.0, 2.0]]

@@ -21,7 +21,7 @@ import numbers
 import textwrap
 from typing import Sequence
 
-__all__ = ["fmt", "table", "source", "MarkdownText"]
+__all__ = ["fmt", "num", "pct", "table", "source", "MarkdownText"]
 
 
 class MarkdownText(str):
@@ -33,6 +33,9 @@ class MarkdownText(str):
 
 def fmt(value, digits: int = 4) -> str:
     """Format a number compactly: ``digits`` significant digits, ``inf``/``nan`` spelled out.
+
+    Integers keep every digit; a sequence or an array becomes a parenthesized list of
+    formatted entries; anything else is ``str(value)``.
 
     Examples:
         >>> fmt((1.0, 2.5)), fmt([[1, 2], [3, 4]])
@@ -55,6 +58,64 @@ def fmt(value, digits: int = 4) -> str:
             return "(" + ", ".join(fmt(v, digits) for v in items) + ")"
         return fmt(items, digits)
     return str(value)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_MINUS = "\u2212"
+
+
+def num(value, digits: int = 3, *, sci: bool | None = None) -> str:
+    """A number for a sentence of prose (an inline value): what a careful author would type.
+
+    Integers keep every digit, with thousands separators. Other numbers get ``digits``
+    significant digits (trailing zeros dropped); below 10⁻³ or from 10⁶ on (or whenever
+    ``sci=True``) in scientific notation with a true times sign and a superscript exponent.
+    Negative numbers take a true minus sign. The text is the same in both languages.
+
+    Examples:
+        >>> num(1050000), num(2.0), num(0.071234), num(-0.0712, 1), num(3.2e-08, 2)
+        ('1,050,000', '2', '0.0712', '−0.07', '3.2 × 10⁻⁸')
+        >>> num(11.66, 3), num(1234.5678), num(2.5e6), num(float("inf")), num(0.0)
+        ('11.7', '1,230', '2.5 × 10⁶', '∞', '0')
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"num: value must be a real number, got {type(value).__name__}")
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or digits < 1:
+        raise ValueError(f"num: digits must be an integer ≥ 1, got {digits!r}")
+    if isinstance(value, numbers.Integral) and not sci:
+        text = f"{int(value):,}"
+        return text.replace("-", _MINUS)
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return ("" if v > 0 else _MINUS) + "∞"
+    if v == 0:
+        return "0"
+    sign = _MINUS if v < 0 else ""
+    mantissa, exponent = f"{abs(v):.{digits - 1}e}".split("e")
+    exponent = int(exponent)
+    if sci is None:
+        sci = exponent < -3 or exponent >= 6
+    if sci:
+        m = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+        return f"{sign}{m} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    rounded = float(f"{abs(v):.{digits - 1}e}")
+    decimals = max(digits - 1 - exponent, 0)
+    text = f"{rounded:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return sign + text
+
+
+def pct(value, digits: int = 2) -> str:
+    """A fraction as a percentage for prose, ``digits`` significant digits.
+
+    Examples:
+        >>> pct(0.0731), pct(1.0), pct(0.5, 1)
+        ('7.3%', '100%', '50%')
+    """
+    return num(100 * float(value), digits, sci=False) + "%"
 
 
 def table(rows: Sequence[Sequence], headers: Sequence[str], digits: int = 4) -> MarkdownText:

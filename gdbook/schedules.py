@@ -1,9 +1,10 @@
 r"""Learning-rate schedules as factors of the initial rate, \(\eta_e = \eta_0 \cdot \text{factor}(e)\).
 
 Each function returns ``factor(epoch)`` for a 0-based epoch. Passed to
-``torch.optim.lr_scheduler.LambdaLR`` they give exactly the torch schedulers
-named in their docstrings; [`train_regression`][gdbook.train.train_regression] calls them
-directly.
+``torch.optim.lr_scheduler.LambdaLR`` they give the rates of the torch schedulers named in
+their docstrings, up to rounding in the last bits (torch's schedulers multiply the rate
+step by step; these compute each factor from its formula);
+[`train_regression`][gdbook.train.train_regression] calls them directly.
 
 Examples:
     >>> f = step(step_size=2, gamma=0.1)
@@ -46,7 +47,7 @@ def exponential(gamma: float) -> Schedule:
 
 def cosine(T_max: int, min_factor: float = 0.0) -> Schedule:
     r"""Cosine annealing to ``min_factor`` over ``T_max`` epochs (``CosineAnnealingLR`` with
-    ``eta_min = min_factor * lr``):
+    ``eta_min = min_factor * lr``), rising again after ``T_max`` as torch's does:
 
     \[ f(e) = f_{\min} + (1 - f_{\min})\,\frac{1 + \cos(\pi e / T_{\max})}{2} \]
     """
@@ -60,7 +61,8 @@ def decay_after(epochs: int, gamma: float = 0.1) -> Schedule:
 
     \(f(e) = \gamma^{\max(0,\, e - \text{epochs} + 1)}\) for 0-based ``e``; this is the
     schedule of the source notes' regression experiments ("multiply the rate by 0.1 in every
-    epoch after the second"), which torch expresses as ``MultiplicativeLR``.
+    epoch after the second"), which torch expresses as ``MultiplicativeLR`` with the factor
+    ``gamma`` from epoch ``epochs`` on (1 before).
     """
     check_int("epochs", epochs, low=0)
     check_in_range("gamma", gamma, 0.0, low_open=True)

@@ -41,7 +41,8 @@ class History:
         epoch: the x-axis: examples processed divided by ``n``, one entry per record.
         loss: full-data loss at each record (the first before any step).
         lr: learning rate in force for each epoch.
-        w, b: learned parameters at the end (at divergence, the last finite values).
+        w, b: the parameters at the end of the run, ``None`` if any of them is not finite
+            (after a divergence).
         label: name for legends.
         diverged: whether a non-finite loss stopped the run.
         diverged_epoch: the epoch (fractional, in examples / n) at which it did.
@@ -79,17 +80,20 @@ def train_regression(
 
     Args:
         optimizer: an optimizer class (``gdbook.optim.SGD``, ``torch.optim.Adam``, ...).
-        lr: initial learning rate \(\eta_0\).
+        lr: the base learning rate \(\eta_0\), scaled by ``schedule``.
         batch_size: \(|B|\).
         epochs: passes over the data.
         schedule: ``factor(epoch)``; the rate in epoch ``e`` is ``lr * factor(e)``.
-        period: record the full-data loss every ``period`` examples (at batch boundaries).
+        period: record the full-data loss every ``period`` examples (at the first batch
+            boundary past each multiple), as well as before the first step and after the last.
         data: ``(X, y)``; defaults to [`synthetic_regression`][gdbook.data.synthetic_regression] with ``seed``.
         seed: seeds the data (when generated), the initial weights and the shuffling.
+        label: the legend text; defaults to the optimizer's name.
         **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
 
-    Weights start at \(N(0, 0.01^2)\) and the bias at 0. A non-finite loss stops
-    the run and is recorded in ``diverged`` and ``diverged_epoch``.
+    The loss is [`squared_loss`][gdbook.train.squared_loss]. Weights start at
+    \(N(0, 0.01^2)\) and the bias at 0. A non-finite recorded loss stops the run and is
+    recorded in ``diverged`` and ``diverged_epoch``.
     """
     check_in_range("lr", lr, 0.0)
     check_int("epochs", epochs, low=1)

@@ -10,8 +10,12 @@ Python blocks marked ``exec="on"`` (markdown-exec) get, unless they set them:
 * ``source="above"``: readers see the code above its output (``source="none"``
   hides it).
 
+Inline values: `` `{python} expr` `` in prose is evaluated in the page's session right after
+the executed block above it, and its value replaces the code span (``hooks/inline.py``).
+
 Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
-before them in their session, changed (``_Blocks``); the others give their last output.
+before them in their session, changed (``_Blocks``); the others give their last output, and
+an inline value is evaluated again only if it or the code above it changed.
 
 Jupyter pages: mkdocs-static-i18n would copy ``.ipynb`` files as static files;
 this hook hands them back to mkdocs-jupyter as pages (upstream issue #198).
@@ -24,11 +28,34 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+
+def _sibling(name: str):
+    """The module ``hooks/<name>.py``: one module per concern, this one wires them to MkDocs.
+    (Loaded by path: MkDocs puts this folder on ``sys.path`` only while it loads this file, and
+    the tests load it by path too.)"""
+    import importlib.util
+    import sys
+
+    qualified = f"gdbook_hooks_{name}"
+    if qualified not in sys.modules:
+        spec = importlib.util.spec_from_file_location(qualified, Path(__file__).with_name(f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[qualified] = module  # before exec: dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[qualified]
+
+
+inline = _sibling("inline")  # `{python} expr` in prose
+glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
+typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
+figures = _sibling("figures")  # figures as same-site SVG files
+downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
+KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
 class _DropMessage(logging.Filter):
@@ -41,10 +68,6 @@ class _DropMessage(logging.Filter):
 
 
 log = logging.getLogger("mkdocs.hooks.book")
-
-if str(Path(__file__).parent) not in sys.path:  # MkDocs adds it only while it loads this file
-    sys.path.insert(0, str(Path(__file__).parent))
-import downloads  # noqa: E402  (hooks/downloads.py: gdbook's wheel and sdist, published with the site)
 
 # Jupyter labs: make MkDocs (and so mkdocs-static-i18n, which rebuilds the file list per
 # language) treat notebooks as pages. Without this, the i18n plugin copies `x.ipynb` and
@@ -119,9 +142,10 @@ def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
 # take the other. When mkdocs-jupyter reaches a notebook (the labs are rendered last in
 # each language), it converts the copy executed in the background, waiting for it if need
 # be. Conversion stays in the main thread, in the same order as before (nbconvert keeps
-# global counters), so the HTML is unchanged. The kernels share gdbook's cache through a
-# directory of the build (GDBOOK_CACHE_DIR; the English labs run first), so a Chinese lab
-# reuses the English lab's experiments, as the Chinese chapters do in this process.
+# global counters), so the HTML is unchanged. The two kernels of a lab share gdbook's cache
+# through a directory of the build named by the lab's code and gdbook's source
+# (GDBOOK_CACHE_DIR, `_lab_cache_key`; the English labs run first), so a Chinese lab reuses
+# the English lab's experiments, as the Chinese chapters do in this process.
 # Under `mkdocs serve` the executed copies last as long as the server: a rebuild executes
 # again only a notebook whose content changed (or whose run failed).
 
@@ -156,9 +180,11 @@ class _Labs:
             if known == digest and not (job.done() and job.exception() is not None):
                 return
         out = self.tmp / digest[:16] / path.resolve().relative_to(docs_dir.resolve())
-        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code
-        # are not its to reuse (a server lives through edits to gdbook).
-        cache = self.tmp / "cache" / _gdbook_digest()
+        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code,
+        # or other notebook code, are not its to reuse (a server lives through edits to both).
+        # The two languages of a lab share a directory: their code differs only in comments
+        # and strings.
+        cache = self.tmp / "cache" / _lab_cache_key(path)
         job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache)
         self.jobs[key] = (digest, job)
 
@@ -189,6 +215,50 @@ class _Labs:
 
 
 _LABS = _Labs()
+
+
+def _lab_cache_key(path: Path) -> str:
+    """The name of the cache directory that the kernel running notebook ``path`` shares.
+
+    A digest of gdbook's source and of the notebook's code cells without their comments and
+    string literals: the English and the Chinese lab (same code, other comments, captions
+    and ``LANG``) share it; an edit to a code cell, or to gdbook, gets a new one.
+    """
+    import nbformat
+
+    h = hashlib.sha256(_gdbook_digest().encode())
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            h.update(b"\0cell\0" + _code_tokens(cell.source).encode())
+    return h.hexdigest()[:16]
+
+
+def _code_tokens(code: str) -> str:
+    """``code`` without comments, string literals and layout, as one string of tokens
+    (the code itself if it does not tokenize, e.g. an IPython magic)."""
+    import io
+    import tokenize
+
+    out, depth = [], 0  # depth: inside an f-string (Python >= 3.12 tokenizes its parts)
+    starts = {getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)}
+    ends = {getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type in starts:
+                depth += 1
+            elif tok.type in ends:
+                depth -= 1
+                out.append("<str>")
+            elif depth or tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
+                continue
+            elif tok.type == tokenize.STRING:
+                out.append("<str>")
+            else:
+                out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
+                           else tokenize.tok_name[tok.type])
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return code
+    return " ".join(out)
 
 
 def _gdbook_digest() -> str:
@@ -295,7 +365,21 @@ def on_page_content(html, page, config, files):
     figures aside while the search plugin indexes the page (see ``_hide_figures``)."""
     if page.file.src_uri.endswith(".ipynb"):
         html = _notebook_page(html, page, config)
-    return _hide_figures(html, page)
+    return _hide_figures(_inline_values(html, page), page)
+
+
+def _inline_values(html: str, page) -> str:
+    """Put the page's inline values in place of their tokens; report the ones that failed."""
+    lang, slug = page_lang_and_slug(page)
+    blocks = _blocks()
+    name = f"{lang}-{slug}"
+    values = blocks.values.get(name, {})
+    for item in blocks.inline.get(name, []):
+        value = values.get(item.token)
+        if value is None or isinstance(value, _Failed):
+            why = value or "not evaluated (a block above it failed, or it is not below any executed block)"
+            log.warning(f"{lang}/{slug}, line {item.line}: inline value `{item.expr}`: {why}")
+    return inline.substitute(html, {k: v for k, v in values.items() if not isinstance(v, _Failed)})
 
 
 # The search plugin runs every page through Python's HTMLParser, which takes as long over the
@@ -313,11 +397,31 @@ def _hide_figures(html: str, page) -> str:
 
 @mkdocs.plugins.event_priority(-100)  # after the search plugin's
 def on_page_context(context, page, config, nav):
-    figures = iter(getattr(page, "gd_figures", ()))
+    """After the search plugin has indexed the page (raw TeX, no figures): put the SVGs back,
+    typeset the math, and move the figures to files."""
+    hidden = iter(getattr(page, "gd_figures", ()))
     page.gd_figures = []
-    if "data-gd-hidden" in page.content:
-        page.content = re.sub(re.escape(_HIDDEN), lambda _: next(figures), page.content)
+    html = page.content
+    if "data-gd-hidden" in html:
+        html = re.sub(re.escape(_HIDDEN), lambda _: next(hidden), html)
+    lang, slug = page_lang_and_slug(page)
+    errors: list[str] = []
+    typeset_page = typeset.notebook if page.file.src_uri.endswith(".ipynb") else typeset.page
+    html = typeset_page(html, _katex(), f"{lang}/{slug}", errors)
+    for e in errors:
+        log.warning(e)
+    page.content = figures.extract(html, Path(config.site_dir), "../" * page.url.count("/"))
     return context
+
+
+_KATEX = []
+
+
+def _katex():
+    """The build's one KaTeX (started at the first page with math)."""
+    if not _KATEX:
+        _KATEX.append(typeset.KaTeX(KATEX_JS))
+    return _KATEX[0]
 
 
 def _notebook_page(html: str, page, config) -> str:
@@ -357,9 +461,20 @@ def _share_notebook_css(html: str, page, config) -> str:
 
 
 def on_page_markdown(markdown, page, config, files):
+    from mkdocs.exceptions import PluginError
+
     lang, slug = page_lang_and_slug(page)
-    markdown = add_exec_defaults(downloads.fill(markdown, page.file.src_uri), lang, slug)
-    _blocks().start_page(exec_sessions(markdown))
+    markdown = downloads.fill(markdown, page.file.src_uri)
+    if slug == "glossary":
+        root = Path(config.config_file_path).parent
+        terms = glossary.load(root / "glossary.yml")
+        markdown = glossary.page(markdown, terms, Path(config.docs_dir), glossary.chapters(config.nav), lang)
+    markdown = add_exec_defaults(markdown, lang, slug)
+    try:
+        markdown, items = inline.scan(markdown, f"{lang}/{slug}")
+    except inline.InlineError as e:
+        raise PluginError(str(e)) from None
+    _blocks().start_page(exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
     return markdown
 
 
@@ -395,14 +510,48 @@ class _Blocks:
         self.now: dict[str, dict[str, str]] = {}  # the same, for the build under way
         self.chain: dict[str, str] = {}
         self.skipped: dict[str, list] = {}
+        self.count: dict[str, int] = {}  # blocks of the session seen in this build of its page
+        self.inline: dict[str, list] = {}  # session -> its page's inline values (inline.Inline)
+        self.values: dict[str, dict] = {}  # session -> {token: text, or an error message (_Failed)}
         self.runs = 0  # blocks run (for the tests)
+        self.evals = 0  # inline values evaluated (for the tests)
 
-    def start_page(self, sessions) -> None:
-        for name in sessions:
+    def start_page(self, sessions, inline: dict | None = None) -> None:
+        """A page is built (again): its sessions start empty; ``inline`` maps a session to the
+        page's inline values (``inline.scan``)."""
+        inline = inline or {}
+        for name in dict.fromkeys([*sessions, *inline]):
             self.last[name] = self.now.pop(name, self.last.get(name, {}))
             self.now[name], self.skipped[name] = {}, []
             self.chain[name] = hashlib.sha256(name.encode()).hexdigest()
             self.sessions.pop(name, None)  # start empty, as in a clean build
+            self.count[name], self.values[name] = 0, {}
+            self.inline[name] = list(inline.get(name, []))
+
+    def _replay(self, name: str) -> None:
+        """Run the blocks served from memory so far (for their variables: no output, no figure)."""
+        if self.skipped[name]:
+            from gdbook.figures import _not_drawn
+
+            with _not_drawn():  # their output was served already
+                for skipped in self.skipped[name]:
+                    self._run(*skipped)
+            self.skipped[name].clear()
+
+    def _evaluate(self, name: str, key: str) -> None:
+        """The inline values that follow the session's block just seen (its chain digest ``key``)."""
+        for item in (i for i in self.inline[name] if i.after == self.count[name]):
+            vkey = hashlib.sha256(f"{key}\0{item.expr}".encode()).hexdigest()
+            value = self.last[name].get(vkey)
+            if value is None:
+                self._replay(name)
+                self.evals += 1
+                try:
+                    value = inline.evaluate(item.expr, self.sessions[name], f"{name} line {item.line}")
+                except Exception as e:  # reported by the page (a warning: the strict build fails)
+                    self.values[name][item.token] = _Failed(f"{type(e).__name__}: {e}")
+                    continue
+            self.now[name][vkey] = self.values[name][item.token] = value
 
     def _run(self, code, kwargs) -> str:
         self.runs += 1
@@ -414,19 +563,20 @@ class _Blocks:
             return self._run(code, kwargs)
         link = repr((self.chain[name], code, sorted(kwargs.items()), os.getcwd(), os.environ.get("COLUMNS")))
         key = self.chain[name] = hashlib.sha256(link.encode()).hexdigest()
+        self.count[name] += 1
         output = self.last[name].get(key)
         if output is None:
-            from gdbook.figures import _not_drawn
-
-            with _not_drawn():  # their output was served already
-                for skipped in self.skipped[name]:
-                    self._run(*skipped)
-            self.skipped[name].clear()
+            self._replay(name)
             output = self._run(code, kwargs)
         else:
             self.skipped[name].append((code, kwargs))
         self.now[name][key] = output
+        self._evaluate(name, key)
         return output
+
+
+class _Failed(str):
+    """Why an inline value could not be computed (kept apart from values, which are ``str``)."""
 
 
 def _blocks() -> _Blocks:
@@ -466,7 +616,13 @@ _LANG_SWITCH_JS = """<script>
 """
 
 
+_SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+_SEARCH_NAME = {"en": "Search", "zh": "搜索"}
+
+
 def on_post_page(output, page, config):
+    lang, _ = page_lang_and_slug(page)
+    output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
     output = _HEAD_ALTERNATE.sub("", output)
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)

@@ -135,11 +135,6 @@ class Visit:
             self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         except Exception:  # noqa: BLE001 - a long-polling page is not an error here
             pass
-        # KaTeX renders on Material's document$ signal; wait until every math element has been processed
-        self.page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.arithmatex')).every(el => el.querySelector('.katex, .katex-error'))",
-            timeout=TIMEOUT_MS,
-        )
 
     def path(self) -> str:
         return self.page.url[len(self.base):]
@@ -166,9 +161,9 @@ CHECK_PAGE = """() => {
   const unrendered = math.filter(el => !el.querySelector('.katex')).length;
   const errors = Array.from(document.querySelectorAll('.katex-error')).map(e => e.getAttribute('title') || e.textContent);
   const hidden = el => { for (let e = el; e; e = e.parentElement) { if (getComputedStyle(e).display === 'none') return true; } return false; };
-  const svgs = Array.from(document.querySelectorAll('svg.gd-svg'));
+  const svgs = Array.from(document.querySelectorAll('.gd-figure .gd-svg'));
   const empty = svgs.filter(s => { const r = s.getBoundingClientRect(); return !(r.width > 0 && r.height > 0) && !hidden(s); })
-                    .map(s => s.getAttribute('aria-label'));
+                    .map(s => s.getAttribute('alt') || s.getAttribute('aria-label'));
   return {math: math.length, katex: document.querySelectorAll('.arithmatex .katex').length, raw, unrendered, errors,
           svgs: svgs.length, empty, lang: document.documentElement.lang, h1: document.querySelectorAll('h1').length};
 }"""
@@ -345,3 +340,40 @@ def test_chinese_search(visit, query):
     zh = [h for h in hrefs if h.startswith("/zh/")]
     assert zh, f"search for {query!r} found no Chinese page; results: {hrefs[:10]}"
     assert not visit.errors and not visit.external, visit.errors[:5] + visit.external[:5]
+
+
+# ---------------------------------------------------------------------------
+# Accessibility: axe-core (pinned in tools/pages/package-lock.json) on every page
+# ---------------------------------------------------------------------------
+
+AXE = ROOT / "tools" / "pages" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => `${v.impact} ${v.id} (${v.nodes.length} node(s)): ${v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')}`)"""
+
+
+@pytest.fixture(scope="module")
+def axe_script():
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{AXE} is missing (npm ci --prefix tools/pages); the accessibility test must run under CI")
+        pytest.skip(f"{AXE} is missing (npm ci --prefix tools/pages)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def test_every_page_has_no_serious_accessibility_violation(browser, server, site, axe_script):
+    """axe-core's violations of impact serious or critical, on every built page in both languages
+    (chapters, labs, glossary, API), in the light and the dark scheme."""
+    problems = []
+    for path, _ in built_pages(site):
+        for scheme in ("light", "dark"):
+            v = Visit(browser, server)
+            try:
+                v.page.emulate_media(color_scheme=scheme)
+                v.open(path)
+                v.page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+                v.page.add_script_tag(content=axe_script)
+                problems += [f"{path} ({scheme}): {p}" for p in v.page.evaluate(AXE_RUN)]
+            finally:
+                v.close()
+    assert not problems, "axe-core:\n" + "\n".join(problems)

@@ -25,7 +25,7 @@ import pytest
 
 from conftest import ROOT, page_file
 
-spec = importlib.util.spec_from_file_location("gdbook_downloads_hook", ROOT / "hooks" / "downloads.py")
+spec = importlib.util.spec_from_file_location("gdbook_hooks_downloads", ROOT / "hooks" / "downloads.py")
 downloads = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(downloads)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import hashlib
 import re
 from pathlib import Path
 
@@ -163,34 +164,58 @@ def test_search_index_has_both_languages(site):
     assert '"location":"zh/' in index.replace(" ", "")
 
 
-FIGURE = re.compile(r'<figure class="gd-figure">.*?</figure>', re.S)
+FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0-9a-f]{16})\.svg)" alt="([^"]*)" '
+                        r'width="(\d+)" height="(\d+)"')
 PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 800_000, 250_000, 25_000_000  # bytes (issue "Build performance")
 
 
+def _figures(site: Path, page: Path) -> list[Path]:
+    return [(page.parent / m.group(1)).resolve() for m in FIGURE_IMG.finditer(read(page))]
+
+
 def test_page_weight_budgets(site):
-    """Every page ≤ 800 KB of HTML (inline SVG included), every figure ≤ 250 KB, the site ≤ 25 MB."""
+    """Every page ≤ 800 KB with its figure files, every figure ≤ 250 KB, the site ≤ 25 MB."""
     heavy, big_figures = [], []
     for page in sorted(site.rglob("*.html")):
-        size = page.stat().st_size
+        figures = _figures(site, page)
+        size = page.stat().st_size + sum(f.stat().st_size for f in set(figures))
         if size > PAGE_BUDGET:
             heavy.append(f"{page.relative_to(site)}: {size:,} B")
-        big_figures += [f"{page.relative_to(site)}: {len(m.group(0).encode()):,} B"
-                        for m in FIGURE.finditer(read(page)) if len(m.group(0).encode()) > FIGURE_BUDGET]
+        big_figures += [f"{f.name}: {f.stat().st_size:,} B" for f in figures if f.stat().st_size > FIGURE_BUDGET]
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     assert not heavy, "pages over 800 KB:\n" + "\n".join(heavy)
     assert not big_figures, "figures over 250 KB:\n" + "\n".join(big_figures)
     assert total <= SITE_BUDGET, f"the site is {total:,} B, over 25 MB"
 
 
-def test_figures_set_aside_for_the_search_index_are_back_in_every_page(site):
-    """The build hides inline SVG from the search plugin while it indexes a page (hooks/book.py):
-    every page must get its figures back, and the index must hold no trace of them."""
-    missing = []
+def test_figures_are_same_site_files_with_alt_text_and_size(site):
+    """Every figure of every page (hooks/figures.py) is an <img> of an SVG file of the site, named by
+    its content, with alt text and its size; only the page's first figure loads eagerly. No page
+    keeps an inline figure or a figure hidden from the search plugin, and the index holds none."""
+    problems, used = [], set()
     for page in sorted(site.rglob("*.html")):
-        text = read(page)
-        if "data-gd-hidden" in text:
-            missing.append(f"{page.relative_to(site)}: a figure was not put back")
-        missing += [f"{page.relative_to(site)}: an empty figure" for m in FIGURE.finditer(text) if "<path" not in m.group(0)]
-    assert not missing, "\n".join(missing)
+        text, where = read(page), page.relative_to(site)
+        if "data-gd-hidden" in text or re.search(r'<svg role="img" aria-label="[^"]*" class="gd-svg"', text):
+            problems.append(f"{where}: an inline figure is left")
+        for n, m in enumerate(FIGURE_IMG.finditer(text)):
+            f = (page.parent / m.group(1)).resolve()
+            used.add(f)
+            tag = text[m.start(): text.index(">", m.start())]
+            if not f.is_file():
+                problems.append(f"{where}: missing {m.group(1)}")
+                continue
+            svg = f.read_text(encoding="utf-8")
+            if not (svg.startswith("<svg") and "<path" in svg and 'xmlns="http://www.w3.org/2000/svg"' in svg):
+                problems.append(f"{where}: {f.name} is not a drawn SVG")
+            if hashlib.sha256(f.read_bytes()).hexdigest()[:16] != m.group(2):
+                problems.append(f"{where}: {f.name} is not named by its content")
+            if not m.group(3).strip():
+                problems.append(f"{where}: a figure without alt text")
+            if ('loading="lazy"' in tag) != (n > 0):
+                problems.append(f"{where}: figure {n + 1} should load {'lazily' if n else 'eagerly'}")
+    files = set((site / "assets" / "figures").glob("*.svg"))
+    problems += [f"unused figure file {f.name}" for f in sorted(files - {u for u in used})]
+    assert used, "no figure found"
+    assert not problems, "\n".join(problems[:30])
     index = read(site / "search" / "search_index.json")
     assert "data-gd-hidden" not in index and "<svg" not in index

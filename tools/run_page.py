@@ -3,8 +3,10 @@
     python tools/run_page.py docs/gradient-descent.md [docs/gradient-descent.zh.md ...]
 
 Each page's blocks run in order in one namespace (as the build's per-page
-session does). The script prints, per block, its number, line and seconds, and
-stops at the first error with the traceback. ``--out DIR`` also writes what each
+session does), and each inline value `` `{python} expr` `` of the prose is
+evaluated right after the block above it, as in the build. The script prints, per
+block, its number, line and seconds, and stops at the first error with the
+traceback. ``--out DIR`` also writes what each
 page printed to ``DIR/<page>.txt`` for reading. Exit status 1 if any block failed.
 This is the fast loop for authors; ``mkdocs build --strict`` remains the real check.
 """
@@ -35,6 +37,18 @@ def blocks(text: str):
         yield n, text[: m.start()].count("\n") + 1, code
 
 
+def _inline():
+    """hooks/inline.py, which the build uses for inline values."""
+    import importlib.util
+
+    name = "gdbook_hooks_inline"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "hooks" / "inline.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
     import torch
 
@@ -43,7 +57,14 @@ def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
     timings = []
     printed = io.StringIO()
     ok = True
-    for n, line, code in blocks(path.read_text(encoding="utf-8")):
+    text = path.read_text(encoding="utf-8")
+    inline = _inline()
+    try:
+        _, values = inline.scan(text, str(path))
+    except inline.InlineError as e:
+        print(f"FAILED {e}", file=sys.stderr)
+        return False, []
+    for n, line, code in blocks(text):
         t0 = time.perf_counter()
         buf = io.StringIO()
         try:
@@ -57,6 +78,17 @@ def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
         finally:
             timings.append((n, line, time.perf_counter() - t0))
             printed.write(f"\n=== block {n} (line {line}) ===\n{buf.getvalue()}")
+        for item in (v for v in values if v.after == n):
+            try:
+                value = inline.evaluate(item.expr, ns, f"{path} line {item.line}")
+            except Exception:
+                ok = False
+                print(f"FAILED {path} line {item.line}: inline value `{item.expr}`", file=sys.stderr)
+                traceback.print_exc()
+                break
+            printed.write(f"\n--- inline (line {item.line}) `{item.expr}` = {value}\n")
+        if not ok:
+            break
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / (path.name + ".txt")).write_text(printed.getvalue(), encoding="utf-8")

@@ -1,0 +1,53 @@
+"""Figures as files: each page's SVG figures leave the page's HTML for same-site files.
+
+``gd.svg`` gives a ``<figure>`` with an inline SVG (self-contained: a lab run by a reader shows
+it as is). On the site, thousands of ``<path>`` elements per page made the DOM large and the
+first paint slow, so the build writes each figure's SVG to ``assets/figures/<digest>.svg`` and
+puts an ``<img>`` in its place: with its alt text, its width and height (no layout shift), and
+``loading="lazy"`` for every figure after the page's first. The files are named by their
+content, so two builds write the same bytes and a figure shared by both languages is one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+# gd.svg's element: <svg role="img" aria-label="…" class="gd-svg" … style="max-width:Wpt" viewBox="0 0 W H" …>
+FIGURE_SVG = re.compile(r'<svg role="img" aria-label="(?P<label>[^"]*)" class="gd-svg" (?P<attrs>[^>]*)>(?P<body>.*?)</svg>', re.S)
+_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
+_STYLE = re.compile(r'\s*style="max-width:[^"]*"')
+PX_PER_PT = 4 / 3
+
+
+def extract(html: str, site_dir: Path, prefix: str) -> str:
+    """Write each figure of ``html`` to ``site_dir/assets/figures`` and link it from the page.
+
+    ``prefix`` is the page's way back to the site root (``"../"`` per level of its URL).
+    """
+    out_dir = Path(site_dir) / "assets" / "figures"
+    count = 0
+
+    def put(m: re.Match) -> str:
+        nonlocal count
+        attrs = m.group("attrs")
+        box = _VIEWBOX.search(attrs)
+        if box is None:
+            return m.group(0)
+        w, h = (float(v) for v in box.groups())
+        attrs = _STYLE.sub("", attrs)
+        svg = f'<svg width="{box.group(1)}pt" height="{box.group(2)}pt" {attrs}>{m.group("body")}</svg>\n'
+        data = svg.encode("utf-8")
+        name = hashlib.sha256(data).hexdigest()[:16] + ".svg"
+        target = out_dir / name
+        if not target.exists():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        count += 1
+        lazy = ' loading="lazy"' if count > 1 else ""
+        return (f'<img class="gd-svg" src="{prefix}assets/figures/{name}" alt="{m.group("label")}" '
+                f'width="{round(w * PX_PER_PT)}" height="{round(h * PX_PER_PT)}" decoding="async"{lazy}>')
+
+    return FIGURE_SVG.sub(put, html)
+

@@ -1,0 +1,157 @@
+"""Math typeset at build: the vendored KaTeX, run in Python's embedded V8 on the build machine.
+
+Readers' browsers used to typeset 150–280 formulas per page with KaTeX's script after the page
+had loaded (raw ``\\(…\\)`` until then). The build now does it, with the same KaTeX
+(``hooks/katex/katex.min.js``, the version whose stylesheet and fonts are in ``docs/assets/katex``), so a page arrives typeset and needs no script for math;
+only KaTeX's stylesheet and fonts remain. KaTeX's output (HTML for the eye, MathML for screen
+readers) is deterministic, so two builds stay byte-identical.
+
+* Markdown pages: ``pymdownx.arithmatex`` (generic) wraps math in ``<span class="arithmatex">``
+  / ``<div class="arithmatex">`` holding ``\\(…\\)`` / ``\\[…\\]``; the TeX inside is typeset in
+  place, the wrapper kept.
+* Lab pages: nbconvert keeps a Markdown cell's TeX with its delimiters (``$…$``, ``$$…$$``,
+  ``\\(…\\)``, ``\\[…\\]``) in the text of ``.jp-MarkdownOutput``; it is found there, outside
+  tags and code.
+
+A formula KaTeX cannot parse is left as it was and reported (``errors``) with the page and the
+TeX; the hook logs it as a warning, so the strict build fails.
+One V8 context serves a whole build: a page's formulas go to it in one call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html as _html
+import json
+import re
+from pathlib import Path
+
+_SCRIPT = """
+function gdTypeset(items) {
+  return JSON.stringify(JSON.parse(items).map(function (item) {
+    try {
+      return [katex.renderToString(item[0], {displayMode: item[1], throwOnError: true, output: "htmlAndMathml"}), null];
+    } catch (e) {
+      return [null, String(e.message || e)];
+    }
+  }));
+}
+"""
+
+ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
+_DELIMITED = re.compile(r"^\\\((.*)\\\)$|^\\\[(.*)\\\]$", re.S)
+_NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$\w])\$(?!\s)([^$]+?)(?<!\s)\$(?!\w)", re.S)
+_MD_OUTPUT = re.compile(r'<div class="[^"]*\bjp-MarkdownOutput\b[^"]*"[^>]*>')
+
+
+class KaTeX:
+    """KaTeX (a given ``katex.min.js``) in an embedded V8 (``mini-racer``, from PyPI: no node).
+
+    Each formula is typeset once per build: both languages share their math, and a page
+    repeats its symbols.
+    """
+
+    def __init__(self, katex_js: Path):
+        self.katex_js = Path(katex_js)
+        self._ctx = None
+        self._done: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
+
+    def render(self, items: list[tuple[str, bool]]) -> list[tuple[str | None, str | None]]:
+        """``(html, error)`` for each ``(tex, display)``."""
+        todo = list(dict.fromkeys(i for i in items if i not in self._done))
+        if todo:
+            if self._ctx is None:
+                from py_mini_racer import MiniRacer
+
+                self._ctx = MiniRacer()
+                atexit.register(self._ctx.close)  # closed by the garbage collector at exit, V8 hangs
+                self._ctx.eval(self.katex_js.read_text(encoding="utf-8"))
+                self._ctx.eval(_SCRIPT)
+            for item, result in zip(todo, json.loads(self._ctx.call("gdTypeset", json.dumps(todo)))):
+                self._done[item] = tuple(result)
+        return [self._done[i] for i in items]
+
+
+def _typeset(katex: KaTeX, found: list[tuple[str, bool]], where: str, errors: list) -> list[str | None]:
+    """The HTML of each formula, None where KaTeX failed (the failure appended to ``errors``)."""
+    out = []
+    for (tex, _), (html, error) in zip(found, katex.render(found)):
+        if error is not None:
+            errors.append(f"{where}: KaTeX cannot typeset {tex!r}: {error}")
+        out.append(html)
+    return out
+
+
+def page(html: str, katex: KaTeX, where: str, errors: list) -> str:
+    """A Markdown page's HTML with its arithmatex math typeset."""
+    items = []
+    for m in ARITHMATEX.finditer(html):
+        d = _DELIMITED.match(_html.unescape(m.group(2)).strip())
+        if d is not None:
+            items.append((m, d.group(1) if d.group(1) is not None else d.group(2), d.group(2) is not None))
+    if not items:
+        return html
+    out, pos = [], 0
+    for (m, _, _), rendered in zip(items, _typeset(katex, [(tex, display) for _, tex, display in items], where, errors)):
+        out += [html[pos:m.start()], m.group(0) if rendered is None else f'<{m.group(1)} class="arithmatex">{rendered}</{m.group(1)}>']
+        pos = m.end()
+    return "".join(out) + html[pos:]
+
+
+def notebook(html: str, katex: KaTeX, where: str, errors: list) -> str:
+    """A lab page's HTML with the TeX of its Markdown cells typeset."""
+    pieces, found = [], []
+    pos = 0
+    for start in _MD_OUTPUT.finditer(html):
+        end = _closing_div(html, start.end())
+        pieces.append(html[pos:start.end()])
+        pieces.append(_NotebookCell(html[start.end():end]))
+        pos = end
+    pieces.append(html[pos:])
+    for p in pieces:
+        if isinstance(p, _NotebookCell):
+            found += p.scan()
+    rendered = iter(_typeset(katex, found, where, errors))
+    return "".join(p.fill(rendered) if isinstance(p, _NotebookCell) else p for p in pieces)
+
+
+class _NotebookCell:
+    """A Markdown cell's HTML, split into tags, code and text; math is found in the text."""
+
+    def __init__(self, html: str):
+        self.parts = re.split(r"(<pre\b.*?</pre>|<code\b.*?</code>|<[^>]+>)", html, flags=re.S)
+
+    def scan(self) -> list[tuple[str, bool]]:
+        found = []
+        for i, part in enumerate(self.parts):
+            if i % 2 == 0:
+                for m in _NOTEBOOK_MATH.finditer(part):
+                    display = m.group(1) is not None or m.group(2) is not None
+                    tex = next(g for g in m.groups() if g is not None)
+                    found.append((_html.unescape(tex), display))
+        return found
+
+    def fill(self, rendered) -> str:
+        out = []
+        for i, part in enumerate(self.parts):
+            if i % 2 == 0:
+                part = _NOTEBOOK_MATH.sub(lambda m: _wrap(next(rendered), m), part)
+            out.append(part)
+        return "".join(out)
+
+
+def _wrap(rendered: str | None, m: re.Match) -> str:
+    if rendered is None:
+        return m.group(0)
+    display = m.group(1) is not None or m.group(2) is not None
+    return f'<div class="arithmatex">{rendered}</div>' if display else f'<span class="arithmatex">{rendered}</span>'
+
+
+def _closing_div(html: str, pos: int) -> int:
+    """The index of the ``</div>`` that closes the ``<div>`` whose content starts at ``pos``."""
+    depth = 1
+    for m in re.compile(r"<div\b|</div>").finditer(html, pos):
+        depth += 1 if m.group(0) == "<div" else -1
+        if depth == 0:
+            return m.start()
+    return len(html)

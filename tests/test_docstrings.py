@@ -1,0 +1,82 @@
+"""The API reference as written: every docstring of gdbook (every module, including the
+attribute docstrings mkdocstrings shows) is free of control characters, and the built API pages
+(both languages) have every formula typeset.
+
+A control character in a docstring is almost always a LaTeX command eaten by a non-raw
+string: ``"\\tfrac"`` holds a TAB, ``"\\frac"`` a form feed, ``"\\beta"`` a backspace.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gdbook"
+
+
+def docstrings(path: Path):
+    """``(line, text)`` of every string literal that stands alone as a statement: the
+    docstrings of the module, its classes and functions, and attribute docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            yield node.lineno, node.value.value
+
+
+def control_characters(text: str) -> list[str]:
+    return sorted({repr(c) for c in text if unicodedata.category(c) == "Cc" and c != "\n"})
+
+
+def test_walks_every_module():
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert {"cache.py", "nets.py", "rules.py", "optimizers.py", "trajectory.py"} <= {f.name for f in files}
+    assert sum(1 for f in files for _ in docstrings(f)) > 100
+
+
+def test_a_non_raw_latex_docstring_is_caught():
+    assert control_characters("\\(\tfrac12 x^\top A x\\)") == ["'\\t'"]
+    assert control_characters(r"\(\tfrac12 x^\top A x\)") == []
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_no_control_characters_in_docstrings(path):
+    bad = [(line, control_characters(text)) for line, text in docstrings(path) if control_characters(text)]
+    assert not bad, f"{path.name}: docstrings with control characters (make them raw strings): {bad}"
+
+
+# ---------------------------------------------------------------------------
+# The built API pages: every formula typeset (KaTeX at build, hooks/typeset.py)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("page", ["api/index.html", "zh/api/index.html"])
+def test_api_formulas_are_typeset_without_errors(site, page):
+    """The build typesets every formula and fails on a KaTeX error; here: none is left raw."""
+    from bs4 import BeautifulSoup
+
+    math = BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select(".arithmatex")
+    assert len(math) > 100, f"{page}: only {len(math)} formulas found"
+    raw = [el.get_text()[:60] for el in math if el.select_one(".katex") is None]
+    assert not raw, f"{page}: {len(raw)} formulas not typeset, e.g. {raw[:3]}"
+    assert not BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select(".katex-error")
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_docstrings_with_latex_are_raw_strings(path):
+    """A non-raw docstring holding LaTeX works only while none of its commands starts with an
+    escape letter; the next ``\\frac`` or ``\\beta`` would break it silently."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            text = ast.get_source_segment(source, node.value)
+            if re.search(r"\\[(\[]", node.value.value) and not text.lstrip().lower().startswith(("r", "br", "rb")):
+                bad.append(node.lineno)
+    assert not bad, f"{path.name}: docstrings with LaTeX that are not raw strings, lines {bad}"

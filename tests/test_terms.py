@@ -1,0 +1,191 @@
+"""One term per concept, and Chinese punctuation: the glossary (``glossary.yml``) keeps the prose.
+
+Every Chinese source (chapters, the labs' cells, figure labels and captions, which are string
+literals in the page code) is checked against the variants the glossary rules out; English
+prose likewise where the glossary lists English variants. Chinese prose is also checked for
+its punctuation and form: full-width punctuation next to Han characters, “” quotes, no spaces
+between Han characters, one paragraph per source line, no English words in ``\\text{}`` inside
+formulas. Each failure names file, line and the preferred form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import DOCS, ROOT, slugs
+from test_serve import hook
+
+glossary = hook.glossary
+GLOSSARY = glossary.load(ROOT / "glossary.yml")
+HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+LABS = sorted((DOCS / "labs").glob("*.ipynb"))
+
+
+def zh_sources() -> list[Path]:
+    return sorted(p for p in DOCS.glob("*.zh.md")) + [p for p in LABS if p.name.endswith(".zh.ipynb")]
+
+
+def en_sources() -> list[Path]:
+    return sorted(p for p in DOCS.glob("*.md") if not p.name.endswith(".zh.md")) + \
+        [p for p in LABS if not p.name.endswith(".zh.ipynb")]
+
+
+def lines(path: Path, *, markdown_only: bool) -> list[tuple[str, int, str]]:
+    """``(where, line, text)`` of a source: a page's lines, or a notebook's cells' lines
+    (``markdown_only``: Markdown cells only). Fenced code in a page counts as code."""
+    if path.suffix == ".ipynb":
+        out = []
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if markdown_only and cell["cell_type"] != "markdown":
+                continue
+            text = "".join(cell["source"])
+            out += [(f"{path.name} cell {cell.get('id', '?')}", n, t) for n, t in enumerate(text.split("\n"), 1)]
+        return out
+    text = path.read_text(encoding="utf-8")
+    if markdown_only:
+        text = glossary.prose(text)
+    return [(path.name, n, t) for n, t in enumerate(text.split("\n"), 1)]
+
+
+def prose_text(line: str) -> str:
+    """A line without what is not prose: inline code, math, link targets, HTML tags, the quoted
+    title of an admonition, Markdown emphasis marks."""
+    line = re.sub(r"`[^`]*`", "x", line)  # a stand-in that is neither Han nor punctuation
+    line = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]|\$[^$]*\$", "x", line)
+    line = re.sub(r"\]\([^)]*\)", "]", line)
+    line = re.sub(r"<[^>]+>", "", line)
+    line = re.sub(r'^(\s*(?:!!!|\?\?\?\+?)\s+\w+)\s+"[^"]*"', r"\1", line)
+    return line
+
+
+# ---------------------------------------------------------------------------
+# Terms
+# ---------------------------------------------------------------------------
+
+
+def _avoid(lang: str) -> list[tuple[re.Pattern, str]]:
+    rules = []
+    for t in GLOSSARY.terms:
+        for pattern in (t.zh_avoid if lang == "zh" else t.en_avoid):
+            rules.append((re.compile(pattern, 0 if lang == "zh" else re.I), t.zh if lang == "zh" else t.en))
+    if lang == "zh":
+        rules += [(re.compile(p), s["prefer"]) for s in GLOSSARY.style for p in s["avoid"]]
+    return rules
+
+
+def test_the_glossary_is_well_formed():
+    data = yaml.safe_load((ROOT / "glossary.yml").read_text(encoding="utf-8"))
+    assert {"terms", "style"} <= set(data)
+    ens = [t["en"] for t in data["terms"]]
+    zhs = [t["zh"] for t in data["terms"]]
+    assert len(set(ens)) == len(ens) and len(set(zhs)) == len(zhs), "a term is listed twice"
+    for t in data["terms"]:
+        assert set(t) <= {"en", "zh", "en_avoid", "zh_avoid", "en_match", "zh_match"}, t
+        for p in [*t.get("en_avoid", []), *t.get("zh_avoid", [])]:
+            re.compile(p)
+            prefer = t["zh"] if p in t.get("zh_avoid", []) else t["en"]
+            assert not re.search(p, prefer), f"{t['en']}: {p!r} rules out the preferred form itself"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_prose_uses_the_glossary_terms(lang):
+    rules = _avoid(lang)
+    found = []
+    for path in (zh_sources() if lang == "zh" else en_sources()):
+        # Chinese: everything, code included (figure labels and comments are Chinese text);
+        # English: prose only (code names such as `lookahead` are not prose).
+        for where, n, text in lines(path, markdown_only=lang == "en"):
+            text = text if lang == "zh" else prose_text(text)
+            for pattern, prefer in rules:
+                m = pattern.search(text)
+                if m:
+                    found.append(f"{where}:{n}: “{m.group(0)}” → {prefer}")
+    assert not found, "variants the glossary rules out:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_glossary_term_is_used_by_a_chapter(lang):
+    order = glossary.chapters(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))["nav"])
+    first = glossary.first_use(GLOSSARY, DOCS, order, lang)
+    unused = [t.en if lang == "en" else t.zh for t, slug in first.items() if slug is None]
+    assert not unused, f"glossary terms no {lang} chapter uses (reword the chapter or the glossary): {unused}"
+
+
+def test_the_glossary_pages_are_generated_with_chapter_titles_in_their_language():
+    order = glossary.chapters(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))["nav"])
+    for lang, name in (("en", "glossary.md"), ("zh", "glossary.zh.md")):
+        page = glossary.page((DOCS / name).read_text(encoding="utf-8"), GLOSSARY, DOCS, order, lang)
+        rows = [r for r in page.splitlines() if r.startswith("| ") and "](" in r]
+        assert len(rows) >= len(GLOSSARY.terms) - 5
+        for row in rows:
+            title, slug = re.search(r"\[([^\]]+)\]\(([^)]+)\.md\)", row).groups()
+            assert title == glossary.title(DOCS, slug, lang) and title != slug
+        assert "shared/" not in page and "book-guide" not in page
+
+
+# ---------------------------------------------------------------------------
+# Chinese punctuation and form
+# ---------------------------------------------------------------------------
+
+PUNCTUATION = [
+    (re.compile(f'"'), "ASCII quote in Chinese prose: use “”"),
+    (re.compile(f"[{HAN}][,;:?!]|[,;:?!](?=\\s*[{HAN}])"), "half-width punctuation next to Han characters: use ，；：？！"),
+    (re.compile(f"[{HAN}]\\s*\\(|\\)\\s*[{HAN}]"), "half-width parenthesis next to Han characters: use （）"),
+    (re.compile(f"[{HAN}] +[{HAN}]"), "a space between Han characters"),
+]
+STRUCTURE = re.compile(r"^\s*(?:[-*+] |\d+\. |\||#|!!!|\?\?\?|<|\[\^|\$\$|\\\[|$)")
+
+
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+def test_chinese_prose_has_chinese_punctuation(path):
+    found = []
+    for where, n, text in lines(path, markdown_only=True):
+        if text.lstrip().startswith("|") and set(text.strip()) <= set("|-: "):
+            continue
+        t = prose_text(text)
+        if not re.search(f"[{HAN}]", t):
+            continue
+        for pattern, why in PUNCTUATION:
+            m = pattern.search(t)
+            if m:
+                found.append(f"{where}:{n}: {why}: …{t[max(m.start() - 8, 0):m.end() + 8].strip()}…")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+def test_chinese_paragraphs_are_one_line_each(path):
+    found = []
+    rows = lines(path, markdown_only=True)
+    for (where, n, a), (_, _, b) in zip(rows, rows[1:]):
+        if not a.strip() or not b.strip() or re.match(r"^\s*(?:!!!|\?\?\?)", a) or STRUCTURE.match(b):
+            continue
+        if re.match(f"[{HAN}“（《]", b.strip()) and re.search(f"[{HAN}，、“”（）]$", a.rstrip()):
+            found.append(f"{where}:{n}: a paragraph continues on the next line (join it)")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+def test_chinese_formulas_have_no_english_words(path):
+    found = []
+    for where, n, text in lines(path, markdown_only=False):
+        for m in re.finditer(r"\\text\{([^}]*)\}", text):
+            if re.search(r"[A-Za-z]{4,}|[A-Za-z]+ +[A-Za-z]+", m.group(1)):  # words, not labels like "out"
+                found.append(f"{where}:{n}: {m.group(0)}")
+    assert not found, "English words in a formula on a Chinese page:\n" + "\n".join(found)
+
+
+def test_the_search_dictionary_holds_every_chinese_term():
+    """jieba keeps the glossary's Chinese terms whole in the search index (hooks/jieba_user_dict.txt)."""
+    words = {line.split()[0] for line in (ROOT / "hooks" / "jieba_user_dict.txt").read_text(encoding="utf-8").splitlines() if line.strip()}
+    missing = []
+    for t in GLOSSARY.terms:
+        for part in t.zh.split(" / "):
+            part = re.sub(r"（[^）]*）", "", part).strip()
+            if re.fullmatch(f"[{HAN}]{{2,}}", part) and part not in words:
+                missing.append(part)
+    assert not missing, f"add to hooks/jieba_user_dict.txt: {missing}"

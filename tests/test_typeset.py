@@ -1,0 +1,84 @@
+"""Math typeset at build (hooks/typeset.py) and figures as files (hooks/figures.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from conftest import ROOT
+from test_serve import hook
+
+typeset, figures = hook.typeset, hook.figures
+
+
+@pytest.fixture(scope="module")
+def katex():
+    return typeset.KaTeX(hook.KATEX_JS)
+
+
+def test_arithmatex_math_is_typeset_in_place(katex):
+    html = ('<p>a <span class="arithmatex">\\(x^2 &lt; 1\\)</span> b</p>'
+            '<div class="arithmatex">\\[\\frac{1}{2}\\]</div><span class="other">\\(y\\)</span>')
+    errors = []
+    out = typeset.page(html, katex, "t", errors)
+    assert not errors
+    assert 'class="katex"' in out and 'class="katex-display"' in out
+    assert '<annotation encoding="application/x-tex">x^2 &lt; 1</annotation>' in out  # MathML for screen readers
+    assert "\\(x^2" not in out and out.endswith('<span class="other">\\(y\\)</span>')
+
+
+def test_a_formula_katex_cannot_parse_is_reported_and_left_as_it_was(katex):
+    html = '<span class="arithmatex">\\(\\frac{1}{2\\)</span> <span class="arithmatex">\\(z\\)</span>'
+    errors = []
+    out = typeset.page(html, katex, "en/page", errors)
+    assert len(errors) == 1 and errors[0].startswith("en/page: KaTeX cannot typeset '\\\\frac{1}{2'")
+    assert out.startswith('<span class="arithmatex">\\(\\frac{1}{2\\)</span>') and out.count('class="katex"') == 1
+
+
+def test_typesetting_is_deterministic_and_each_formula_is_typeset_once(katex):
+    html = '<span class="arithmatex">\\(\\eta_t\\)</span>' * 3
+    first = typeset.page(html, katex, "t", [])
+    n = len(katex._done)
+    assert typeset.page(html, katex, "t", []) == first and len(katex._done) == n
+    assert first == typeset.page(html, typeset.KaTeX(hook.KATEX_JS), "t", [])
+
+
+def test_notebook_markdown_cells_are_typeset_outside_code(katex):
+    html = ('<div class="jp-Cell"><div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" x="1">'
+            '<p>Let $x_t$ and $$y = 2$$ but <code>$z$</code>, and \\(a\\) costs US$5.</p><div>in</div></div>'
+            '<div class="jp-OutputArea">$not$ math</div></div>')
+    errors = []
+    out = typeset.notebook(html, katex, "lab", errors)
+    assert not errors
+    assert out.count('class="katex"') == 3 and out.count('class="katex-display"') == 1
+    assert "<code>$z$</code>" in out and "US$5." in out and "$not$ math" in out
+
+
+def test_the_vendored_katex_matches_its_stylesheet():
+    js = hook.KATEX_JS.read_text(encoding="utf-8")
+    css = (ROOT / "docs" / "assets" / "katex" / "katex.min.css").read_text(encoding="utf-8")
+    version = re.search(r'version:"([\d.]+)"', js).group(1)
+    assert version in css, "hooks/katex/katex.min.js and docs/assets/katex/katex.min.css must be one KaTeX release"
+
+
+SVG = ('<svg role="img" aria-label="Loss &amp; steps" class="gd-svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+       'style="max-width:460.8pt" viewBox="0 0 460.8 345.6" xmlns="http://www.w3.org/2000/svg" version="1.1">'
+       '<g><path d="M 0 0 L 1 1"/></g></svg>')
+
+
+def test_figures_move_to_files_named_by_content(tmp_path):
+    html = f'<figure class="gd-figure">{SVG}<figcaption>c</figcaption></figure>' * 2 + '<svg class="gd-x-live"></svg>'
+    out = figures.extract(html, tmp_path, "../")
+    files = list((tmp_path / "assets" / "figures").glob("*.svg"))
+    assert len(files) == 1  # the same figure twice is one file
+    data = files[0].read_bytes()
+    assert files[0].name == hashlib.sha256(data).hexdigest()[:16] + ".svg"
+    text = data.decode()
+    assert text.startswith('<svg width="460.8pt" height="345.6pt" xmlns:xlink=') and "aria-label" not in text
+    imgs = re.findall(r"<img [^>]*>", out)
+    assert imgs[0] == (f'<img class="gd-svg" src="../assets/figures/{files[0].name}" alt="Loss &amp; steps" '
+                       'width="614" height="461" decoding="async">')
+    assert imgs[1].endswith('loading="lazy">')
+    assert out.endswith('<svg class="gd-x-live"></svg>') and "<figcaption>c</figcaption>" in out
