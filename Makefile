@@ -12,7 +12,7 @@ PORT   ?= 8000
 # torch for Linux is the much larger CUDA build). Only torch itself is looked up there
 # (--no-deps; the next step brings its dependencies from PyPI), with a short timeout and one
 # retry: where that index cannot be reached but pip finds the wheel elsewhere (a wheel folder
-# in pip's configuration), the set-up goes on after two warnings, at most about 20 s later
+# in pip's configuration), the set-up goes on after a warning, at most about 20 s later
 # (pip's default is 15 s and 5 retries with back-off for each package looked up).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_PIP   := --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1

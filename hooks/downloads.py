@@ -158,7 +158,7 @@ class _Downloads:
         self.thread: threading.Thread | None = None
         self.files: tuple[Path, Path] | None = None
         self.error: BaseException | None = None
-        self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-downloads-"))
+        self.tmp: Path | None = None
         self.site_url = "/"
 
     def start(self, site_url: str) -> None:
@@ -168,6 +168,8 @@ class _Downloads:
         if key == self.key:
             return
         self.key, self.files, self.error = key, None, None
+        if self.tmp is None:
+            self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-downloads-"))
 
         def run(dest=self.tmp / key):
             try:
