@@ -173,16 +173,26 @@ def test_install_line_gives_a_package_that_runs_a_lab(site, tmp_path):
     assert f"gdbook=={VERSION}" in listed
     assert "mkdocs" not in listed and "pytest" not in listed, "the install brought more than gdbook's dependencies"
 
-    import nbformat
-
+    # A reader runs the lab in Jupyter: add a kernel (and the client that executes a notebook),
+    # then execute the notebook downloaded from the lab page, as Jupyter would, in the venv.
+    jupyter = subprocess.run([str(py), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt"),
+                              "ipykernel", "nbclient", "--timeout", "10", "--retries", "1"],
+                             capture_output=True, text=True)
+    assert jupyter.returncode == 0, f"installing a kernel failed:\n{jupyter.stderr}"
     notebook = site / "labs" / LAB / f"{LAB}.ipynb"  # what the lab page's download button gives
-    nb = nbformat.read(notebook, as_version=4)
-    script = tmp_path / f"{LAB}.py"
-    script.write_text("\n\n".join(c.source for c in nb.cells if c.cell_type == "code"), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GDBOOK_CACHE_DIR")}
-    env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1")
-    run = subprocess.run([str(py), str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert notebook.is_file(), notebook
+    # The kernel is the venv's own (ipykernel's kernel for the running Python; no user kernels);
+    # a last cell reports which gdbook the lab imported.
+    execute = (
+        "import sys, nbformat, nbclient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "nb.cells.append(nbformat.v4.new_code_cell('import gdbook; print(gdbook.__file__)'))\n"
+        "nbclient.NotebookClient(nb, kernel_name='python3', timeout=1200, allow_errors=False).execute()\n"
+        "print(nb.cells[-1].outputs[0]['text'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GDBOOK_CACHE_DIR", "JUPYTER_PATH")}
+    env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", JUPYTER_DATA_DIR=str(tmp_path / "jupyter"))
+    run = subprocess.run([str(py), "-c", execute, str(notebook)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
     assert run.returncode == 0, f"the lab {LAB} failed against the installed wheel:\n{run.stderr[-3000:]}"
-    where = subprocess.run([str(py), "-c", "import gdbook; print(gdbook.__file__)"], cwd=tmp_path, env=env,
-                           capture_output=True, text=True, check=True).stdout
-    assert str(venv) in where, f"the lab ran against {where}, not the installed wheel"
+    assert str(venv) in run.stdout, f"the lab ran against {run.stdout}, not the installed wheel"
