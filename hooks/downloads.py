@@ -181,7 +181,7 @@ class _Downloads:
         self.thread.start()
 
     def write(self, site_dir: str) -> None:
-        """Copy the two files into ``<site_dir>/downloads/``."""
+        """Copy the two files into ``<site_dir>/downloads/`` (waiting for the build if need be)."""
         self.thread.join()
         if self.error is not None:
             raise self.error
@@ -223,6 +223,8 @@ def fill(markdown: str, where: str) -> str:
 
 def write(config) -> None:
     """At the end of the whole build: put the files under the site."""
+    if DOWNLOADS.thread is None:  # no build was started (a config event this hook did not see)
+        start(config)
     DOWNLOADS.write(config.site_dir)
 
 
