@@ -229,8 +229,8 @@ def write(config) -> None:
 
 
 LAB_TEXT = {
-    "en": ("The package this lab runs on, gdbook {version}:", "wheel", "sdist"),
-    "zh": ("本实验所用的 gdbook {version}：", "wheel 安装包", "源码包（sdist）"),
+    "en": ("The package this lab runs on, gdbook {version}: ", "wheel", " · ", "sdist"),
+    "zh": ("本实验所用的 gdbook {version}：", "wheel 安装包", "、", "源码包（sdist）"),
 }
 
 
@@ -239,10 +239,10 @@ def lab_links(lang: str, url: str) -> str:
     v = DOWNLOADS.values()
     wheel, sdist = names(v["version"])
     up = "../" * url.count("/")
-    text, wheel_label, sdist_label = LAB_TEXT[lang]
+    text, wheel_label, between, sdist_label = LAB_TEXT[lang]
     return (
-        f'<p class="gd-package">{text.format(version=v["version"])} '
-        f'<a href="{up}downloads/{wheel}" download>{wheel_label}</a> · '
+        f'<p class="gd-package">{text.format(version=v["version"])}'
+        f'<a href="{up}downloads/{wheel}" download>{wheel_label}</a>{between}'
         f'<a href="{up}downloads/{sdist}" download>{sdist_label}</a></p>\n'
         f'<pre class="gd-install"><code>pip install {v["wheel_url"]} --extra-index-url {TORCH_INDEX}</code></pre>\n'
     )
