@@ -8,11 +8,33 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
+# constraints.txt pins the CPU build of torch, which PyTorch's own index serves (PyPI's
+# torch for Linux is the much larger CUDA build). Only torch itself is looked up there
+# (--no-deps; the next step brings its dependencies from PyPI), with a short timeout and one
+# retry: where that index cannot be reached but pip finds the wheel elsewhere (a wheel folder
+# in pip's configuration), the set-up goes on after a warning, at most about 20 s later
+# (pip's default is 15 s and 5 retries with back-off for each package looked up).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIP   := --extra-index-url $(TORCH_INDEX) --timeout 10 --retries 1
+
+# The supported Pythons are stated once, in pyproject.toml (requires-python); this stops
+# early, with a useful message, on an older one.
+define CHECK_PYTHON
+import re, sys
+low = re.search(r'requires-python = ">=([0-9.]+)"', open("pyproject.toml").read()).group(1)
+if sys.version_info < tuple(map(int, low.split("."))):
+    sys.exit(f"gdbook needs Python >= {low} (pyproject.toml), and {sys.executable} is "
+             f"{sys.version.split()[0]}: run make with PYTHON=<a newer python3>.")
+endef
+export CHECK_PYTHON
+
 .PHONY: serve build test test-fast bench clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -c "$$CHECK_PYTHON"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --no-deps -c constraints.txt torch $(TORCH_PIP)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
 
