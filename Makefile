@@ -28,7 +28,12 @@ if sys.version_info < tuple(map(int, low.split("."))):
 endef
 export CHECK_PYTHON
 
-.PHONY: serve build test test-fast bench clean
+# Lighthouse and axe-core (tools/pages/package-lock.json), for the accessibility test and
+# `make bench-pages`; installed with npm where npm exists (the test skips without them, except
+# under CI=true).
+NODE_STAMP := tools/pages/node_modules/.installed
+
+.PHONY: serve build test test-fast bench bench-pages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -c "$$CHECK_PYTHON"
@@ -38,6 +43,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
 
+$(NODE_STAMP): tools/pages/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tools/pages --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the accessibility test will be skipped (CI=true makes it fail)"; fi
+
 # --dirty rebuilds only the edited page; MkDocs warns about every dirty build, so the
 # preview is not strict (make build and make test are).
 serve: $(STAMP)  ## serve the book with live reload at http://127.0.0.1:8000
@@ -46,7 +56,7 @@ serve: $(STAMP)  ## serve the book with live reload at http://127.0.0.1:8000
 build: $(STAMP)  ## build the static site into site/
 	$(BIN)/mkdocs build --strict -d site
 
-test: $(STAMP)  ## the whole test suite: unit, doctests, build, parity, determinism, browser
+test: $(STAMP) $(NODE_STAMP)  ## the whole test suite: unit, doctests, build, parity, determinism, browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)  ## unit tests and doctests only
@@ -54,6 +64,9 @@ test-fast: $(STAMP)  ## unit tests and doctests only
 
 bench: $(STAMP)  ## build-performance benchmark (see README)
 	$(BIN)/python tools/bench_build.py
+
+bench-pages: $(STAMP) $(NODE_STAMP) build  ## Lighthouse and axe-core on every page of the built site
+	$(BIN)/python tools/bench_pages.py --site site --out bench/pages.json
 
 clean:
 	rm -rf site .pytest_cache
