@@ -201,6 +201,7 @@ class _Labs:
         # A lower priority: the kernel takes the core the build's main thread leaves idle.
         client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, 10)
         client.execute(env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
+        _coalesce_streams(nb)
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
         return str(out)
@@ -217,6 +218,22 @@ class _Labs:
 
 
 _LABS = _Labs()
+
+
+def _coalesce_streams(nb) -> None:
+    """Merge a cell's consecutive outputs to the same stream. How a kernel splits what a cell
+    prints into messages depends on timing (two prints gave one output in one build and two in
+    the next): merged, the page is the same in every build."""
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            last = merged[-1] if merged else None
+            if last is not None and out.output_type == "stream" == last.output_type and out.name == last.name:
+                last.text += out.text
+            else:
+                merged.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = merged
 
 
 def _lab_cache_key(path: Path) -> str:

@@ -55,7 +55,12 @@ def _require_browser():
 
 
 def _site_url() -> str:
-    m = re.search(r"^site_url:\s*['\"]?([^'\"\s]+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    """The site_url the build used: ``!ENV [SITE_URL, "<default>"]`` in mkdocs.yml."""
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    m = re.search(r"^site_url:\s*!ENV\s*\[\s*(\w+)\s*,\s*['\"]([^'\"]+)['\"]\s*\]", text, re.M)
+    if m:
+        return os.environ.get(m.group(1), m.group(2))
+    m = re.search(r"^site_url:\s*['\"]?([^'\"\s]+)", text, re.M)
     return m.group(1) if m else ""
 
 
@@ -371,7 +376,11 @@ def test_every_page_has_no_serious_accessibility_violation(browser, server, site
             try:
                 v.page.emulate_media(color_scheme=scheme)
                 v.open(path)
+                # every block rendered (content-visibility defers it until it nears the screen), every
+                # solution open: axe then sees the page as a reader who scrolls through it does
+                v.page.add_style_tag(content="* { content-visibility: visible !important; }")
                 v.page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+                v.page.wait_for_timeout(300)
                 v.page.add_script_tag(content=axe_script)
                 problems += [f"{path} ({scheme}): {p}" for p in v.page.evaluate(AXE_RUN)]
             finally:

@@ -207,7 +207,7 @@ def test_static_figure_without_javascript(browser, server):
         page = context.new_page()
         for slug in PAGES:
             page.goto(server + url_path(slug, "en"))
-            assert page.locator("div.gd-explorable .gd-x-fallback svg").is_visible(), slug
+            assert page.locator("div.gd-explorable .gd-x-fallback .gd-svg").is_visible(), slug
             assert page.locator("div.gd-explorable .gd-x-live").is_hidden(), slug
     finally:
         context.close()

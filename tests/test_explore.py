@@ -383,7 +383,7 @@ def test_built_explorable_has_fallback_and_hidden_controls(site, slug):
         soup = BeautifulSoup(html, "html.parser")
         box = soup.select_one("div.gd-explorable")
         assert box is not None and box.get("lang") == lang
-        assert box.select_one("figure.gd-x-fallback svg.gd-svg") is not None
+        assert box.select_one("figure.gd-x-fallback .gd-svg") is not None  # an <img> of its SVG file
         assert box.select_one("div.gd-x-live").has_attr("hidden")
         for inp in box.select('input[type="range"]'):
             assert box.select_one(f'label[for="{inp["id"]}"]') is not None

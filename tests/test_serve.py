@@ -144,6 +144,21 @@ def test_exec_sessions_lists_the_executed_blocks_sessions():
     assert hook.exec_sessions(md) == ["a", "c"]
 
 
+def test_a_cells_outputs_to_one_stream_are_merged():
+    """How a kernel splits a cell's prints into messages depends on timing: merged, every build
+    gives the same page."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("print(1); print(2)", id="c01")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    hook._coalesce_streams(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "1\n2\n"), ("stderr", "w\n"), ("stdout", "3\n")]
+
+
 def _notebook(code: str) -> str:
     import nbformat
 

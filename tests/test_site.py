@@ -176,8 +176,9 @@ FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0
 # bytes: what a reader downloads for a page (its HTML and figure files, gzip-compressed as GitHub
 # Pages serves them), one figure file, the whole site (issue "Build performance"; the page budget
 # counts transfer since math is typeset at build: KaTeX's markup is large but compresses ~8×; the
-# same markup, about 9 MB over both languages, raised the site's budget from 25 to 32 MB)
-PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 32_000_000
+# same markup, about 9 MB over both languages, and gdbook's wheel and sdist under downloads/,
+# 1.5 MB, raised the site's budget from 25 to 36 MB)
+PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 36_000_000
 
 
 def _figures(site: Path, page: Path) -> list[Path]:
@@ -185,7 +186,7 @@ def _figures(site: Path, page: Path) -> list[Path]:
 
 
 def test_page_weight_budgets(site):
-    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 32 MB."""
+    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 36 MB."""
     import gzip
 
     heavy, big_figures = [], []
