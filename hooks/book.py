@@ -55,6 +55,7 @@ glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the 
 typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
 figures = _sibling("figures")  # figures as same-site SVG files
 search = _sibling("search")  # the search index per language, fetched at the first intent to search
+bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -466,6 +467,11 @@ def on_page_markdown(markdown, page, config, files):
         root = Path(config.config_file_path).parent
         terms = glossary.load(root / "glossary.yml")
         markdown = glossary.page(markdown, terms, Path(config.docs_dir), glossary.chapters(config.nav), lang)
+    if bibliography.USES.search(markdown):
+        root = Path(config.config_file_path).parent
+        markdown, problems = bibliography.process(markdown, bibliography.load(root / "references.bib"), lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
     markdown = add_exec_defaults(markdown, lang, slug)
     try:
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
