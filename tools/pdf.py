@@ -306,6 +306,7 @@ class Book:
                 num = soup.new_tag("span", attrs={"class": "chapnum"})
                 num.string = label.format(n=entry.number)
                 h.insert(0, num)
+                num.insert_after(" ")  # a space in the PDF's outline, not seen in print
                 continue
             if level > 4:
                 continue
@@ -316,6 +317,7 @@ class Book:
             num = soup.new_tag("span", attrs={"class": "secnum"})
             num.string = ".".join([entry.number] + [str(c) for c in counters[: level - 1]])
             h.insert(0, num)
+            num.insert_after(" ")
         return title
 
     # -- assembly ----------------------------------------------------------
@@ -434,13 +436,16 @@ def serve(site: Path, documents: dict[str, bytes]):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def print_pdfs(site: Path, out: Path, langs=LANGS, *, log=print) -> list[Path]:
+def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, log=print) -> list[Path]:
+    """Print ``gdbook-<lang>.pdf`` into ``out`` for each language; ``html`` maps a language
+    to its print document if it was assembled before (``Book(site, lang).html()``)."""
     from playwright.sync_api import sync_playwright
 
     documents = {}
     for lang in langs:
         t = time.monotonic()
-        documents[PRINT_PATH.format(lang=lang)] = Book(site, lang).html().encode("utf-8")
+        doc = (html or {}).get(lang) or Book(site, lang).html()
+        documents[PRINT_PATH.format(lang=lang)] = doc.encode("utf-8")
         log(f"{lang}: print document assembled in {time.monotonic() - t:.1f} s")
     server, base = serve(site, documents)
     out.mkdir(parents=True, exist_ok=True)
@@ -497,11 +502,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = args.out or args.site / "downloads"
     langs = tuple(args.lang or LANGS)
+    html = {}
     if args.html:
         out.mkdir(parents=True, exist_ok=True)
         for lang in langs:
-            (out / f"gdbook-{lang}.html").write_text(Book(args.site, lang).html(), encoding="utf-8")
-    print_pdfs(args.site, out, langs)
+            html[lang] = Book(args.site, lang).html()
+            (out / f"gdbook-{lang}.html").write_text(html[lang], encoding="utf-8")
+    print_pdfs(args.site, out, langs, html=html)
     return 0
 
 
