@@ -221,7 +221,8 @@ body.lang-zh, body.lang-zh .md-typeset { font-family: "Noto Sans CJK SC", "DejaV
 .md-typeset .page h4.sec { font-size: 11pt; font-weight: bold; }
 .md-typeset .page h2.sec { font-size: 14pt; font-weight: bold; margin-top: 1.6em; }
 .md-typeset .secnum { margin-right: .6em; }
-.md-typeset .chapnum { display: block; font-size: 12pt; color: #555; margin-bottom: .3em; }
+.md-typeset h2.chapter-title::before { content: attr(data-chapter); display: block;
+  font-size: 12pt; font-weight: normal; color: #555; margin-bottom: .3em; }
 .gd-x-live, template, .md-clipboard, .zeroclipboard-container, .jp-InputPrompt,
 .jp-OutputPrompt, .jp-Collapser { display: none !important; }
 """
@@ -303,10 +304,9 @@ class Book:
             if level == 1:
                 h["class"] = h.get("class", []) + ["chapter-title"]
                 label = WORDS[self.lang]["chapter" if entry.kind == "chapter" else "appendix"]
-                num = soup.new_tag("span", attrs={"class": "chapnum"})
-                num.string = label.format(n=entry.number)
-                h.insert(0, num)
-                num.insert_after(" ")  # a space in the PDF's outline, not seen in print
+                # generated content, not a <span>: Chromium's outline repeated a block-level
+                # span's text on Chinese pages ("第1章第1章优化与深度学习")
+                h["data-chapter"] = label.format(n=entry.number)
                 continue
             if level > 4:
                 continue
