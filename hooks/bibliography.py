@@ -33,6 +33,7 @@ As shown ([Doe and Roe, 2020, §2](#ref-a2020)).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,10 +93,20 @@ def load(path: Path) -> Bibliography:
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _latex(s: str) -> str:
+    """A field's LaTeX as plain text (accents decoded, braces dropped)."""
+    from pybtex.backends.plaintext import Backend
     from pybtex.richtext import Text
 
-    return Text.from_latex(s).render_as("text")
+    # render(Backend()), not render_as("text"): that looks the backend up among the installed
+    # packages' entry points on every call (50 ms each)
+    return Text.from_latex(s).render(_backend(Backend))
+
+
+@functools.lru_cache(maxsize=None)
+def _backend(cls):
+    return cls()
 
 
 RAW = frozenset({"url", "doi", "eprint"})
