@@ -480,6 +480,9 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
                              margin={"top": "18mm", "bottom": "20mm", "left": "18mm",
                                      "right": "18mm"})
                     page.close()
+                    fixed = fix_outline(target, documents[PRINT_PATH.format(lang=lang)].decode("utf-8"))
+                    if fixed:
+                        log(f"{lang}: {fixed} outline title(s) repeated by Chromium put right")
                     written.append(target)
                     log(f"{lang}: {target} ({target.stat().st_size / 1e6:.1f} MB) "
                         f"in {time.monotonic() - t:.0f} s")
@@ -491,6 +494,62 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
         raise SystemExit(f"the print document asked for {len(outside)} outside URL(s), "
                          f"e.g. {outside[0]}")
     return written
+
+
+def heading_texts(html: str) -> list[str]:
+    """The text of every heading of the print document, in order (what the outline names)."""
+    import html as htmlmod
+
+    out = []
+    for m in re.finditer(r"<h([1-6])\b[^>]*>(.*?)</h\1>", html, re.S):
+        inner = re.sub(r'<span class="katex-mathml">.*?</span>(?=<span class="katex-html")', "", m.group(2), flags=re.S)
+        text = htmlmod.unescape(re.sub(r"<[^>]+>", "", inner))
+        out.append(re.sub(r"\s+", " ", text).strip())
+    return out
+
+
+def fix_outline(pdf: Path, html: str) -> int:
+    """Put right the outline titles Chromium repeats (on the Chinese edition it made
+    "7.47.4 Nesterov 动量 Nesterov 动量" of "7.4 Nesterov 动量" for some headings, depending
+    on where the page breaks fall). The outline lists the headings in document order, so its
+    n-th title is the n-th heading's text; a title is replaced only when it contains that
+    text and is longer, and nothing is touched unless the counts agree. Needs pypdf (without
+    it the PDF is left as printed); returns the number of titles replaced."""
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import NameObject, TextStringObject
+    except ImportError:
+        return 0
+    expected = heading_texts(html)
+    writer = PdfWriter(clone_from=PdfReader(pdf))
+    items = []
+
+    def walk(node):
+        while node is not None:
+            node = node.get_object()
+            items.append(node)
+            if "/First" in node:
+                walk(node["/First"])
+            node = node.get("/Next")
+
+    root = writer._root_object.get("/Outlines")
+    if root is None or "/First" not in root.get_object():
+        return 0
+    walk(root.get_object()["/First"])
+    if len(items) != len(expected):
+        return 0
+    squash = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    fixed = 0
+    for item, text in zip(items, expected):
+        title = str(item.get("/Title", ""))
+        if title != text and len(squash(title)) > len(squash(text)) and squash(text) and \
+                all(part in title for part in text.split()):
+            item[NameObject("/Title")] = TextStringObject(text)
+            fixed += 1
+    if fixed:
+        with open(pdf, "wb") as f:
+            writer.write(f)
+    return fixed
 
 
 def main(argv=None) -> int:
