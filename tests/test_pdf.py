@@ -142,11 +142,13 @@ def pdfs(site, tmp_path_factory):
 
 
 def _titles(site: Path, lang: str) -> list[str]:
+    import html
+
     out = []
     for e in pdf.book_order(pdf.read_config()):
         f = site / e.url_path(lang).lstrip("/") / "index.html"
         m = re.search(r"<h1[^>]*>(.*?)</h1>", f.read_text(encoding="utf-8"), re.S)
-        out.append(re.sub(r"<[^>]+>|¶", "", m.group(1)).strip())
+        out.append(html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).replace("¶", "").strip())
     return out
 
 
