@@ -166,9 +166,12 @@ def _outline(reader) -> list[str]:
 
 
 def _squash(s: str) -> str:
+    """Without white space, NFKC-normalized: pypdf reads ligatures (ﬁ) and, on the Chinese
+    edition, Kangxi radicals (⾃ for 自) where the ToUnicode maps say so."""
     import html
+    import unicodedata
 
-    return re.sub(r"\s+", "", html.unescape(s))
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", html.unescape(s)))
 
 
 @pytest.mark.build
