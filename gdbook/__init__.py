@@ -19,6 +19,7 @@ from . import landscape
 from . import init, nets
 from . import compare
 from . import explore
+from . import convergence
 from .figures import svg
 from .report import fmt, table
 from .trajectory import Trajectory, run_rule, trajectory
@@ -40,6 +41,7 @@ __all__ = [
     "nets",
     "compare",
     "explore",
+    "convergence",
     "figures",
     "plot",
     "report",

@@ -77,7 +77,7 @@ def _rule_hyper(optimizer: Callable, lrs: tuple, n_params: int, **hyper) -> dict
     messages and fills in the defaults.
     """
     dummy = [torch.zeros(n_params, dtype=torch.float64, requires_grad=True)]
-    defaults = [optimizer(dummy, lr=lr, **hyper).defaults for lr in lrs][0]
+    defaults = [optimizer(dummy, lr=lr, **hyper) for lr in lrs][0].rule_hyper()
     return dict(defaults, lr=np.array(lrs).reshape(-1, 1))
 
 

@@ -64,14 +64,22 @@ def label(key: str, lang: str = "en") -> str:
     return _LABELS[check_lang(lang)][key]
 
 
+#: Chinese method names used in legends of Chinese pages, and the method each names.
+ZH_METHOD_NAMES = {"动量法": "momentum", "重球法": "momentum", "牛顿法": "newton"}
+
+
 def color_of(name: str) -> str | None:
     """The book's colour for a method name, ``None`` for a name without one.
 
     Case-insensitive, ignoring hyphens and anything after a space or a parenthesis:
-    ``"Adam (η = 0.1)"`` and ``"adam"`` get the same colour.
+    ``"Adam (η = 0.1)"`` and ``"adam"`` get the same colour. Chinese names in
+    ``ZH_METHOD_NAMES`` count as their method.
+
+    >>> color_of("动量法（β = 0.9）") == color_of("Momentum")
+    True
     """
-    key = name.lower().replace("-", "").split(" ")[0].split("(")[0]
-    return METHOD_COLORS.get(key)
+    key = name.lower().replace("-", "").split(" ")[0].split("(")[0].split("（")[0]
+    return METHOD_COLORS.get(ZH_METHOD_NAMES.get(key, key))
 
 
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs):

@@ -74,6 +74,7 @@ def train_regression(
     data: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
     label: str | None = None,
+    init_scale: float = 0.01,
     **hyper: object,
 ) -> History:
     r"""Fit \(\hat y = X\mathbf w + b\) by minibatch training and record the loss.
@@ -88,22 +89,24 @@ def train_regression(
             boundary past each multiple), as well as before the first step and after the last.
         data: ``(X, y)``; defaults to [`synthetic_regression`][gdbook.data.synthetic_regression] with ``seed``.
         seed: seeds the data (when generated), the initial weights and the shuffling.
+        init_scale: standard deviation of the initial weights.
         label: the legend text; defaults to the optimizer's name.
         **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
 
     The loss is [`squared_loss`][gdbook.train.squared_loss]. Weights start at
-    \(N(0, 0.01^2)\) and the bias at 0. A non-finite recorded loss stops the run and is
-    recorded in ``diverged`` and ``diverged_epoch``.
+    \(N(0, s^2)\) with ``s = init_scale`` (0.01 by default) and the bias at 0. A non-finite
+    recorded loss stops the run and is recorded in ``diverged`` and ``diverged_epoch``.
     """
     check_in_range("lr", lr, 0.0)
     check_int("epochs", epochs, low=1)
     check_int("period", period, low=1)
+    check_in_range("init_scale", init_scale, 0.0)
     X, y = data if data is not None else synthetic_regression(seed=seed)
     n, d = X.shape
     check_int("batch_size", batch_size, low=1, high=n)
     schedule = schedule or constant()
     g = torch.Generator().manual_seed(seed)
-    w = (0.01 * torch.randn(d, generator=g, dtype=X.dtype)).requires_grad_(True)
+    w = (init_scale * torch.randn(d, generator=g, dtype=X.dtype)).requires_grad_(True)
     b = torch.zeros((), dtype=X.dtype, requires_grad=True)
     opt = optimizer([w, b], lr=lr, **hyper)
     h = History(label=label or optimizer_name(optimizer))

@@ -68,24 +68,56 @@ def optimizer_name(optimizer) -> str:
     return getattr(optimizer, "__name__", type(optimizer).__name__)
 
 
+def _check_objective(objective) -> None:
+    if not isinstance(objective, Objective):
+        raise TypeError("objective must be a gdbook Objective (gd.objectives.bowl(10), gd.objectives.rosenbrock(), ...), "
+                        f"got {type(objective).__name__}: {objective!r}")
+
+
 def start_point(objective: Objective, start=None) -> np.ndarray:
     """The starting point as a float64 vector of ``objective.dim`` coordinates.
 
-    ``start=None`` takes ``objective.start``; a missing start or a wrong number of
-    coordinates raises ``ValueError``.
+    ``start=None`` takes ``objective.start``. A number or a flat sequence of
+    ``objective.dim`` finite numbers is accepted.
+
+    Raises:
+        TypeError: ``objective`` is not an [`Objective`][gdbook.objectives.Objective], or
+            ``start`` is not numeric.
+        ValueError: no start (none given and no default), a start that is not flat
+            (a 2-D array), the wrong number of coordinates, or a non-finite coordinate.
 
     Examples:
         >>> from gdbook import objectives
         >>> start_point(objectives.bowl(10)).tolist()
         [-70.0, 70.0]
     """
+    _check_objective(objective)
     start = objective.start if start is None else start
     if start is None:
         raise ValueError(f"start is required: objective {objective.name!r} has no default start")
-    x = np.array(start, dtype=np.float64).reshape(-1)
+    try:
+        x = np.array(start, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"start must be a number or a sequence of {objective.dim} numbers, got {start!r}") from None
+    if x.ndim > 1:
+        raise ValueError(f"start must be a point (a flat sequence of {objective.dim} coordinate(s)), "
+                         f"got an array of shape {x.shape}")
+    x = x.reshape(-1)
     if x.size != objective.dim:
         raise ValueError(f"start must have {objective.dim} coordinate(s) for {objective.name!r}, got {x.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"start must be finite, got {x.tolist()}")
     return x
+
+
+def _check_optimizer(optimizer) -> None:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be an optimizer class or factory (gd.optim.{type(optimizer).__name__}), "
+                        f"not an instance: pass the class and its hyperparameters, "
+                        f"trajectory(f, gd.optim.{type(optimizer).__name__}, lr=...)")
+    if not callable(optimizer):
+        raise TypeError(f"optimizer must be an optimizer class or a callable(params, **hyper), "
+                        f"got {type(optimizer).__name__}: {optimizer!r}")
 
 
 @memoize
@@ -113,9 +145,16 @@ def trajectory(
     A run that reaches a non-finite loss or point stops there: the result has
     ``diverged=True`` and ``diverged_at`` the step, and ``path`` keeps the finite
     points. Divergence is a result, never an exception.
+
+    Raises:
+        TypeError: ``objective`` is not an [`Objective`][gdbook.objectives.Objective];
+            ``optimizer`` is an optimizer *instance* or not callable; ``steps`` not an integer.
+        ValueError: a bad ``start`` (see [`start_point`][gdbook.trajectory.start_point]),
+            ``steps`` out of range; the optimizer's own errors for bad hyperparameters.
     """
     if optimizer is None:
         from .optim import SGD as optimizer
+    _check_optimizer(optimizer)
     check_int("steps", steps, low=0, high=10**7)
     x = as_tensor(start_point(objective, start)).requires_grad_(True)
     opt = optimizer([x], **hyper)
@@ -178,6 +217,9 @@ def run_rule(
         True
     """
     check_int("steps", steps, low=0, high=10**8)
+    if not callable(rule) or isinstance(rule, type):
+        raise TypeError(f"rule must be an update rule, rule(x, g, state, **hyper) -> (x, state), such as "
+                        f"gd.optim.rules.adam; got {rule!r}")
     x = start_point(objective, start)
 
     def at(p):

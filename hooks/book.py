@@ -55,6 +55,8 @@ glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the 
 typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
 figures = _sibling("figures")  # figures as same-site SVG files
 search = _sibling("search")  # the search index per language, fetched at the first intent to search
+assets = _sibling("assets")  # theme files no reader can use, left out
+downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
 bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
@@ -320,6 +322,8 @@ def on_files(files, config):
 
 
 def on_config(config):
+    if _first_language(config):
+        downloads.start(config)
     if _executes_labs(config) and _first_language(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
@@ -356,6 +360,8 @@ def on_post_build(config):
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
+        assets.prune(Path(config.site_dir), list(search.LANGS))
+        downloads.write(config)
 
 
 DOWNLOAD = {"en": "Download this notebook (.ipynb)", "zh": "下载本 Notebook（.ipynb）"}
@@ -432,6 +438,7 @@ def _notebook_page(html: str, page, config) -> str:
         f'<p class="gd-download"><a class="md-button md-button--primary" href="{name}" download>'
         f"{DOWNLOAD[lang]}</a></p>"
     )
+    button += downloads.lab_links(lang, page.url)
     html = EXTERNAL_SCRIPT.sub("", _share_notebook_css(html, page, config))
     head = re.search(r"</h1>", html)
     return html[: head.end()] + button + html[head.end():] if head else button + html
@@ -472,6 +479,7 @@ def on_page_markdown(markdown, page, config, files):
     from mkdocs.exceptions import PluginError
 
     lang, slug = page_lang_and_slug(page)
+    markdown = downloads.fill(markdown, page.file.src_uri)
     if slug == "glossary":
         root = Path(config.config_file_path).parent
         terms = glossary.load(root / "glossary.yml")

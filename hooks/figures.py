@@ -6,6 +6,10 @@ first paint slow, so the build writes each figure's SVG to ``assets/figures/<dig
 puts an ``<img>`` in its place: with its alt text, its width and height (no layout shift), and
 ``loading="lazy"`` for every figure after the page's first. The files are named by their
 content, so two builds write the same bytes and a figure shared by both languages is one file.
+
+Only the figures as ``gd.svg`` wrote them are moved. A lab page keeps its few figures inline:
+nbconvert re-serialises a notebook's HTML output (attributes sorted and lower-cased, ``viewbox``),
+which an HTML page still draws but a standalone SVG file would not.
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ class Term:
             # a parenthesised part is optional: "(empirical) risk", "黑塞矩阵（Hessian 矩阵）"
             a = re.escape(a)
             a = re.sub(r"\\\((.*?)\\\)(?:\\ )?|（(.*?)）", lambda m: f"(?:{m.group(0)})?", a)
-            if lang == "en":  # plurals; a hyphen may be a space ("steepest descent direction")
-                a = rf"\b{a.replace(chr(92) + '-', '[- ]')}(?:s|es)?\b"
+            if lang == "en":  # plurals; hyphen and space alike ("steepest descent", "negative-curvature")
+                a = a.replace("\\-", "[- ]").replace("\\ ", "[- ]")
+                a = rf"\b{a}(?:s|es)?\b"
             parts.append(a)
         return re.compile("|".join(parts), re.I if lang == "en" else 0)
 

@@ -4,7 +4,7 @@ Material's search fetches ``search/search_index.json`` as soon as a page starts,
 mkdocs-static-i18n that one file holds both languages (about 2 MB): every reader paid for it on
 every first visit, whether they searched or not. Two changes, no change to Material itself:
 
-* ``split``: after the build, the index is also written per language,
+* ``split``: after the build, the index is written per language instead,
   ``search/search_index.<lang>.json``: the same configuration, only that language's pages.
 * ``HEAD_SCRIPT``, put in every page's ``<head>``, before Material's script: its request for
   the index (an ``XMLHttpRequest``) waits until the reader shows an intent to search (focus on, or typing into, the
@@ -22,7 +22,7 @@ LANGS = ("en", "zh")
 
 
 def split(site_dir: Path) -> dict[str, int]:
-    """Write ``search_index.<lang>.json`` next to the merged index; return each file's size."""
+    """Write ``search_index.<lang>.json`` in place of the merged index; return each file's size."""
     path = Path(site_dir) / "search" / "search_index.json"
     if not path.exists():
         return {}
@@ -34,6 +34,7 @@ def split(site_dir: Path) -> dict[str, int]:
         target = path.with_name(f"search_index.{lang}.json")
         target.write_text(data, encoding="utf-8")
         sizes[lang] = len(data.encode("utf-8"))
+    path.unlink()  # no page asks for it any more
     return sizes
 
 

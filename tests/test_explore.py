@@ -391,5 +391,6 @@ def test_built_explorable_has_fallback_and_hidden_controls(site, slug):
 
 @pytest.mark.build
 def test_explorable_data_stays_out_of_the_search_index(site):
-    index = (site / "search" / "search_index.json").read_text(encoding="utf-8").replace('\\"', '"')
+    index = "".join((site / "search" / f"search_index.{lang}.json").read_text(encoding="utf-8")
+                    for lang in ("en", "zh")).replace('\\"', '"')
     assert '"contours_by"' not in index and '"xy":[' not in index, "explorable JSON was indexed for search"

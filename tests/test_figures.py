@@ -191,6 +191,7 @@ def test_method_colors_are_stable():
     assert gd.plot.color_of("Adam") == gd.plot.METHOD_COLORS["adam"]
     assert gd.plot.color_of("Adam (lr=0.1)") == gd.plot.METHOD_COLORS["adam"]
     assert gd.plot.color_of("unknown method") is None
+    assert gd.plot.color_of("动量法") == gd.plot.METHOD_COLORS["momentum"]
     f = objectives.bowl(2)
     run = gd.trajectory(f, optim.Adam, lr=1.0, steps=5, label="Adam")
     fig = gd.plot.contour(f, [run], n=10)

@@ -212,7 +212,7 @@ def test_a_strict_build_puts_values_in_prose_tables_and_admonitions_and_nothing_
     assert "Took 1,050,000 steps, error 3.2 × 10⁻⁸." in html
     assert "<td>1050000</td>" in html and "Error 3.2e-08." in html and "<code>code</code>" in html
     assert "{python}" not in html and "gdinline" not in html
-    index = (root / "site" / "search" / "search_index.json").read_text(encoding="utf-8")
+    index = (root / "site" / "search" / "search_index.en.json").read_text(encoding="utf-8")
     assert "1,050,000" in json.loads(index)["docs"][0]["text"]
     assert "{python}" not in index and "gdinline" not in index
 

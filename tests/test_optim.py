@@ -3,10 +3,11 @@
 The parity tests feed *the same gradient sequence* to both implementations (gradients are
 set on ``p.grad`` from a seeded sequence, plus a term that depends on the parameter, so
 that the state really matters) and require a relative difference of at most 1e-12 in
-float64 after hundreds of steps. Rounding differs between the two (torch computes
-``sqrt(s) / sqrt(1 - beta2^t)`` where the rule computes ``sqrt(s / (1 - beta2^t))``, for
-instance), so the paths are not bit-identical, but each step contracts the difference:
-measured drift is around 1e-15, three orders below the bound.
+float64 after hundreds of steps. Rounding differs between the two (torch updates Adam's
+first moment with ``lerp_`` where the rule multiplies and adds, and takes ``(1 - beta2^t) ** 0.5``
+where the rule takes ``math.sqrt``, for instance), so the paths are not bit-identical, but each
+step contracts the difference: measured drift is around 1e-15, three orders below the bound.
+PyTorch's own optimizer test inputs are run in ``test_torch_matrix.py``.
 """
 
 from __future__ import annotations
@@ -497,10 +498,10 @@ def test_wrong_types_raise_type_error(name, kwargs):
         getattr(gd.optim, name)([w], **kwargs)
 
 
-@pytest.mark.parametrize("betas", [(0.9,), (0.9, 0.99, 0.999), 0.9])
-def test_betas_must_be_a_pair(betas):
+@pytest.mark.parametrize("betas,exc", [((0.9,), ValueError), ((0.9, 0.99, 0.999), ValueError), (0.9, TypeError)])
+def test_betas_must_be_a_pair(betas, exc):
     w = torch.zeros(2, dtype=DT, requires_grad=True)
-    with pytest.raises(ValueError, match="betas"):
+    with pytest.raises(exc, match="betas must be a pair"):
         gd.optim.Adam([w], betas=betas)
 
 
@@ -576,3 +577,165 @@ def test_adadelta_unit_rate_oscillates_on_steep_bowl():
     theirs = gd.trajectory(f, torch.optim.Adadelta, lr=1.0, eps=1.0, start=(-7.0, 7.0), steps=300)
     np.testing.assert_allclose(ours.path, theirs.path, rtol=1e-12, atol=1e-12)
     assert np.linalg.norm(ours.final) > 0.1
+
+
+# ---------------------------------------------------------------------------
+# Stricter than torch: values torch accepts silently, with a wrong or diverging run
+# ---------------------------------------------------------------------------
+
+STRICTER = [
+    ("SGD", dict(lr=math.nan), ValueError, "Invalid learning rate: nan"),  # torch's message in its other classes
+    ("SGD", dict(lr=math.inf), ValueError, "lr must be a finite number >= 0, got inf"),
+    ("SGD", dict(lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=-0.5), ValueError, "dampening must be in [0, 1], got -0.5"),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=1.5), ValueError, "dampening must be in [0, 1], got 1.5"),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov="yes"), TypeError, "nesterov must be True or False, got str: 'yes'"),
+    ("SGD", dict(lr=0.1, maximize=1), TypeError, "maximize must be True or False, got int: 1"),
+    ("RMSprop", dict(momentum=1.5), ValueError, "momentum must be in [0, 1), got 1.5"),
+    ("RMSprop", dict(alpha=2.0), ValueError, "alpha must be in [0, 1), got 2.0"),
+    ("RMSprop", dict(alpha=1.0), ValueError, "alpha must be in [0, 1), got 1.0"),
+    ("RMSprop", dict(centered="no"), TypeError, "centered must be True or False, got str: 'no'"),
+    ("Adam", dict(amsgrad=None), TypeError, "amsgrad must be True or False, got NoneType: None"),
+    ("Adam", dict(eps=math.inf), ValueError, "eps must be a finite number >= 0, got inf"),
+    ("AdamW", dict(weight_decay=math.inf), ValueError, "weight_decay must be a finite number >= 0, got inf"),
+    ("Adagrad", dict(lr_decay=math.inf), ValueError, "lr_decay must be a finite number >= 0, got inf"),
+    ("SGD", dict(lr=0.1, momentum=math.nan), ValueError, "Invalid momentum value: nan"),
+]
+
+
+@pytest.mark.parametrize("case", STRICTER, ids=[_invalid_id(c) for c in STRICTER])
+def test_stricter_than_torch(case):
+    """torch accepts each of these (the table on the API page); gdbook names the argument and its range."""
+    name, kwargs, exc, message = case
+    w = torch.zeros(2, dtype=DT, requires_grad=True)
+    getattr(torch.optim, name)([w], **kwargs)  # torch: no error
+    with pytest.raises(exc) as info:
+        getattr(gd.optim, name)([w], **kwargs)
+    assert str(info.value) == message
+
+
+def test_integer_parameters_rejected():
+    w = torch.zeros(2, dtype=torch.int64)
+    torch.optim.SGD([w], lr=0.1)  # torch: accepted, and never updated
+    with pytest.raises(TypeError, match="floating-point or complex tensors; parameter 0 of the group has dtype torch.int64"):
+        gd.optim.SGD([w], lr=0.1)
+
+
+@pytest.mark.parametrize("group,exc,message", [
+    (dict(lr=-1.0), ValueError, "Invalid learning rate: -1.0"),
+    (dict(momentum=2.0), ValueError, "momentum must be in [0, 1), got 2.0"),
+    (dict(nesterov="on"), TypeError, "nesterov must be True or False, got str: 'on'"),
+])
+def test_add_param_group_validates(group, exc, message):
+    opt = gd.optim.SGD([torch.zeros(2, dtype=DT, requires_grad=True)], lr=0.1, momentum=0.9)
+    with pytest.raises(exc) as info:
+        opt.add_param_group({"params": [torch.zeros(2, dtype=DT, requires_grad=True)], **group})
+    assert str(info.value) == message
+    assert len(opt.param_groups) == 1
+    # a group inherits the defaults it does not set: Nesterov with the constructor's momentum is valid
+    opt.add_param_group({"params": [torch.zeros(2, dtype=DT, requires_grad=True)], "nesterov": True})
+
+
+def test_adam_decoupled_weight_decay_is_adamw():
+    init = initial_params(6)
+    grads = gradient_sequence(6, steps=50)
+    hyper = dict(lr=0.01, weight_decay=0.1, amsgrad=True)
+    a = run_fed(lambda g, **kw: gd.optim.Adam(g, decoupled_weight_decay=True, **kw), init, grads, [hyper, {}], 2)
+    b = run_fed(gd.optim.AdamW, init, grads, [hyper, {}], 2)
+    c = run_fed(torch.optim.AdamW, init, grads, [hyper, {}], 2)
+    for x, y, z in zip(a, b, c):
+        assert torch.equal(x, y) and rel_diff(x, z) <= 1e-12
+
+
+def test_checkpoint_in_the_book_names_still_loads():
+    """A state_dict saved by gdbook before it used torch's names (m, s, t) is renamed on loading."""
+    w = torch.tensor([1.0, -2.0], dtype=DT, requires_grad=True)
+    opt = gd.optim.Adam([w], lr=0.1)
+    w.grad = torch.tensor([0.5, 0.5], dtype=DT)
+    opt.step()
+    sd = opt.state_dict()
+    old = {"state": {0: {"t": 1, "m": sd["state"][0]["exp_avg"], "s": sd["state"][0]["exp_avg_sq"]}},
+           "param_groups": [{k: v for k, v in sd["param_groups"][0].items()
+                             if k not in ("foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay")}]}
+    fresh = gd.optim.Adam([w], lr=0.1)
+    fresh.load_state_dict(old)
+    st = fresh.state[w]
+    assert sorted(st) == ["exp_avg", "exp_avg_sq", "step"] and torch.is_tensor(st["step"]) and float(st["step"]) == 1
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is False
+
+
+def test_sgd_without_momentum_keeps_no_state():
+    """As torch: plain SGD stores nothing per parameter (state_dict()["state"] is empty)."""
+    for cls in (gd.optim.SGD, torch.optim.SGD):
+        w = torch.ones(2, dtype=DT, requires_grad=True)
+        opt = cls([w], lr=0.1)
+        w.grad = torch.ones(2, dtype=DT)
+        opt.step()
+        assert opt.state_dict()["state"] == {}
+
+
+# ---------------------------------------------------------------------------
+# The pure API: rules and trajectories refuse bad input with a clear error
+# ---------------------------------------------------------------------------
+
+X = np.array([1.0, -2.0])
+
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: rules.adam(X, X, {}, lr=-0.1), ValueError, "Invalid learning rate: -0.1"),
+    (lambda: rules.adam(X, X, {}, betas=(1.0, 0.999)), ValueError, "Invalid beta parameter at index 0: 1.0"),
+    (lambda: rules.adam(X, X, {}, betas=0.9), TypeError, "betas must be a pair (beta1, beta2) of numbers in [0, 1), got 0.9"),
+    (lambda: rules.rmsprop(X, X, {}, alpha=2), ValueError, "alpha must be in [0, 1), got 2"),
+    (lambda: rules.sgd(X, X, {}, lr=math.inf), ValueError, "lr must be a finite number >= 0, got inf"),
+    (lambda: rules.momentum_ema(X, X, {}, lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
+    (lambda: rules.sgd(X, None, {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got NoneType: None"),
+    (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
+    (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
+    (lambda: rules.adam(X, X, {}, amsgrad="yes"), TypeError, "amsgrad must be True or False, got str: 'yes'"),
+    (lambda: rules.adagrad(X + 0j, X, {}), TypeError, "x must be real; complex parameters: use the classes of gdbook.optim, "
+                                                    "which treat a complex number as a pair of reals, as torch.optim does"),
+])
+def test_rules_validate(call, exc, message):
+    with pytest.raises(exc) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: gd.trajectory(None, gd.optim.SGD, lr=0.1), TypeError, "objective must be a gdbook Objective"),
+    (lambda: gd.trajectory("bowl", gd.optim.SGD, lr=0.1), TypeError, "objective must be a gdbook Objective"),
+    (lambda: gd.run_rule(None, rules.sgd, lr=0.1), TypeError, "objective must be a gdbook Objective"),
+    (lambda: gd.trajectory(objectives.bowl(10), gd.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)),
+     TypeError, "not an instance: pass the class"),
+    (lambda: gd.trajectory(objectives.bowl(10), "SGD", lr=0.1), TypeError, "optimizer must be an optimizer class"),
+    (lambda: gd.run_rule(objectives.bowl(10), gd.optim.SGD, lr=0.1), TypeError, "rule must be an update rule"),
+    (lambda: gd.trajectory(objectives.bowl(10), gd.optim.SGD, lr=0.1, start=[[1.0, 2.0]]), ValueError,
+     r"start must be a point \(a flat sequence of 2 coordinate\(s\)\), got an array of shape \(1, 2\)"),
+    (lambda: gd.trajectory(objectives.bowl(10), gd.optim.SGD, lr=0.1, start=[math.nan, 1.0]), ValueError,
+     r"start must be finite, got \[nan, 1.0\]"),
+    (lambda: gd.run_rule(objectives.bowl(10), rules.sgd, lr=0.1, start=[math.inf, 1.0]), ValueError, "start must be finite"),
+    (lambda: gd.trajectory(objectives.bowl(10), gd.optim.SGD, lr=0.1, start="far"), TypeError, "start must be a number"),
+])
+def test_trajectory_validates(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_rule_optimizer_with_a_plain_pure_function():
+    """Any pure ``rule(x, g, state, **hyper)`` becomes an optimizer; torch's bookkeeping flags are not passed."""
+
+    def halving_gd(x, g, state, **hyper):
+        assert set(hyper) == {"lr", "shrink"}
+        return x * hyper["shrink"] - hyper["lr"] * g, {"n": state.get("n", 0) + 1}
+
+    class Shrink(gd.optim.RuleOptimizer):
+        rule = staticmethod(halving_gd)
+
+        def __init__(self, params, lr=0.1, shrink=0.5):
+            super().__init__(params, dict(lr=lr, shrink=shrink, foreach=None, differentiable=False))
+
+    w = torch.tensor([4.0], dtype=DT, requires_grad=True)
+    opt = Shrink([w])
+    w.grad = torch.tensor([1.0], dtype=DT)
+    opt.step()
+    assert w.item() == pytest.approx(4.0 * 0.5 - 0.1, rel=1e-15)

@@ -144,11 +144,19 @@ def test_exec_sessions_lists_the_executed_blocks_sessions():
     assert hook.exec_sessions(md) == ["a", "c"]
 
 
+def _notebook(code: str) -> str:
+    import nbformat
+
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code, id="c01")]))
+
+
 def test_labs_are_executed_again_only_when_they_change_or_failed(tmp_path, monkeypatch):
+    import nbformat
+
     runs = []
 
     def execute(path, out, *args):
-        runs.append(path.read_text())
+        runs.append(nbformat.read(path, as_version=4).cells[0].source)
         if "fail" in runs[-1]:
             raise RuntimeError("kernel died")
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +168,7 @@ def test_labs_are_executed_again_only_when_they_change_or_failed(tmp_path, monke
     labs.open(workers=1)
     try:
         for text in ["one", "one", "two", "fail", "fail", "two"]:
-            lab.write_text(text)
+            lab.write_text(_notebook(text))
             labs.start(lab, tmp_path, "python3", False)
             if text == "fail":
                 with pytest.raises(RuntimeError):

@@ -161,7 +161,9 @@ def test_chinese_prose_has_chinese_punctuation(path):
 def test_chinese_paragraphs_are_one_line_each(path):
     found = []
     rows = lines(path, markdown_only=True)
-    for (where, n, a), (_, _, b) in zip(rows, rows[1:]):
+    for (where, n, a), (where_b, _, b) in zip(rows, rows[1:]):
+        if where != where_b:  # the next notebook cell
+            continue
         if not a.strip() or not b.strip() or re.match(r"^\s*(?:!!!|\?\?\?)", a) or STRUCTURE.match(b):
             continue
         if re.match(f"[{HAN}“（《]", b.strip()) and re.search(f"[{HAN}，、“”（）]$", a.rstrip()):
@@ -189,3 +191,27 @@ def test_the_search_dictionary_holds_every_chinese_term():
             if re.fullmatch(f"[{HAN}]{{2,}}", part) and part not in words:
                 missing.append(part)
     assert not missing, f"add to hooks/jieba_user_dict.txt: {missing}"
+
+
+D2L = {
+    "en": re.compile(r"^- A\. Zhang, Z\. C\. Lipton, M\. Li, A\. J\. Smola \(2023\)\. [^.]+(?:\.[^.]+)*, (?:§[\d.–]+|chapter \d+)\. "
+                     r"\*Dive into Deep Learning\*\. \[d2l\.ai\]\(https://d2l\.ai/[^)]+\)$"),
+    "zh": re.compile(r"^- 阿斯顿·张、扎卡里·C\. 立顿、李沐、亚历山大·J\. 斯莫拉（2023）。[^。]+，(?:[\d.–]+ 节|第 \d+ 章)。"
+                     r"《动手学深度学习》。\[zh\.d2l\.ai\]\(https://zh\.d2l\.ai/[^)]+\)$"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_dive_into_deep_learning_is_cited_one_way_with_the_edition_linked(lang):
+    """d2l: one format per language, the English edition (d2l.ai, its section numbers) on English
+    pages and the Chinese edition (zh.d2l.ai, its own numbers) on Chinese pages."""
+    bad = []
+    for path in (zh_sources() if lang == "zh" else en_sources()):
+        if path.suffix != ".md":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+            if line.startswith("- ") and ("Lipton" in line or "立顿" in line) and not D2L[lang].match(line):
+                bad.append(f"{path.name}:{n}: {line[:120]}")
+            if ("d2l.ai" in line) and (("zh.d2l.ai" in line) != (lang == "zh")):
+                bad.append(f"{path.name}:{n}: links the other language's edition")
+    assert not bad, "\n".join(bad)

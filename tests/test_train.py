@@ -41,6 +41,20 @@ def test_history_shapes():
     assert h.label == "SGD"
 
 
+def test_init_scale_sets_the_spread_of_the_initial_weights():
+    """The first recorded loss is at the initial weights: scale 0 starts at w = 0, b = 0, and a
+    larger scale starts from weights drawn with the same seed, scaled."""
+    X, y = data.synthetic_regression(seed=0)
+    zero = train_regression(optim.SGD, lr=0.03, epochs=1, seed=0, init_scale=0.0)
+    assert zero.loss[0] == pytest.approx(float(squared_loss(torch.zeros_like(y), y)))
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(2, generator=g, dtype=X.dtype)
+    one = train_regression(optim.SGD, lr=0.03, epochs=1, seed=0, init_scale=1.0)
+    assert one.loss[0] == pytest.approx(float(squared_loss(X @ w, y)))
+    with pytest.raises(ValueError):
+        train_regression(optim.SGD, lr=0.03, epochs=1, init_scale=-1.0)
+
+
 def test_recovers_true_parameters():
     """With noise 0.01 and 1000 examples the least-squares estimate is within ~1e-3 of the
     truth; minibatch SGD then ends within its own noise floor of that estimate."""

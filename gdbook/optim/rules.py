@@ -5,18 +5,27 @@ Each rule is written once, as an update of the parameter ``x`` and of the arrays
 
 * ``x_new, state_new = rule(x, g, state, **hyper)`` is pure: the rule runs on copies and
   leaves its inputs alone. The book's pages and [`gdbook.compare`][gdbook.compare] call it
-  this way on small problems. ``state`` is a plain dict, empty before the first step.
-* ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are. The
-  ``torch.optim``-style classes of [`optimizers`][gdbook.optim.optimizers] call it on
-  every parameter: no temporary copy of a large tensor, and the fused tensor operations
-  torch's own loop uses, so a step costs about what ``torch.optim`` charges.
+  this way on small problems. ``state`` is a plain dict, empty before the first step. The
+  pure call checks its arguments first: ``x`` and ``g`` real arrays or numbers, ``state``
+  a dict, hyperparameters in range
+  (``gdbook.optim._hyper.check_hyper``); a bad one raises a ``TypeError`` or
+  ``ValueError`` naming it. Hyperparameters may be NumPy arrays that broadcast against
+  ``x`` (one learning rate per row: [`gdbook.compare`][gdbook.compare] sweeps rates so).
+* ``rule.inplace(x, g, state, **hyper)`` updates ``x`` and ``state`` where they are,
+  without checks. The ``torch.optim``-style classes of
+  [`optimizers`][gdbook.optim.optimizers] call it on every parameter: no temporary copy of
+  a large tensor and fused in-place tensor operations (``add_``, ``addcdiv_``) as in
+  torch's own loop, so a step costs about what ``torch.optim`` charges.
 
-The rules work on torch tensors and NumPy arrays alike. Symbols follow the book:
-\(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(\mathbf v\) velocity,
-\(\mathbf s\) average of squared gradients, \(\mathbf m\) first moment, \(\lambda\) weight
-decay. Where torch names a symbol differently (RMSprop's ``alpha`` is the book's
-\(\gamma\)), the signature keeps torch's name so the classes accept the same keywords as
-``torch.optim``.
+The rules work on torch tensors and NumPy arrays alike. Symbols follow the book, and so do
+the state keys: \(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(t\) step
+count (``t``), \(\mathbf v\) velocity (``v``), \(\mathbf s\) sum (Adagrad) or average
+(RMSProp, Adadelta, Adam) of squared gradients (``s``), \(\mathbf m\) first moment
+(``m``), \(\Delta\mathbf u\) Adadelta's average of squared updates (``u``), \(\lambda\)
+weight decay. The classes store the same entries under torch's names (``exp_avg`` for
+``m`` ...). Where torch names a hyperparameter differently (RMSprop's ``alpha`` is the
+book's \(\gamma\)), the signature keeps torch's name so the classes accept the same
+keywords as ``torch.optim``.
 
 Examples:
     >>> import numpy as np
@@ -36,6 +45,7 @@ import numpy as np
 import torch
 
 from .._array import xp
+from ._hyper import check_hyper
 
 __all__ = [
     "rule",
@@ -69,23 +79,40 @@ def _fresh(a):
     return a
 
 
+def _check_arrays(x, g, state) -> None:
+    """The pure call's arguments: a real point, a real gradient, a dict of state."""
+    for name, a in (("x", x), ("g", g)):
+        if a is None or isinstance(a, (str, bytes, dict)):
+            what = "the point" if name == "x" else "the gradient at x"
+            raise TypeError(f"{name} must be an array or a number ({what}), got {type(a).__name__}: {a!r}")
+        if a.is_complex() if isinstance(a, torch.Tensor) else np.iscomplexobj(a):
+            raise TypeError(f"{name} must be real; complex parameters: use the classes of gdbook.optim, "
+                            "which treat a complex number as a pair of reals, as torch.optim does")
+    if not isinstance(state, dict):
+        raise TypeError(f"state must be a dict (empty before the first step), got {type(state).__name__}: {state!r}")
+
+
 def rule(update):
     """Turn an in-place ``update(x, g, state, **hyper)`` into a rule with both calls.
 
     The returned function is the pure form, ``(x, g, state, **hyper) -> (x_new, state_new)``;
-    its attribute ``inplace`` is ``update`` itself.
+    it checks its arguments first (``TypeError``/``ValueError`` naming the culprit, see
+    ``gdbook.optim._hyper.check_hyper``). Its attribute ``inplace`` is
+    ``update`` itself, unchecked: the classes validate hyperparameters once, when a group
+    is added, not on every step.
 
     Examples:
         >>> @rule
         ... def halve(x, g, state):
         ...     x *= 0.5
         >>> x = np.array([4.0])
-        >>> halve(x, None, {}), x          # the pure call leaves x alone
+        >>> halve(x, np.zeros(1), {}), x   # the pure call leaves x alone
         ((array([2.]), {}), array([4.]))
     """
-
     @functools.wraps(update)
     def pure(x, g, state, **hyper):
+        _check_arrays(x, g, state)
+        check_hyper(**hyper)
         x, state = _fresh(x), {k: _fresh(v) for k, v in state.items()}
         update(x, g, state, **hyper)
         return x, state
@@ -99,22 +126,54 @@ def rule(update):
 # ---------------------------------------------------------------------------
 
 
+def _recording(a) -> bool:
+    """Whether autograd records operations on ``a`` (the classes' ``differentiable=True``)."""
+    return isinstance(a, torch.Tensor) and a.requires_grad and torch.is_grad_enabled()
+
+
+def _own(a):
+    """``a``, or a copy of it that later in-place operations may overwrite while autograd records.
+
+    An in-place operation on a tensor autograd has saved (the output of ``sqrt``) would break
+    the backward pass; the copy costs one pass, and only in differentiable mode.
+    """
+    return a.clone() if _recording(a) else a
+
+
+def _kept(u, a):
+    """``u``, copied if autograd saves it for the gradient of a recorded factor ``a``
+    (a later in-place update of ``u``, the parameter or a state buffer, would break backward)."""
+    return u.clone() if _recording(a) else u
+
+
 def _add(y, a, u):
     r"""\(y + a\,u\), as a new array (one pass on tensors)."""
+    if isinstance(a, torch.Tensor):  # a tensor coefficient (a differentiable lr): no fused alpha
+        return y + a * _kept(u, a)
     return torch.add(y, u, alpha=a) if isinstance(y, torch.Tensor) else y + a * u
 
 
 def _add_(y, a, u, d=None):
     r"""\(y \leftarrow y + a\,u\), or \(y + a\,u / d\), in place (one fused pass on tensors)."""
+    if isinstance(a, torch.Tensor):  # a tensor coefficient (a differentiable lr): no fused alpha
+        u = a * _kept(u, a)
+        return y.add_(u if d is None else u / d)
     if isinstance(y, torch.Tensor):
-        return y.add_(u, alpha=a) if d is None else y.addcdiv_(u, d, value=a)
+        return y.add_(u, alpha=a) if d is None else y.addcdiv_(_kept(u, d), d, value=a)
     y += a * u if d is None else a * u / d
     return y
 
 
 def _sqrt_(a):
-    r"""\(a \leftarrow \sqrt a\) in place."""
-    return a.sqrt_() if isinstance(a, torch.Tensor) else np.sqrt(a, out=a)
+    r"""\(a \leftarrow \sqrt a\) in place (on a copy while autograd records)."""
+    return _own(a.sqrt_()) if isinstance(a, torch.Tensor) else np.sqrt(a, out=a)
+
+
+def _maximum_(a, b):
+    r"""\(a \leftarrow \max(a, b)\) elementwise, in place."""
+    if _recording(a) or _recording(b):
+        return a.copy_(torch.maximum(a.clone(), b))
+    return xp(a).maximum(a, b, out=a)
 
 
 def _buffer(state, name, like, fill=0.0):
@@ -147,8 +206,10 @@ def debias(avg, decay: float, t: int):
 
 def _rms(s, eps, correction=1.0):
     r"""\(\sqrt{s / c} + \epsilon\), as one new array (computed \(\sqrt s / \sqrt c + \epsilon\), as torch does)."""
-    r = xp(s).sqrt(s)
-    if correction != 1.0:
+    r = _own(xp(s).sqrt(s))
+    if isinstance(correction, torch.Tensor):  # a tensor beta (differentiable): autograd sees the root
+        r /= correction.sqrt()
+    elif correction != 1.0:
         r /= math.sqrt(correction)
     r += eps
     return r
@@ -187,7 +248,9 @@ def sgd(x, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, neste
     \end{aligned}
     \]
 
-    with \(\beta\) = ``momentum`` and \(\tau\) = ``dampening``.
+    with \(\beta\) = ``momentum`` and \(\tau\) = ``dampening``, where \(\mathbf g_t\) is the
+    gradient (negated if ``maximize``) plus \(\lambda\mathbf x_{t-1}\) (``weight_decay``).
+    State: ``v``, only when ``momentum`` is nonzero.
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
     if momentum:
@@ -213,6 +276,8 @@ def adagrad(x, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_acc
         \qquad \eta_t = \frac{\eta}{1 + (t - 1)\,\text{lr\_decay}}
     \end{aligned}
     \]
+
+    with \(\mathbf s_0\) filled with ``initial_accumulator_value``. State: ``t``, ``s``.
     """
     g = _with_l2(_direction(g, maximize), x, weight_decay)
     t = state["t"] = state.get("t", 0) + 1
@@ -311,7 +376,7 @@ def adam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
     if amsgrad:
         s_max = _buffer(state, "s_max", x)
-        s = xp(s).maximum(s_max, s, out=s_max)        # divide by the largest s so far
+        s = _maximum_(s_max, s)                        # divide by the largest s so far
     # x ← x − η m̂/(√ŝ + ε): the debias factors 1/(1 − βᵗ) of m̂ and ŝ go into the scalars
     _add_(x, -lr / (1 - beta1**t), m, _rms(s, eps, correction=1 - beta2**t))
 

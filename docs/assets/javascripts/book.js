@@ -2,7 +2,7 @@
 // reached and scrolled with the keyboard: it joins the tab order when, and only when, it
 // overflows at the reader's width. Runs on every page load and instant navigation.
 (function () {
-  var SCROLLERS = "div.arithmatex, .md-typeset pre > code, .md-typeset__scrollwrap, .jp-OutputArea-output, .jp-InputArea-editor";
+  var SCROLLERS = "div.arithmatex, .md-typeset pre > code, .md-typeset__scrollwrap, .jp-OutputArea-output, .highlight-ipynb";
   function focusable() {
     document.querySelectorAll(SCROLLERS).forEach(function (el) {
       var style = getComputedStyle(el);

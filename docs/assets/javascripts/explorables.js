@@ -39,12 +39,12 @@
   // ---------------------------------------------------------------- plots
 
   // A plot of the window [[x0, x1], [y0, y1]], equal scales, axes and ticks.
-  function planePlot(host, plot, uid) {
+  function planePlot(host, plot, uid, label) {
     var wx = plot.window[0], wy = plot.window[1];
     var m = { l: 46, r: 10, t: 8, b: 36 };
     var pw = W - m.l - m.r;
     var ph = pw * (wy[1] - wy[0]) / (wx[1] - wx[0]);
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + r2(ph + m.t + m.b), class: "gd-x-svg gd-x-plane", role: "img" }, host);
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + r2(ph + m.t + m.b), class: "gd-x-svg gd-x-plane", role: "img", "aria-label": label }, host);
     var sx = function (x) { return r2(m.l + (x - wx[0]) / (wx[1] - wx[0]) * pw); };
     var sy = function (y) { return r2(m.t + (wy[1] - y) / (wy[1] - wy[0]) * ph); };
     var clip = uid + "-clip";
@@ -138,7 +138,7 @@
   function lossPlot(host, loss, text) {
     var m = { l: 52, r: 10, t: 8, b: 36 };
     var pw = W - m.l - m.r, ph = pw * 0.8;
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + r2(ph + m.t + m.b), class: "gd-x-svg gd-x-loss-plot", role: "img" }, host);
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + r2(ph + m.t + m.b), class: "gd-x-svg gd-x-loss-plot", role: "img", "aria-label": text.loss_label }, host);
     var lo = loss.range[0], hi = loss.range[1];
     var sx = function (t) { return r2(m.l + t / loss.steps * pw); };
     var sy = function (v) {
@@ -233,7 +233,7 @@
     right.id = uid + "-loss";
     plots.appendChild(left);
     plots.appendChild(right);
-    var p = planePlot(left, d.plot, uid);
+    var p = planePlot(left, d.plot, uid, text.plane_label);
     var lp = lossPlot(right, d.loss, text);
     var names = d.sliders.map(function (s) { return s.name; });
     var sliders = {};
@@ -327,7 +327,7 @@
       var pi = problem(), prob = d.problems[pi], k = lr.index(), T = +step.value;
       if (pi !== shown) {
         panel.textContent = "";
-        p = planePlot(panel, prob.plot, uid + "-" + pi);
+        p = planePlot(panel, prob.plot, uid + "-" + pi, text.plane_label);
         drawContours(p, prob.contours);
         shown = pi;
       }

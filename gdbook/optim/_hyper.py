@@ -1,0 +1,118 @@
+"""Hyperparameter validation for the rules and the classes, written once.
+
+``gdbook.optim._hyper.check_hyper`` checks every hyperparameter it knows by its
+name. Where ``torch.optim`` raises, the error is torch's (same type, same message, so code
+that catches it keeps working); where torch accepts a value that gives a silently wrong or
+diverging run (a non-finite ``lr``, ``momentum >= 1``, ``alpha > 1``, a string for a flag),
+it raises a ``ValueError`` or ``TypeError`` naming the argument and the allowed range.
+The table "Differences from torch.optim" of the API page lists those cases.
+
+Examples:
+    >>> check_hyper(lr=0.1, momentum=0.9)
+    >>> check_hyper(momentum=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum must be in [0, 1), got 1.0
+    >>> check_hyper(lr=-0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid learning rate: -0.1
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._checks import check_number
+
+__all__ = ["check_hyper"]
+
+# Flags: True or False (None also for torch's "let torch choose" flags).
+_FLAGS = ("nesterov", "maximize", "amsgrad", "centered", "decoupled", "decoupled_weight_decay", "differentiable",
+         "capturable")
+_OPTIONAL_FLAGS = ("foreach", "fused")
+
+# name: (low, high, high_open, torch's message for a value below low, or None where torch has no check)
+_RANGES = {
+    "lr": (0.0, math.inf, False, "Invalid learning rate: {}"),
+    "momentum": (0.0, 1.0, True, "Invalid momentum value: {}"),
+    "dampening": (0.0, 1.0, False, None),
+    "weight_decay": (0.0, math.inf, False, "Invalid weight_decay value: {}"),
+    "eps": (0.0, math.inf, False, "Invalid epsilon value: {}"),
+    "alpha": (0.0, 1.0, True, "Invalid alpha value: {}"),
+    "rho": (0.0, 1.0, False, "Invalid rho value: {}"),
+    "lr_decay": (0.0, math.inf, False, "Invalid lr_decay value: {}"),
+    "initial_accumulator_value": (0.0, math.inf, False, "Invalid initial_accumulator_value value: {}"),
+}
+# Where torch also rejects values above the range (rho > 1), its message covers both sides.
+_TORCH_BOTH_SIDES = {"rho"}
+
+
+def _real(name: str, value) -> np.ndarray:
+    """``value`` as a float array: a real number, a one-element tensor, or (for the pure
+    rules, which sweep many rates at once) a NumPy array of them; else ``TypeError``."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
+        if value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(f"{name} must be a real number, got a {value.dtype} tensor")
+        return np.array(float(value.detach()))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size:
+        return value.astype(np.float64)
+    return np.array(check_number(name, value))
+
+
+def _check_range(name: str, value) -> None:
+    low, high, high_open, torch_msg = _RANGES[name]
+    v = _real(name, value)
+    # torch's test is ``not low <= v`` (NaN fails it too) in five of the six classes: its message
+    if torch_msg is not None and (np.any(~(v >= low)) or (name in _TORCH_BOTH_SIDES and np.any(v > high))):
+        raise ValueError(torch_msg.format(value))
+    if high == math.inf and not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number >= {low:g}, got {value}")
+    if not np.all((v >= low) & ((v < high) if high_open else (v <= high))):
+        right = ")" if high_open else "]"
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}{right}, got {value}")
+
+
+def _check_betas(betas) -> None:
+    if not isinstance(betas, (tuple, list)):
+        raise TypeError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}")
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}")
+    for i, b in enumerate(betas):
+        v = _real(f"betas[{i}]", b)
+        if not np.all((v >= 0.0) & (v < 1.0)):  # torch's test and message; NaN fails it too
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+
+
+def check_hyper(**hyper) -> None:
+    r"""Validate optimizer hyperparameters given by name; unknown names are left alone.
+
+    Ranges: ``lr``, ``eps``, ``weight_decay``, ``lr_decay``, ``initial_accumulator_value``
+    finite and \(\ge 0\); ``momentum`` and ``alpha`` in \([0, 1)\); ``dampening`` and
+    ``rho`` in \([0, 1]\); ``betas`` a pair in \([0, 1)\); flags ``True`` or ``False``
+    (``foreach`` and ``fused`` may be ``None``); ``nesterov`` needs ``momentum > 0`` and
+    ``dampening == 0``. Numbers may be one-element tensors (``lr=torch.tensor(0.01)``).
+
+    Raises:
+        TypeError: a number that is not a real number, a flag that is not a bool, ``betas``
+            that are not a tuple or list.
+        ValueError: a value out of its range (torch's message where torch checks it),
+            ``betas`` of length other than 2.
+    """
+    for name, value in hyper.items():
+        if name in _RANGES:
+            _check_range(name, value)
+        elif name == "betas":
+            _check_betas(value)
+        elif name in _FLAGS or name in _OPTIONAL_FLAGS:
+            if not (isinstance(value, bool) or (value is None and name in _OPTIONAL_FLAGS)):
+                allowed = "True, False or None" if name in _OPTIONAL_FLAGS else "True or False"
+                raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}: {value!r}")
+    if hyper.get("nesterov") and (np.any(_real("momentum", hyper.get("momentum", 0.0)) <= 0)
+                                  or np.any(_real("dampening", hyper.get("dampening", 0.0)) != 0)):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
