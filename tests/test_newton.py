@@ -157,3 +157,64 @@ def test_bad_arguments():
         newton.newton_minimize(f, lr=1.5)
     with pytest.raises(ValueError, match="start"):
         newton.newton_minimize(f, start=(1.0, 2.0, 3.0))
+
+
+def _hyp():
+    return Objective("√(1+x²)", r"\sqrt{1+x^2}", lambda x: (1 + x**2) ** 0.5, 1)
+
+
+def _armijo_reference(x, steps, lr, c, s):
+    """Backtracking Newton on √(1+x²) written out from the docstring: the first α of
+    η, ηs, ηs², … with f(x + αp) ≤ f(x) + c α gᵀp (f at the *current* point)."""
+    f = lambda x: math.sqrt(1 + x * x)
+    path, evals = [x], 0
+    for _ in range(steps):
+        g = x / f(x)
+        if g == 0:  # an exact critical point (tol = 0)
+            break
+        p = -g / (1 + x * x) ** -1.5
+        alpha = lr
+        for _ in range(60):
+            evals += 1
+            if f(x + alpha * p) <= f(x) + c * alpha * g * p:
+                break
+            alpha *= s
+        x = x + alpha * p
+        path.append(x)
+    return np.array(path), evals
+
+
+@pytest.mark.parametrize("lr, c, s", [(1.0, 1e-4, 0.5), (1.0, 0.45, 0.3), (0.8, 0.9, 0.7), (1.0, 0.6, 0.9)])
+def test_line_search_takes_the_first_step_that_passes_armijo(lr, c, s):
+    ref, evals = _armijo_reference(1.5, 6, lr, c, s)
+    run = newton.newton_minimize(_hyp(), start=1.5, steps=6, lr=lr, c=c, shrink=s, line_search=True)
+    np.testing.assert_allclose(run.path[:, 0], ref, rtol=1e-10, atol=1e-12)
+    assert run.f_evals == evals
+    assert np.all(np.diff(run.losses) <= 0)  # no accepted step raises the loss
+
+
+def test_line_search_defaults_are_c_1e_4_and_shrink_one_half():
+    ref, evals = _armijo_reference(1.5, 6, 1.0, 1e-4, 0.5)
+    run = newton.newton_minimize(_hyp(), start=1.5, steps=6, line_search=True)
+    np.testing.assert_allclose(run.path[:, 0], ref, rtol=1e-10, atol=1e-12)
+    assert run.f_evals == evals
+    # the first pure step from 1.5 goes to -3.375, uphill: rejected, half of it is taken
+    one = newton.newton_minimize(_hyp(), start=1.5, steps=1, line_search=True)
+    assert one.path[1, 0] == pytest.approx(1.5 - 0.5 * 1.5 * 3.25, rel=1e-12) and one.f_evals == 2
+
+
+def test_line_search_compares_with_the_current_loss():
+    # over several steps the sufficient decrease is measured from the loss at the current
+    # point, not from the starting loss (which every later point is far below)
+    run = newton.newton_minimize(_hyp(), start=3.0, steps=8, line_search=True, c=0.4, shrink=0.8)
+    ref, evals = _armijo_reference(3.0, 8, 1.0, 0.4, 0.8)
+    np.testing.assert_allclose(run.path[:, 0], ref, rtol=1e-10, atol=1e-12)
+    assert np.all(np.diff(run.losses) <= 0) and run.f_evals == evals
+
+
+def test_line_search_gives_up_after_60_trials():
+    # f is finite only at the start: no trial passes, and after 60 of them the step
+    # η s^60 (0.9^60 ≈ 0.002 here) is taken untested; its loss is not finite: diverged
+    spike = Objective("spike", "spike", lambda x: (1 + x**2) ** 0.5 if x == 1.5 else x * math.nan, 1)
+    run = newton.newton_minimize(spike, start=1.5, steps=3, line_search=True, shrink=0.9)
+    assert run.f_evals == 60 and run.status == "diverged" and run.diverged_at == 1 and run.steps == 0
