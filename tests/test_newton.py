@@ -218,3 +218,121 @@ def test_line_search_gives_up_after_60_trials():
     spike = Objective("spike", "spike", lambda x: (1 + x**2) ** 0.5 if x == 1.5 else x * math.nan, 1)
     run = newton.newton_minimize(spike, start=1.5, steps=3, line_search=True, shrink=0.9)
     assert run.f_evals == 60 and run.status == "diverged" and run.diverged_at == 1 and run.steps == 0
+
+
+def test_root_defaults_and_stopping_rule():
+    # tol = 4 eps relative to max(|x|, 1), steps = 50
+    sq, dsq = (lambda x: x**2), (lambda x: 2 * x)  # a double root: Newton halves x each step
+    slow = newton.newton_root(sq, dsq, 1.0, tol=0.0)
+    assert slow.status == "max steps" and slow.steps == 50 and slow.root == 0.5**50
+    # the 50th step is 2^-50 = 4 eps: the first within the default tolerance
+    assert newton.newton_root(sq, dsq, 1.0, steps=60).steps == 50
+    # on x² every step halves x, so the steps are 2^-k exactly: a step equal to
+    # tol·max(|x|, 1) stops the search ("<="), relative to |x| above 1, absolute below
+    assert newton.newton_root(sq, dsq, 1.0, tol=0.125).steps == 3
+    assert newton.newton_root(sq, dsq, 1024.0, tol=1.0).steps == 1  # |step| = |new|: within 1·|new|
+    assert newton.newton_root(sq, dsq, 1024.0, tol=0.5).steps == 11  # only at new = 0.5 <= 0.5·1
+    # starting on the root: converged without a step; f(x_k) = 0 at the last allowed step too
+    assert newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 2.0).status == "converged"
+    last = newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, steps=1, tol=0.0)
+    assert last.status == "converged" and last.steps == 1 and last.values.tolist() == [-1.0, 0.0]
+    none = newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, steps=0)
+    assert none.status == "max steps" and none.steps == 0 and none.reference == 1.0
+
+
+def test_root_result_reports():
+    r = newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, root=2.0)
+    assert r.reference == 2.0 and r.errors.tolist() == [1.0, 0.0] and r.converged and not r.diverged
+    # digits relative to |r|, capped at -log10(eps) for an exact iterate
+    assert r.digits.tolist() == pytest.approx([-math.log10(0.5), -math.log10(EPS)], rel=1e-12)
+    assert np.isnan(r.ratios()).all()  # e = 0 at the end: no ratio
+    z = newton.newton_root(lambda x: x, lambda x: 1.0, 0.25, root=0.0)  # root 0: absolute errors
+    assert z.digits.tolist() == pytest.approx([-math.log10(0.25), -math.log10(EPS)], rel=1e-12)
+    s = newton.sqrt_newton(2.0)
+    e = s.errors
+    ok = (e[:-1] > 0) & (e[1:] > 0)
+    np.testing.assert_allclose(s.ratios()[ok], e[1:][ok] / e[:-1][ok] ** 2, rtol=1e-15)
+    assert s.ratios().shape == (s.steps,)
+
+
+def test_square_and_cube_root_starts():
+    assert newton.sqrt_newton(9.0).iterates[0] == 9.0 and newton.sqrt_newton(0.25).iterates[0] == 1.0
+    assert newton.sqrt_newton(0.0).root == pytest.approx(0.0, abs=1e-12)  # a = 0 is allowed
+    assert newton.sqrt_newton(2.0, x0=0.5).iterates[0] == 0.5
+    assert newton.cbrt_newton(-8.0).iterates[0] == -8.0 and newton.cbrt_newton(-0.5).iterates[0] == -1.0
+    assert newton.cbrt_newton(0.5).iterates[0] == 1.0 and newton.cbrt_newton(-8.0).root == -2.0
+    assert newton.cbrt_newton(2.0, x0=-1.0).iterates[0] == -1.0
+    capped = newton.sqrt_newton(2.0, steps=2, tol=0.0)
+    assert capped.steps == 2 and capped.status == "max steps"
+    assert newton.cbrt_newton(2.0, steps=1).steps == 1
+    for call, message in [(lambda: newton.sqrt_newton(-1.0), "a must be in [0.0, inf], got -1.0"),
+                          (lambda: newton.sqrt_newton(2.0, x0=0.0), "x0 must be in (0.0, inf], got 0.0"),
+                          (lambda: newton.cbrt_newton(2.0, x0=0.0),
+                           "x0 must be nonzero: the tangent of x³ - a is flat at 0"),
+                          (lambda: newton.cbrt_newton(math.nan), "a must be in [-inf, inf], got nan"),
+                          (lambda: newton.newton_root(abs, abs, math.nan), "x0 must be in [-inf, inf], got nan"),
+                          (lambda: newton.newton_root(abs, abs, 1.0, steps=-1),
+                           "steps must be an integer in [0, 1000000], got -1"),
+                          (lambda: newton.newton_root(abs, abs, 1.0, tol=-1.0), "tol must be in [0.0, inf], got -1.0")]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+
+
+def test_minimize_in_one_and_three_dimensions():
+    # 1-D: f = 2(x - 1)², one Newton step to x = 1
+    one = newton.newton_minimize(Objective("q1", "q1", lambda x: 2 * (x - 1) ** 2, 1), start=5.0, steps=4)
+    assert one.path.shape == (2, 1) and one.path[1, 0] == 1.0 and one.eigenvalues.tolist() == [[4.0]]
+    assert one.status == "critical point" and one.grad_evals == 2 and one.hessian_evals == 1
+    # 3-D quadratic ½xᵀAx - bᵀx: one step to A⁻¹b
+    A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    b = np.array([1.0, 2.0, 3.0])
+    q3 = Objective("q3", "q3", lambda x, y, z: 0.5 * (4 * x * x + 3 * y * y + 2 * z * z + 2 * x * y + 2 * y * z)
+                   - (x + 2 * y + 3 * z), 3)
+    run = newton.newton_minimize(q3, start=(1.0, -1.0, 2.0), steps=3, tol=1e-12)
+    np.testing.assert_allclose(run.path[1], np.linalg.solve(A, b), atol=1e-12)
+    assert run.eigenvalues.shape == (1, 3) and run.steps == 1
+    np.testing.assert_allclose(run.eigenvalues[0], np.linalg.eigvalsh(A), rtol=1e-12)
+
+
+def test_minimize_defaults_and_stopping():
+    f = objectives.quartic()
+    assert newton.newton_minimize(f, start=(20.0, 30.0)).steps == 20  # steps = 20
+    assert newton.newton_minimize(f, start=(20.0, 30.0), steps=0).path.tolist() == [[20.0, 30.0]]
+    # start defaults to the objective's own
+    bowl = objectives.bowl(10)
+    assert newton.newton_minimize(bowl, steps=1).path[0].tolist() == list(bowl.start)
+    # tol: stop when |∇f| <= tol (here |∇f(1, 0)| = 20 exactly)
+    stop = newton.newton_minimize(bowl, start=(1.0, 0.0), tol=20.0)
+    assert stop.status == "critical point" and stop.steps == 0 and stop.grad_evals == 1 and stop.hessian_evals == 0
+    assert newton.newton_minimize(bowl, start=(1.0, 0.0), tol=19.9, steps=1).steps == 1
+    assert newton.newton_minimize(bowl, start=(1.0, 0.0), steps=3).label == "Newton"
+
+
+def test_minimize_records_divergence():
+    # a non-finite loss at the new point stops the run as diverged, at that step
+    over = Objective("over", "over", lambda x: x**2 * 1e308 * 10, 1)  # f overflows to inf
+    with np.errstate(over="ignore"):
+        bad = newton.newton_minimize(over, start=1.0, steps=3)
+    assert bad.status == "diverged" and bad.diverged and bad.diverged_at == 1 and bad.steps == 0
+
+
+def test_minimize_bad_arguments_messages():
+    f = objectives.bowl(2)
+    q = Objective("nostart", "q", lambda x, y: x * x + y * y, 2)
+    for call, message in [
+        (lambda: newton.newton_minimize(f, lr=0.0), "lr must be in (0.0, 1.0], got 0.0"),
+        (lambda: newton.newton_minimize(f, c=0.0), "c must be in (0.0, 1.0), got 0.0"),
+        (lambda: newton.newton_minimize(f, c=1.0), "c must be in (0.0, 1.0), got 1.0"),
+        (lambda: newton.newton_minimize(f, shrink=0.0), "shrink must be in (0.0, 1.0), got 0.0"),
+        (lambda: newton.newton_minimize(f, shrink=1.0), "shrink must be in (0.0, 1.0), got 1.0"),
+        (lambda: newton.newton_minimize(f, tol=-1.0), "tol must be in [0.0, inf], got -1.0"),
+        (lambda: newton.newton_minimize(f, steps=-1), "steps must be an integer in [0, 1000000], got -1"),
+        (lambda: newton.newton_minimize(q), "start is required: objective 'nostart' has no default start"),
+        (lambda: newton.newton_minimize(f, start=(1.0, 2.0, 3.0)), "start must have 2 coordinate(s) for '2x² + y²', got 3"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+    # the closed ends are allowed
+    assert newton.newton_minimize(f, start=(1.0, 1.0), lr=1.0, steps=1, tol=0.0).steps == 1
