@@ -170,3 +170,39 @@ def test_bad_arguments():
 
 def test_public_surface():
     assert set(landscape.__all__) <= set(dir(landscape))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: local_minima(np.cos, (1.0, 1.0)), "interval[1] must be in (1.0, inf], got 1.0"),
+    (lambda: local_minima(np.cos, [0.0]), "interval must be a pair (a, b), got [0.0]"),
+    (lambda: local_minima(np.cos, (0.0, 1.0), n=2), "n must be an integer in [3, 10000000], got 2"),
+    (lambda: local_minima(np.cos, (0.0, 1.0), tol=0.0), "tol must be in (0.0, inf], got 0.0"),
+    (lambda: hessian_kind([1.0], tol=-1.0), "tol must be in [0.0, inf], got -1.0"),
+    (lambda: classify(objectives.bowl(), (1.0, 1.0), tol=-1.0), "tol must be in [0.0, inf], got -1.0"),
+    (lambda: random_symmetric(0, 1), "d must be an integer in [1, 1000], got 0"),
+    (lambda: random_symmetric(1, 0), "n must be an integer in [1, 10000000], got 0"),
+    (lambda: random_symmetric(1, 1, seed=-1), "seed must be an integer in [0, 9223372036854775807], got -1"),
+    (lambda: random_symmetric(1, 1, entries="x"), "entries must be one of ('gaussian', 'ternary'), got 'x'"),
+    (lambda: random_symmetric(1, 1, p_zero=1.5), "p_zero must be in [0.0, 1.0], got 1.5"),
+])
+def test_bad_arguments_name_argument_and_range(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_smallest_arguments_are_accepted():
+    # n = 3 is the smallest grid with an interior point; d = 1, n = 1, seed 0, p_zero in {0, 1}
+    assert [round(m.x, 6) for m in local_minima(lambda x: (x - 0.5) ** 2, (0.0, 1.0), n=3)] == [0.5]
+    assert random_symmetric(1, 1).shape == (1, 1, 1)
+    assert np.all(random_symmetric(3, 4, entries="ternary", p_zero=1.0) == 0)
+    assert np.all(np.abs(random_symmetric(3, 4, entries="ternary", p_zero=0.0)) == 1)
+    assert hessian_kind([1.0, 0.0], tol=0.0) == "inconclusive"
+
+
+def test_classify_in_three_dimensions():
+    f = objectives.Objective("q3", "q3", lambda x, y, z: x**2 + 2 * y**2 - 3 * z**2, 3)
+    c = classify(f, (0.0, 0.0, 0.0))
+    assert c.kind == "saddle" and c.grad_norm == 0.0 and c.eigenvalues == pytest.approx((-6.0, 2.0, 4.0))
+    assert c.point == (0.0, 0.0, 0.0) and c.value == 0.0
+    assert classify(f, (1.0, 0.0, 0.0)).kind == "not critical"
