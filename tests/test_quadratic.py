@@ -160,3 +160,39 @@ def test_bad_input_names_the_argument():
         q.steps_to_tolerance(np.eye(2), 0.1, (1.0, 1.0), 0.0)
     with pytest.raises(TypeError, match="steps"):
         q.gd_iterates(np.eye(2), 0.1, (1.0, 1.0), 2.5)
+
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: q.spectrum("x"), TypeError, "H must be a square matrix of real numbers, got str"),
+    (lambda: q.spectrum(np.ones((2, 3))), ValueError, "H must be a square (d, d) matrix, got shape (2, 3)"),
+    (lambda: q.spectrum([[1.0, math.nan], [0.0, 1.0]]), ValueError, "H must have finite entries"),
+    (lambda: q.spectrum([[1.0, 1.0], [0.0, 1.0]]), ValueError, "H must be symmetric, got H != H.T"),
+    (lambda: q.spectrum(np.diag([1.0, -1.0])), ValueError,
+     "H must be positive definite, got smallest eigenvalue -1"),
+    (lambda: q.contraction_factors(np.eye(2), 0.0), ValueError, "lr must be in (0.0, inf], got 0.0"),
+    (lambda: q.gd_iterates(np.eye(2), 0.1, [1.0], 3), ValueError, "x0 must have 2 coordinate(s), got 1"),
+    (lambda: q.gd_iterates(np.eye(2), 0.1, [1.0, 1.0], -1), ValueError,
+     "steps must be an integer in [0, inf], got -1"),
+    (lambda: q.loss_gap(np.eye(2), np.ones(3)), ValueError, "x must have last axis of size 2, got shape (3,)"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0, 1.0], tol=0.0), ValueError,
+     "tol must be in (0.0, inf], got 0.0"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0, 1.0], 1.0, max_steps=-1), ValueError,
+     "max_steps must be an integer in [0, inf], got -1"),
+])
+def test_bad_arguments_name_argument_and_range(call, exc, message):
+    with pytest.raises(exc) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_quadratic_in_one_and_three_dimensions():
+    # 1-D: f = λx²/2, GD multiplies x by 1 - ηλ
+    it = q.gd_iterates([[4.0]], 0.125, [2.0], 3)
+    np.testing.assert_allclose(it.reshape(-1), [2.0, 1.0, 0.5, 0.25], rtol=1e-15)
+    # 3-D diagonal: each coordinate contracts by its own factor; the rate is the largest
+    H = np.diag([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(q.contraction_factors(H, 0.25), [0.75, 0.5, 0.0], atol=1e-15)
+    assert q.rate(H, 0.25) == pytest.approx(0.75, rel=1e-15)
+    it = q.gd_iterates(H, 0.25, [1.0, 1.0, 1.0], 2)
+    np.testing.assert_allclose(it[-1], [0.5625, 0.25, 0.0], atol=1e-15)
+    assert q.loss_gap(H, [1.0, 1.0, 1.0]) == pytest.approx(3.5, rel=1e-15)
