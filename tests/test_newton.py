@@ -336,3 +336,49 @@ def test_minimize_bad_arguments_messages():
         assert str(err.value) == message
     # the closed ends are allowed
     assert newton.newton_minimize(f, start=(1.0, 1.0), lr=1.0, steps=1, tol=0.0).steps == 1
+
+
+def test_root_reference_steps_and_tolerance_are_passed_through():
+    assert newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, root=2.5).reference == 2.5  # as given
+    assert newton.sqrt_newton(2.0, steps=1).reference == math.sqrt(2.0)
+    assert newton.cbrt_newton(2.0, steps=1).reference == float(np.cbrt(2.0))
+    # a loose tolerance stops after one step: 4 -> 2.5 (sqrt), 8 -> 5.375 (cbrt)
+    assert newton.sqrt_newton(4.0, tol=1.0).steps == 1 and newton.cbrt_newton(8.0, tol=1.0).steps == 1
+    # steps = 50 by default: from far away Heron's rule only halves x
+    far = newton.sqrt_newton(2.0, x0=1e30, tol=0.0)
+    assert far.status == "max steps" and far.steps == 50
+    assert newton.cbrt_newton(2.0, x0=1e30, tol=0.0).steps == 50
+    assert newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, steps=10**6).converged
+    with pytest.raises(ValueError) as err:
+        newton.newton_root(lambda x: x - 2.0, lambda x: 1.0, 1.0, steps=10**6 + 1)
+    assert str(err.value) == "steps must be an integer in [0, 1000000], got 1000001"
+    with pytest.raises(ValueError) as err:
+        newton.cbrt_newton(2.0, x0=math.nan)
+    assert str(err.value) == "x0 must be in [-inf, inf], got nan"
+
+
+def test_root_found_at_the_last_allowed_step():
+    # a (wrong) derivative 2 left of 1.5 and 1 right of it: 1 -> 1.5 -> 2 = the root, at step 2 of 2
+    r = newton.newton_root(lambda x: x - 2.0, lambda x: 2.0 if x < 1.5 else 1.0, 1.0, steps=2, tol=0.0)
+    assert r.iterates.tolist() == [1.0, 1.5, 2.0] and r.status == "converged"
+
+
+def test_non_finite_step_or_value_stops_without_recording_it():
+    # the step overflows: f is not evaluated at ±inf (this f cannot be: int(inf) raises)
+    f = lambda x: (x - 1.0) + 0 * int(x)
+    r = newton.newton_root(f, lambda x: 1e-320, 0.0)
+    assert r.status == "diverged" and r.diverged_at == 1 and r.iterates.tolist() == [0.0]
+    # the step is finite but f is not there
+    g = lambda x: (x - 20.0) if abs(x) < 10 else math.inf
+    r = newton.newton_root(g, lambda x: 1.0, 0.0)
+    assert r.status == "diverged" and r.diverged_at == 1 and r.iterates.tolist() == [0.0]
+
+
+def test_ratios_are_nan_without_warnings_where_an_error_is_zero():
+    import warnings
+
+    r = newton.RootResult(np.array([1.0, 2.0, 2.0, 1.0]), np.zeros(4), 2.0, "max steps")  # errors 1, 0, 0, 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratios = r.ratios()
+    assert ratios.shape == (3,) and np.isnan(ratios).all()
