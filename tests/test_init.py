@@ -198,3 +198,15 @@ def test_linear_default_without_bias():
     lin = init.linear_default_(nn.Linear(4, 3, bias=False, dtype=torch.float64), generator=gen(1))
     ref = nn.init.kaiming_uniform_(torch.empty(3, 4, dtype=torch.float64), a=math.sqrt(5), generator=gen(1))
     assert lin.bias is None and torch.equal(lin.weight.data, ref)
+
+
+def test_xavier_uniform_gain_and_number_checks():
+    a = init.xavier_uniform_(torch.empty(6, 9, dtype=torch.float64), gain=2.5, generator=gen(4))
+    b = nn.init.xavier_uniform_(torch.empty(6, 9, dtype=torch.float64), gain=2.5, generator=gen(4))
+    torch.testing.assert_close(a, b, rtol=1e-13, atol=0.0)
+    assert init.xavier_std(0, 2) == 1.0  # only the sum of the fans must be positive
+    for call, message in [(lambda: init.uniform_(empty(), "0"), "a must be a real number, got str: '0'"),
+                          (lambda: init.normal_(empty(), "0"), "mean must be a real number, got str: '0'")]:
+        with pytest.raises(TypeError) as err:
+            call()
+        assert str(err.value) == message
