@@ -270,3 +270,12 @@ def test_step_size_study_takes_any_shape_of_steps():
     assert ints.hs.dtype == np.float64 and ints.forward_errors.tolist() == [1.0, 2.0]
     with pytest.raises(ValueError, match=r"^hs must be a non-empty sequence of steps > 0, got \[0\.001, 0\.0\]$"):
         numgrad.step_size_study(np.sin, np.cos, 1.0, [1e-3, 0.0])
+
+
+@pytest.mark.parametrize("h", [0.0, -1e-6])
+def test_check_grad_rejects_a_bad_step_before_evaluating_f(h):
+    calls = []
+    f = lambda w: calls.append(1) or (w**2).sum()
+    with pytest.raises(ValueError, match=rf"^h must be in \(0\.0, inf\], got {h}$"):
+        numgrad.check_grad(f, torch.ones(2), h=h)
+    assert calls == []  # a model is not run for nothing
