@@ -382,3 +382,61 @@ def test_ratios_are_nan_without_warnings_where_an_error_is_zero():
         warnings.simplefilter("error")
         ratios = r.ratios()
     assert ratios.shape == (3,) and np.isnan(ratios).all()
+
+
+def test_flags_remember_any_hessian_not_only_the_last():
+    # f = x⁴/4 - x²/2 + y²: f'' = 3x² - 1 < 0 at x = 0.55; the pure step jumps to x ≈ -3.6,
+    # where f'' > 0, and Newton then converges to the minimum at x = -1
+    f = Objective("w", "w", lambda x, y: x**4 / 4 - x**2 / 2 + y**2, 2)
+    run = newton.newton_minimize(f, start=(0.55, 0.0), steps=20, tol=1e-12)
+    assert run.final.tolist() == pytest.approx([-1.0, 0.0], abs=1e-12)
+    assert run.eigenvalues[0, 0] < 0 < run.eigenvalues[-1, 0]
+    assert run.indefinite and run.negative_curvature and run.status == "critical point"
+
+
+def test_flags_at_zero_eigenvalues_and_in_three_dimensions():
+    # a zero eigenvalue is neither sign: [0, 12] and [-2, 0] are singular, not indefinite
+    q = newton.newton_minimize(objectives.quartic(), start=(0.0, 1.0), steps=5)
+    assert q.singular and not q.indefinite and not q.negative_curvature
+    f = Objective("m", "m", lambda x, y: -(x**2) + y**4, 2)
+    r = newton.newton_minimize(f, start=(1.0, 0.0), steps=5)
+    assert r.singular and not r.indefinite and r.negative_curvature
+    # both eigenvalues positive but below 1 and above 1: definite
+    b = newton.newton_minimize(objectives.bowl(0.25), start=(1.0, 1.0), steps=2)
+    assert not (b.indefinite or b.negative_curvature)
+    # 3-D: eigenvalues -1, -1, 2 are indefinite (the smallest and the largest differ in sign)
+    s3 = Objective("s3", "s3", lambda x, y, z: -(x**2) / 2 - y**2 / 2 + z**2, 3)
+    r3 = newton.newton_minimize(s3, start=(1.0, 1.0, 1.0), steps=2)
+    assert r3.indefinite and r3.eigenvalues[0].tolist() == [-1.0, -1.0, 2.0]
+
+
+def test_singular_threshold_is_inclusive():
+    # min|λ| = 1e-12·max|λ| exactly counts as singular
+    f = Objective("s", "s", lambda x, y: 0.5e-12 * x**2 + 0.5 * y**2, 2)
+    run = newton.newton_minimize(f, start=(1.0, 1.0), steps=2)
+    assert run.singular and run.status == "singular Hessian"
+
+
+def test_line_search_refuses_a_flat_or_uphill_direction():
+    # on x² - y², gᵀp = 2y² - 2x²: 0 at |x| = |y| (not downhill) and 0.22 at (0.5, 0.6)
+    for start in ((1.0, 1.0), (0.5, 0.6)):
+        run = newton.newton_minimize(objectives.saddle(), start=start, line_search=True)
+        assert run.status == "not a descent direction" and run.steps == 0
+
+
+def test_non_finite_hessian_or_step_is_divergence():
+    # an infinite Hessian with a finite gradient: diverged before any eigenvalue is recorded
+    inf_h = Objective("h", "h", lambda x: x**2, 1, grad_fn=lambda x: 2 * x, hess_fn=lambda x: ((math.inf,),))
+    run = newton.newton_minimize(inf_h, start=1.0, steps=3)
+    assert run.status == "diverged" and run.diverged_at == 1 and run.eigenvalues.shape == (0, 1)
+    # the step overflows to -inf: recorded without evaluating f there (int(-inf) would raise)
+    far = Objective("far", "far", lambda x: 1e-300 * x**2 + 1e10 * x + 0 * int(x), 1,
+                    grad_fn=lambda x: 2e-300 * x + 1e10, hess_fn=lambda x: ((2e-300,),))
+    run = newton.newton_minimize(far, start=1.0, steps=3)
+    assert run.status == "diverged" and run.diverged_at == 1 and run.steps == 0
+
+
+def test_integer_start_is_used_in_float64():
+    q = Objective("q", "q", lambda x, y: x * x + y * y, 2)  # gradient and Hessian by autograd
+    run = newton.newton_minimize(q, start=(1, 2), steps=1)
+    assert run.path[1].tolist() == [0.0, 0.0] and run.path.dtype == np.float64
