@@ -210,3 +210,13 @@ def test_xavier_uniform_gain_and_number_checks():
         with pytest.raises(TypeError) as err:
             call()
         assert str(err.value) == message
+
+
+def test_linear_default_with_one_input_equals_torch():
+    # fan_in = 1: weight and bias are U(-1, 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        ref = nn.Linear(1, 4, dtype=torch.float64)
+    ours = init.linear_default_(nn.Linear(1, 4, dtype=torch.float64), generator=gen(3))
+    torch.testing.assert_close(ours.weight.data, ref.weight.data, rtol=1e-13, atol=0.0)
+    torch.testing.assert_close(ours.bias.data, ref.bias.data, rtol=1e-13, atol=0.0)
