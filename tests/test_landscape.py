@@ -263,3 +263,14 @@ def test_eigen_signs_threshold_is_strict():
     # 1-by-1 ternary matrices have eigenvalues exactly -1, 0 or 1: with tol = 1 all count as zero
     s = landscape.eigen_signs(1, 200, entries="ternary", tol=1.0)
     assert s.zero == 1.0 and s.positive == 0.0 and s.negative == 0.0
+
+
+def test_grid_size_and_tolerance_are_used():
+    f = lambda x: np.cos(6 * np.pi * x)  # minima at 1/6, 1/2 and 5/6
+    assert len(local_minima(f, (0.0, 1.0), n=3)) == 1 and len(local_minima(f, (0.0, 1.0))) == 3
+    sq = lambda x: (x - 0.3) ** 2
+    assert global_minimum(sq, (-1.0, 2.0), tol=0.1).x == local_minima(sq, (-1.0, 2.0), tol=0.1)[0].x
+    assert global_minimum(f, (0.0, 1.0), n=3).x == local_minima(f, (0.0, 1.0), n=3)[0].x
+    with pytest.raises(ValueError) as err:
+        local_minima(np.cos, (math.nan, 1.0))
+    assert str(err.value) == "interval[0] must be in [-inf, inf], got nan"
