@@ -33,7 +33,7 @@ export CHECK_PYTHON
 # under CI=true).
 NODE_STAMP := tools/pages/node_modules/.installed
 
-.PHONY: serve build test test-fast bench bench-pages clean
+.PHONY: serve build test test-fast bench bench-pages pdf mutate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -c "$$CHECK_PYTHON"
@@ -67,6 +67,13 @@ bench: $(STAMP)  ## build-performance benchmark (see README)
 
 bench-pages: $(STAMP) $(NODE_STAMP) build  ## Lighthouse and axe-core on every page of the built site
 	$(BIN)/python tools/bench_pages.py --site site --out bench/pages.json
+
+pdf: $(STAMP)  ## the PDF editions of the built site: site/downloads/gdbook-{en,zh}.pdf
+	test -f site/zh/index.html || $(MAKE) build
+	$(BIN)/python tools/pdf.py --site site
+
+mutate: $(STAMP)  ## mutation-testing benchmark of gdbook's mathematics (bench/mutation.json)
+	$(BIN)/python tools/mutate.py
 
 clean:
 	rm -rf site .pytest_cache

@@ -57,6 +57,8 @@ figures = _sibling("figures")  # figures as same-site SVG files
 search = _sibling("search")  # the search index per language, fetched at the first intent to search
 assets = _sibling("assets")  # theme files no reader can use, left out
 downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
+bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
+numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -482,6 +484,14 @@ def _share_notebook_css(html: str, page, config) -> str:
     return f'<link rel="stylesheet" href="{"../" * page.url.count("/")}{name}">' + html
 
 
+def _equation_index(config) -> dict:
+    """``{label: (chapter source, number)}`` from the English chapters (numbering.index)."""
+    chapters = numbering.chapter_numbers(config.nav)
+    docs = Path(config.docs_dir)
+    sources = {src: (docs / src).read_text(encoding="utf-8") for src in chapters if (docs / src).exists()}
+    return numbering.index(sources, chapters)
+
+
 def on_page_markdown(markdown, page, config, files):
     from mkdocs.exceptions import PluginError
 
@@ -491,6 +501,15 @@ def on_page_markdown(markdown, page, config, files):
         root = Path(config.config_file_path).parent
         terms = glossary.load(root / "glossary.yml")
         markdown = glossary.page(markdown, terms, Path(config.docs_dir), glossary.chapters(config.nav), lang)
+    if bibliography.USES.search(markdown):
+        root = Path(config.config_file_path).parent
+        markdown, problems = bibliography.process(markdown, bibliography.load(root / "references.bib"), lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
+    if numbering.USES.search(markdown):
+        markdown, problems = numbering.process(markdown, f"{slug}.md", _equation_index(config))
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
     markdown = add_exec_defaults(markdown, lang, slug)
     try:
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")

@@ -150,3 +150,73 @@ def test_bad_arguments_name_the_argument():
         init.uniform_(empty(), 1.0, 0.0)
     with pytest.raises(TypeError, match="value must be a real number"):
         init.constant_(empty(), "0.5")
+
+
+@pytest.mark.parametrize("ours,theirs", [
+    (init.normal_, nn.init.normal_), (init.uniform_, nn.init.uniform_),
+    (init.xavier_uniform_, nn.init.xavier_uniform_), (init.xavier_normal_, nn.init.xavier_normal_),
+    (init.kaiming_uniform_, nn.init.kaiming_uniform_), (init.kaiming_normal_, nn.init.kaiming_normal_),
+])
+@pytest.mark.parametrize("shape", [(30, 70), (8, 3, 5), (6, 4, 3, 3)])
+def test_defaults_and_conv_shapes_draw_as_torch(ours, theirs, shape):
+    # every default (mean 0, std 1, a = 0, b = 1, gain 1, a = 0, fan_in, leaky_relu) is torch's,
+    # for linear weights and for 3-D and 4-D convolution kernels (fans times the kernel size)
+    a = ours(torch.empty(shape, dtype=torch.float64), generator=gen(5))
+    b = theirs(torch.empty(shape, dtype=torch.float64), generator=gen(5))
+    torch.testing.assert_close(a, b, rtol=1e-13, atol=0.0)
+
+
+def test_gain_defaults_and_closed_forms():
+    assert init.calculate_gain() == 1.0 == nn.init.calculate_gain("linear")
+    assert init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01**2)), rel=1e-15)
+    assert init.calculate_gain("leaky_relu", 0.0) == pytest.approx(math.sqrt(2.0), rel=1e-15)
+    assert init.calculate_gain("leaky_relu", 1.0) == pytest.approx(1.0, rel=1e-15)
+    assert init.calculate_gain("identity") == 1.0
+    for name in ("conv1d", "conv2d", "conv3d"):
+        assert init.calculate_gain(name) == 1.0 == nn.init.calculate_gain(name)
+    assert init.xavier_std(2, 6) == pytest.approx(0.5, rel=1e-15)  # gain 1 by default
+    assert init.kaiming_std(8) == pytest.approx(0.5, rel=1e-15)  # gain √2 by default: √(2/8)
+    with pytest.raises(TypeError, match="^param must be a real number"):
+        init.calculate_gain("leaky_relu", "0.2")
+    for call, message in [(lambda: init.xavier_std(0, 0), "fan_in + fan_out must be in (0, inf], got 0"),
+                          (lambda: init.kaiming_std(0), "fan must be in (0, inf], got 0"),
+                          (lambda: init.fans(torch.empty(5)),
+                           "tensor must have at least 2 dimensions to have fans, got shape (5,)")]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+
+
+def test_closed_ends_of_the_ranges_are_allowed():
+    assert torch.equal(init.uniform_(torch.empty(3), 2.0, 2.0, generator=gen(0)), torch.full((3,), 2.0))
+    assert torch.equal(init.normal_(torch.empty(3), 1.5, 0.0, generator=gen(0)), torch.full((3,), 1.5))
+    assert init.xavier_std(1, 0) == pytest.approx(math.sqrt(2.0), rel=1e-15)
+    assert init.kaiming_std(1, gain=3.0) == 3.0
+
+
+def test_linear_default_without_bias():
+    lin = init.linear_default_(nn.Linear(4, 3, bias=False, dtype=torch.float64), generator=gen(1))
+    ref = nn.init.kaiming_uniform_(torch.empty(3, 4, dtype=torch.float64), a=math.sqrt(5), generator=gen(1))
+    assert lin.bias is None and torch.equal(lin.weight.data, ref)
+
+
+def test_xavier_uniform_gain_and_number_checks():
+    a = init.xavier_uniform_(torch.empty(6, 9, dtype=torch.float64), gain=2.5, generator=gen(4))
+    b = nn.init.xavier_uniform_(torch.empty(6, 9, dtype=torch.float64), gain=2.5, generator=gen(4))
+    torch.testing.assert_close(a, b, rtol=1e-13, atol=0.0)
+    assert init.xavier_std(0, 2) == 1.0  # only the sum of the fans must be positive
+    for call, message in [(lambda: init.uniform_(empty(), "0"), "a must be a real number, got str: '0'"),
+                          (lambda: init.normal_(empty(), "0"), "mean must be a real number, got str: '0'")]:
+        with pytest.raises(TypeError) as err:
+            call()
+        assert str(err.value) == message
+
+
+def test_linear_default_with_one_input_equals_torch():
+    # fan_in = 1: weight and bias are U(-1, 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        ref = nn.Linear(1, 4, dtype=torch.float64)
+    ours = init.linear_default_(nn.Linear(1, 4, dtype=torch.float64), generator=gen(3))
+    torch.testing.assert_close(ours.weight.data, ref.weight.data, rtol=1e-13, atol=0.0)
+    torch.testing.assert_close(ours.bias.data, ref.bias.data, rtol=1e-13, atol=0.0)

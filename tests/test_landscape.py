@@ -170,3 +170,107 @@ def test_bad_arguments():
 
 def test_public_surface():
     assert set(landscape.__all__) <= set(dir(landscape))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: local_minima(np.cos, (1.0, 1.0)), "interval[1] must be in (1.0, inf], got 1.0"),
+    (lambda: local_minima(np.cos, [0.0]), "interval must be a pair (a, b), got [0.0]"),
+    (lambda: local_minima(np.cos, (0.0, 1.0), n=2), "n must be an integer in [3, 10000000], got 2"),
+    (lambda: local_minima(np.cos, (0.0, 1.0), tol=0.0), "tol must be in (0.0, inf], got 0.0"),
+    (lambda: hessian_kind([1.0], tol=-1.0), "tol must be in [0.0, inf], got -1.0"),
+    (lambda: classify(objectives.bowl(), (1.0, 1.0), tol=-1.0), "tol must be in [0.0, inf], got -1.0"),
+    (lambda: random_symmetric(0, 1), "d must be an integer in [1, 1000], got 0"),
+    (lambda: random_symmetric(1, 0), "n must be an integer in [1, 10000000], got 0"),
+    (lambda: random_symmetric(1, 1, seed=-1), "seed must be an integer in [0, 9223372036854775807], got -1"),
+    (lambda: random_symmetric(1, 1, entries="x"), "entries must be one of ('gaussian', 'ternary'), got 'x'"),
+    (lambda: random_symmetric(1, 1, p_zero=1.5), "p_zero must be in [0.0, 1.0], got 1.5"),
+])
+def test_bad_arguments_name_argument_and_range(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_smallest_arguments_are_accepted():
+    # n = 3 is the smallest grid with an interior point; d = 1, n = 1, seed 0, p_zero in {0, 1}
+    assert [round(m.x, 6) for m in local_minima(lambda x: (x - 0.5) ** 2, (0.0, 1.0), n=3)] == [0.5]
+    assert random_symmetric(1, 1).shape == (1, 1, 1)
+    assert np.all(random_symmetric(3, 4, entries="ternary", p_zero=1.0) == 0)
+    assert np.all(np.abs(random_symmetric(3, 4, entries="ternary", p_zero=0.0)) == 1)
+    assert hessian_kind([1.0, 0.0], tol=0.0) == "inconclusive"
+
+
+def test_classify_in_three_dimensions():
+    f = objectives.Objective("q3", "q3", lambda x, y, z: x**2 + 2 * y**2 - 3 * z**2, 3)
+    c = classify(f, (0.0, 0.0, 0.0))
+    assert c.kind == "saddle" and c.grad_norm == 0.0 and c.eigenvalues == pytest.approx((-6.0, 2.0, 4.0))
+    assert c.point == (0.0, 0.0, 0.0) and c.value == 0.0
+    assert classify(f, (1.0, 0.0, 0.0)).kind == "not critical"
+
+
+def test_hessian_kind_zero_threshold_is_relative_above_one():
+    # zero = tol·max(1, max|λ|)
+    assert hessian_kind([1.5e-8, 1.0]) == "minimum"
+    assert hessian_kind([1.0, 1e9]) == "inconclusive"  # 1 <= 1e-8·1e9
+    # with tol = 0 only an exact 0 is zero, and it makes the test inconclusive
+    assert hessian_kind([0.0, -1.0], tol=0.0) == "inconclusive"
+    assert hessian_kind([0.0, 1.0], tol=0.0) == "inconclusive"
+
+
+def test_local_minima_on_a_plateau_reports_its_left_end_once():
+    # flat bottom on [-0.25, 0.25]: the first grid point of the plateau brackets one minimum
+    f = lambda x: np.maximum(np.abs(x) - 0.25, 0.0) ** 2
+    found = local_minima(f, (-1.0, 1.0), n=9)
+    assert len(found) == 1 and -0.5 <= found[0].x <= 0.0 and found[0].value == 0.0
+
+
+def test_global_minimum_at_the_left_end():
+    assert global_minimum(lambda x: x, (0.0, 1.0)) == landscape.Minimum(0.0, 0.0)
+
+
+def test_classify_one_dimensional_and_tolerances():
+    sq = objectives.square()
+    assert classify(sq, (0.0,)).kind == "minimum" and classify(sq, 0.0).kind == "minimum"
+    f = objectives.Objective("q", "q", lambda x, y: 0.025 * x**2 + 0.5 * y**2, 2)  # λ = 0.05, 1
+    assert classify(f, (0.0, 0.0)).kind == "minimum"
+    assert classify(f, (0.0, 0.0), tol=0.1).kind == "inconclusive"  # the same tol for the Hessian
+    b = objectives.bowl()
+    assert classify(b, (0.5, 0.0), tol=1.0).kind != "not critical"  # |∇f| = 1 <= tol
+
+
+def test_random_matrices_defaults_limits_and_symmetry():
+    assert np.array_equal(random_symmetric(3, 4), random_symmetric(3, 4, seed=0))  # seed 0 by default
+    assert landscape.eigen_signs(2, 50) == landscape.eigen_signs(2, 50, seed=0)
+    assert landscape.eigen_signs(2, 50, seed=3) == landscape.eigen_signs(2, 50, seed=3)
+    assert landscape.eigen_signs(2, 50, seed=3) != landscape.eigen_signs(2, 50, seed=0)
+    for entries in ("gaussian", "ternary"):
+        M = random_symmetric(4, 5, entries=entries, seed=1)
+        assert np.array_equal(M, M.transpose(0, 2, 1)) and np.any(np.triu(M, 1) != 0)
+    for call, message in [(lambda: random_symmetric(1001, 1), "d must be an integer in [1, 1000], got 1001"),
+                          (lambda: random_symmetric(1, 10**7 + 1), "n must be an integer in [1, 10000000], got 10000001"),
+                          (lambda: random_symmetric(1, 1, seed=2**63),
+                           "seed must be an integer in [0, 9223372036854775807], got 9223372036854775808"),
+                          (lambda: local_minima(np.cos, (0.0, 1.0), n=10**7 + 1),
+                           "n must be an integer in [3, 10000000], got 10000001"),
+                          (lambda: landscape.eigen_signs(1, 1, tol=-1.0), "tol must be in [0.0, inf], got -1.0")]:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+    assert random_symmetric(1, 1, seed=2**63 - 1).shape == (1, 1, 1)
+
+
+def test_eigen_signs_threshold_is_strict():
+    # 1-by-1 ternary matrices have eigenvalues exactly -1, 0 or 1: with tol = 1 all count as zero
+    s = landscape.eigen_signs(1, 200, entries="ternary", tol=1.0)
+    assert s.zero == 1.0 and s.positive == 0.0 and s.negative == 0.0
+
+
+def test_grid_size_and_tolerance_are_used():
+    f = lambda x: np.cos(6 * np.pi * x)  # minima at 1/6, 1/2 and 5/6
+    assert len(local_minima(f, (0.0, 1.0), n=3)) == 1 and len(local_minima(f, (0.0, 1.0))) == 3
+    sq = lambda x: (x - 0.3) ** 2
+    assert global_minimum(sq, (-1.0, 2.0), tol=0.1).x == local_minima(sq, (-1.0, 2.0), tol=0.1)[0].x
+    assert global_minimum(f, (0.0, 1.0), n=3).x == local_minima(f, (0.0, 1.0), n=3)[0].x
+    with pytest.raises(ValueError) as err:
+        local_minima(np.cos, (math.nan, 1.0))
+    assert str(err.value) == "interval[0] must be in [-inf, inf], got nan"

@@ -280,3 +280,22 @@ def test_error_messages_name_the_argument():
         objectives.bowl(0)
     with pytest.raises(ValueError, match="last axis of size 2"):
         objectives.bowl(1).value([1.0, 2.0, 3.0])
+
+
+def test_defaults_the_pages_rely_on():
+    # rosenbrock(a = 1, b = 100), rastrigin(A = 10), bowl(c = 1), neuron losses at x = 1, y = 0
+    r = objectives.rosenbrock()
+    assert float(r.value([0.0, 0.0])) == 1.0 and float(r.value([1.0, 0.0])) == 100.0
+    assert r.minimizers == ((1.0, 1.0),) and r.latex == r"(1 - x)^2 + 100\,(y - x^2)^2"
+    ra = objectives.rastrigin()
+    assert float(ra.value([0.5, 0.0])) == pytest.approx(20.25, rel=1e-15)
+    assert ra.latex == r"20 + \sum_i \left(x_i^2 - 10\cos 2\pi x_i\right)"
+    b = objectives.bowl()
+    assert b.name == "x² + y²" and float(b.value([1.0, 1.0])) == 2.0
+    assert objectives.bowl(10).name == "10x² + y²"
+    for loss in (objectives.neuron_mse, objectives.neuron_bce):
+        assert float(loss().value([0.3, -0.2])) == float(loss(1.0, 0.0).value([0.3, -0.2]))
+    X, Y, Z = b.grid()  # 60 by 60 by default
+    assert X.shape == Y.shape == Z.shape == (60, 60)
+    xs, zs = objectives.square().grid(n=2)  # the smallest grid, in 1-D
+    assert xs.shape == zs.shape == (2,)

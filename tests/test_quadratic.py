@@ -160,3 +160,66 @@ def test_bad_input_names_the_argument():
         q.steps_to_tolerance(np.eye(2), 0.1, (1.0, 1.0), 0.0)
     with pytest.raises(TypeError, match="steps"):
         q.gd_iterates(np.eye(2), 0.1, (1.0, 1.0), 2.5)
+
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: q.spectrum("x"), TypeError, "H must be a square matrix of real numbers, got str"),
+    (lambda: q.spectrum(np.ones((2, 3))), ValueError, "H must be a square (d, d) matrix, got shape (2, 3)"),
+    (lambda: q.spectrum([[1.0, math.nan], [0.0, 1.0]]), ValueError, "H must have finite entries"),
+    (lambda: q.spectrum([[1.0, 1.0], [0.0, 1.0]]), ValueError, "H must be symmetric, got H != H.T"),
+    (lambda: q.spectrum(np.diag([1.0, -1.0])), ValueError,
+     "H must be positive definite, got smallest eigenvalue -1"),
+    (lambda: q.contraction_factors(np.eye(2), 0.0), ValueError, "lr must be in (0.0, inf], got 0.0"),
+    (lambda: q.gd_iterates(np.eye(2), 0.1, [1.0], 3), ValueError, "x0 must have 2 coordinate(s), got 1"),
+    (lambda: q.gd_iterates(np.eye(2), 0.1, [1.0, 1.0], -1), ValueError,
+     "steps must be an integer in [0, inf], got -1"),
+    (lambda: q.loss_gap(np.eye(2), np.ones(3)), ValueError, "x must have last axis of size 2, got shape (3,)"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0, 1.0], tol=0.0), ValueError,
+     "tol must be in (0.0, inf], got 0.0"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0, 1.0], 1.0, max_steps=-1), ValueError,
+     "max_steps must be an integer in [0, inf], got -1"),
+])
+def test_bad_arguments_name_argument_and_range(call, exc, message):
+    with pytest.raises(exc) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_quadratic_in_one_and_three_dimensions():
+    # 1-D: f = λx²/2, GD multiplies x by 1 - ηλ
+    it = q.gd_iterates([[4.0]], 0.125, [2.0], 3)
+    np.testing.assert_allclose(it.reshape(-1), [2.0, 1.0, 0.5, 0.25], rtol=1e-15)
+    # 3-D diagonal: each coordinate contracts by its own factor; the rate is the largest
+    H = np.diag([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(q.contraction_factors(H, 0.25), [0.75, 0.5, 0.0], atol=1e-15)
+    assert q.rate(H, 0.25) == pytest.approx(0.75, rel=1e-15)
+    it = q.gd_iterates(H, 0.25, [1.0, 1.0, 1.0], 2)
+    np.testing.assert_allclose(it[-1], [0.5625, 0.25, 0.0], atol=1e-15)
+    assert q.loss_gap(H, [1.0, 1.0, 1.0]) == pytest.approx(3.5, rel=1e-15)
+
+
+def test_shifted_minimizer_everywhere():
+    # f = ½(x − x*)ᵀH(x − x*) with x* = (1, -2): the same as the centred one, moved
+    H, xs = np.diag([2.0, 4.0]), np.array([1.0, -2.0])
+    it = q.gd_iterates(H, 0.125, xs + [1.0, 1.0], 2, xstar=xs)
+    np.testing.assert_allclose(it - xs, q.gd_iterates(H, 0.125, [1.0, 1.0], 2), atol=1e-15)
+    assert q.loss_gap(H, xs + [1.0, 1.0], xstar=xs) == pytest.approx(3.0, rel=1e-15)
+    assert q.loss_gap(H, [[1.0, 1.0], [0.0, 0.0]]).tolist() == pytest.approx([3.0, 0.0], rel=1e-15)  # a batch
+    assert q.steps_to_tolerance(H, 0.125, xs + [1.0, 1.0], 1e-3, xstar=xs) == \
+        q.steps_to_tolerance(H, 0.125, [1.0, 1.0], 1e-3)
+    assert q.steps_to_tolerance(H, 0.125, xs, 1e-3, xstar=xs) == 0  # starting at the minimizer
+
+
+def test_objective_defaults_in_one_two_and_three_dimensions():
+    f = q.objective([[2.0, 0.0], [0.0, 4.0]], xstar=(1.0, -2.0))
+    assert f.window == ((0.0, 2.0), (-3.0, -1.0)) and f.start == (2.0, -1.0) and f.minimizers == ((1.0, -2.0),)
+    assert f.f_min == 0.0 and f.name == "½(x − x*)ᵀH(x − x*), H = [[2.0, 0.0], [0.0, 4.0]]"
+    assert float(f.value([2.0, -1.0])) == 3.0 and f.grad([2.0, -1.0]).tolist() == [2.0, 4.0]
+    assert q.objective(np.eye(2), name="bowl").name == "bowl"
+    assert q.objective(np.eye(2), window=((-5, 5), (-5, 5))).window == ((-5, 5), (-5, 5))
+    one = q.objective([[3.0]])  # 1-D: a scalar start and no default window
+    assert one.dim == 1 and one.start == 1.0 and one.window == () and float(one.value(2.0)) == 6.0
+    three = q.objective(np.diag([1.0, 2.0, 3.0]))
+    assert three.start == (1.0, 1.0, 1.0) and three.window == () and three.hessian([0.0, 0.0, 0.0]).tolist() == \
+        np.diag([1.0, 2.0, 3.0]).tolist()
+    assert q.spectrum(2.0).eigenvalues.tolist() == [2.0]  # a number is a 1-by-1 Hessian

@@ -103,3 +103,40 @@ def test_values_by_hand():
 def test_invalid_arguments(call, exc):
     with pytest.raises(exc):
         call()
+
+
+def test_defaults_match_torch():
+    # StepLR's gamma defaults to 0.1 and CosineAnnealingLR's eta_min to 0: so do ours
+    assert_close(ours(schedules.step(7)), torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7)))
+    assert_close(ours(schedules.cosine(50)), torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=50)))
+    # the source notes' decay: times 0.1 in every epoch after the second
+    assert [schedules.decay_after(2)(e) for e in range(4)] == pytest.approx([1, 1, 0.1, 0.01], rel=1e-15)
+
+
+@pytest.mark.parametrize("call,expected", [
+    (lambda: schedules.step(1, 0.5)(2), 0.25),  # the smallest step size
+    (lambda: schedules.step(2, 1e-300)(2), 1e-300),  # a tiny gamma
+    (lambda: schedules.exponential(1e-300)(1), 1e-300),
+    (lambda: schedules.cosine(1)(1), 0.0),  # one epoch to the minimum
+    (lambda: schedules.cosine(4, 0.0)(4), 0.0),  # min_factor may be 0 ...
+    (lambda: schedules.cosine(4, 1.0)(2), 1.0),  # ... or 1 (no decay)
+    (lambda: schedules.decay_after(0, 1e-300)(0), 1e-300),  # decay from the first epoch
+])
+def test_boundary_arguments_accepted(call, expected):
+    assert call() == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: schedules.step(0), "step_size must be an integer in [1, inf], got 0"),
+    (lambda: schedules.step(2, 0.0), "gamma must be in (0.0, inf], got 0.0"),
+    (lambda: schedules.exponential(0.0), "gamma must be in (0.0, inf], got 0.0"),
+    (lambda: schedules.cosine(0), "T_max must be an integer in [1, inf], got 0"),
+    (lambda: schedules.cosine(5, -0.1), "min_factor must be in [0.0, 1.0], got -0.1"),
+    (lambda: schedules.cosine(5, 1.5), "min_factor must be in [0.0, 1.0], got 1.5"),
+    (lambda: schedules.decay_after(-1), "epochs must be an integer in [0, inf], got -1"),
+    (lambda: schedules.decay_after(1, 0.0), "gamma must be in (0.0, inf], got 0.0"),
+])
+def test_invalid_arguments_name_the_argument_and_range(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == message

@@ -1,0 +1,218 @@
+"""The PDF editions (tools/pdf.py): the print document, and both PDFs printed by Chromium.
+
+The unit tests assemble the print document from a two-page site made here; the build tests
+print the whole book of the session's build (or ``GDBOOK_SITE``) in both languages and read
+the PDFs back with pypdf: an outline, every chapter's title, page numbers, the Chinese text
+set in an embedded Noto Sans CJK (not boxes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import LANGS, ROOT
+
+_spec = importlib.util.spec_from_file_location("gdbook_tools_pdf", ROOT / "tools" / "pdf.py")
+pdf = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = pdf  # before exec: dataclasses look their module up
+_spec.loader.exec_module(pdf)
+
+
+# ---------------------------------------------------------------------------
+# The book's order and the print document (no browser)
+# ---------------------------------------------------------------------------
+
+
+def test_chapters_are_numbered_in_nav_order():
+    entries = pdf.book_order(pdf.read_config())
+    chapters = [e for e in entries if e.kind == "chapter"]
+    assert [e.number for e in chapters] == [str(i) for i in range(1, len(chapters) + 1)]
+    assert chapters[0].src == "optimization-and-deep-learning.md"
+    assert [e.number for e in entries if e.kind == "appendix"] == ["A", "B", "C", "D"]
+    assert entries[0].src == "index.md" and entries[0].kind == "front"
+    assert "api.md" not in [e.src for e in entries]
+
+
+MINI_CONFIG = """
+site_name: Mini
+site_url: https://example.org/book/
+nav:
+  - Home: index.md
+  - "Part I · One":
+      - first.md
+      - second.md
+plugins:
+  - i18n:
+      languages:
+        - locale: zh
+          site_name: 迷你
+          nav_translations:
+            "Part I · One": 第一部分
+"""
+
+PAGE = """<!doctype html><html><head></head><body><nav>chrome</nav>
+<article class="md-content__inner md-typeset">{body}</article><footer>chrome</footer></body></html>"""
+
+
+@pytest.fixture
+def mini(tmp_path):
+    root, site = tmp_path, tmp_path / "site"
+    (root / "mkdocs.yml").write_text(MINI_CONFIG, encoding="utf-8")
+    bodies = {
+        "": '<h1 id="mini">Mini</h1><p>Home.</p>',
+        "first/": ('<h1 id="first">First</h1><h2 id="a">A<a class="headerlink" href="#a">¶</a></h2>'
+                   '<h3 id="a1">A one</h3><h2 id="b">B</h2><p><a href="../second/#c">to C</a> '
+                   '<a href="#a">to A</a> <a href="../api/">API</a> <img src="../assets/f.svg" loading="lazy"></p>'
+                   '<details class="success"><summary>Solution</summary><p>42</p></details>'
+                   '<script>x()</script><div class="gd-x-live" hidden>slider</div>'),
+        "second/": '<h1 id="second">Second</h1><h2 id="c">C</h2>',
+    }
+    for prefix in ("", "zh/"):
+        for path, body in bodies.items():
+            f = site / prefix / path / "index.html"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(PAGE.format(body=body), encoding="utf-8")
+    (site / "index.html").write_text(
+        PAGE.format(body=bodies[""]).replace("<head>", '<head><link rel="stylesheet" href="assets/katex/katex.min.css">'),
+        encoding="utf-8")
+    return root, site
+
+
+def test_print_document(mini):
+    root, site = mini
+    html = pdf.Book(site, "en", root=root).html()
+    assert "chrome" not in html and "<script>x()" not in html and "slider" not in html
+    # cover, contents, the part, then the chapters with numbered sections
+    assert html.index('class="cover"') < html.index('id="contents"') < html.index("Part I · One")
+    assert re.search(r'<h2 class="chapter-title" data-chapter="1" id="first--first">First', html)
+    assert '<span class="secnum">1.1</span> A' in html and '<span class="secnum">1.1.1</span> A one' in html
+    assert '<span class="secnum">1.2</span> B' in html and '<span class="secnum">2.1</span> C' in html
+    # links: within the book to ids in the document, elsewhere to the site
+    assert 'href="#second--c"' in html and 'href="#first--a"' in html
+    assert 'href="https://example.org/book/api/"' in html
+    assert 'src="/assets/f.svg"' in html and "loading=" not in html
+    assert re.search(r"<details[^>]*\bopen", html) and "¶" not in html
+    assert 'href="/assets/katex/katex.min.css"' in html
+
+
+def test_print_document_in_chinese(mini):
+    root, site = mini
+    html = pdf.Book(site, "zh", root=root).html()
+    assert '<html lang="zh-CN">' in html and "迷你" in html and "第一部分" in html
+    assert 'data-chapter="第2章" id="second--second">Second' in html
+    assert "https://example.org/book/zh/" in html
+
+
+def test_heading_texts_are_what_the_outline_should_say():
+    html = ('<h1 id="a">Title</h1><h2 class="sec"><span class="secnum">1.1</span> Two\n words</h2>'
+            '<h3>With <span class="katex"><span class="katex-mathml"><math>x</math></span>'
+            '<span class="katex-html" aria-hidden="true">x</span></span> &amp; more</h3>')
+    assert pdf.heading_texts(html) == ["Title", "1.1 Two words", "With x & more"]
+
+
+# ---------------------------------------------------------------------------
+# The PDFs
+# ---------------------------------------------------------------------------
+
+
+def _require():
+    from test_browser import _require_browser
+
+    _require_browser()
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("pypdf is not installed; the PDF tests must run under CI", pytrace=False)
+        pytest.skip("pypdf is not installed (pip install pypdf)")
+
+
+@pytest.fixture(scope="module")
+def pdfs(site, tmp_path_factory):
+    _require()
+    out = tmp_path_factory.mktemp("pdf")
+    pdf.print_pdfs(site, out, LANGS, log=lambda *a: None)
+    return {lang: out / f"gdbook-{lang}.pdf" for lang in LANGS}
+
+
+def _titles(site: Path, lang: str) -> list[str]:
+    import html
+
+    out = []
+    for e in pdf.book_order(pdf.read_config()):
+        f = site / e.url_path(lang).lstrip("/") / "index.html"
+        m = re.search(r"<h1[^>]*>(.*?)</h1>", f.read_text(encoding="utf-8"), re.S)
+        out.append(html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).replace("¶", "").strip())
+    return out
+
+
+def _outline(reader) -> list[str]:
+    out = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                out.append(item.title)
+    walk(reader.outline)
+    return out
+
+
+def _squash(s: str) -> str:
+    """Without white space, NFKC-normalized: pypdf reads ligatures (ﬁ) and, on the Chinese
+    edition, Kangxi radicals (⾃ for 自) where the ToUnicode maps say so."""
+    import html
+    import unicodedata
+
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", html.unescape(s)))
+
+
+@pytest.mark.build
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANGS)
+def test_pdf_outline_titles_and_page_numbers(pdfs, site, lang):
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdfs[lang])
+    outline = _outline(reader)
+    assert len(outline) > 100, f"{lang}: the outline has only {len(outline)} items"
+    text = _squash("".join(p.extract_text() for p in reader.pages))
+    squashed_outline = [_squash(t) for t in outline]
+    for title in _titles(site, lang):
+        # exactly: Chromium repeated some headings' text in the outline (pdf.fix_outline)
+        assert _squash(title) in squashed_outline, f"{lang}: {title!r} not in the outline"
+        assert _squash(title) in text, f"{lang}: {title!r} not in the text"
+    # the footer numbers the pages: page 10's text ends with 10
+    assert reader.pages[9].extract_text().strip().endswith("10")
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_pdf_chinese_text_in_an_embedded_cjk_font(pdfs):
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdfs["zh"])
+    fonts = set()
+    for page in reader.pages:
+        for font in ((page.get("/Resources") or {}).get("/Font") or {}).values():
+            font = font.get_object()
+            descendants = [d.get_object() for d in font.get("/DescendantFonts") or []]
+            for f in [font, *descendants]:
+                desc = f.get("/FontDescriptor")
+                if desc is None:
+                    continue
+                desc = desc.get_object()
+                # Skia embeds a CFF-flavoured OpenType font (Noto Sans CJK) as a Type 3 font:
+                # its glyphs are drawn by the PDF itself, so a Type 3 font is embedded by nature
+                if f.get("/Subtype") == "/Type3" or any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    fonts.add(str(desc.get("/FontName")))
+    assert any("NotoSansCJK" in f for f in fonts), f"no embedded Noto Sans CJK among {sorted(fonts)}"
+    text = "".join(p.extract_text() for p in reader.pages[:60])
+    assert "梯度下降" in text

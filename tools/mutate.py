@@ -1,0 +1,286 @@
+"""Mutation-testing benchmark of gdbook's mathematics (a benchmark, never part of ``make test``).
+
+    .venv/bin/python tools/mutate.py [--module numgrad ...] [--limit 600] [--json bench/mutation.json]
+
+For each module in scope, one at a time, mutmut (configured in ``[tool.mutmut]`` of
+pyproject.toml) changes the module one operator, constant, argument or return value at a time
+and reruns the module's own fast tests; among them it runs, for each mutant, only the tests that
+reach the mutated function (mutmut records which tests call which function). A mutant is
+*killed* when a test fails (a timeout counts too) and *survives* when every test passes.
+
+A survivor is either a test to write or an *equivalent* mutant, one that no test can tell from
+the original (for example ``x >= 0`` for ``x > 0`` where both branches agree at 0). Equivalent
+mutants are listed, with a one-line reason, in ``tests/mutation-equivalent.txt``; the score
+leaves them out. The standard: every module in scope at 100 %.
+
+Each module runs in a scratch copy of ``gdbook/`` and ``tests/`` (mutmut writes its mutants
+next to the sources), with one worker and a time limit, so the benchmark never runs more than
+one test process at a time. The script prints a table per module and the surviving mutants
+that are not listed as equivalent, and writes everything to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
+
+#: The modules in scope, in order, each with the fast tests that must kill its mutants.
+SCOPE: dict[str, list[str]] = {
+    "gdbook/numgrad.py": ["tests/test_numgrad.py"],
+    "gdbook/newton.py": ["tests/test_newton.py"],
+    "gdbook/quadratic.py": ["tests/test_quadratic.py"],
+    "gdbook/schedules.py": ["tests/test_schedules.py"],
+    "gdbook/objectives.py": ["tests/test_objectives.py"],
+    "gdbook/init.py": ["tests/test_init.py"],
+    "gdbook/landscape.py": ["tests/test_landscape.py"],
+}
+
+_MEMOIZE = re.compile(r"^[ \t]*@memoize[ \t]*$", re.MULTILINE)
+_LINE = re.compile(r"^(?P<module>\S+?):(?P<line>\d+): `(?P<orig>.*)` -> `(?P<new>.*)`\s+#\s*(?P<reason>\S.*)$")
+
+
+def read_equivalent(path: Path = EQUIVALENT) -> list[dict]:
+    """The listed equivalent mutants: ``module:line: `original` -> `mutated`  # reason``."""
+    out = []
+    if not path.exists():
+        return out
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        m = _LINE.match(raw.strip())
+        if not m:
+            raise SystemExit(f"{path}:{n}: not `module:line: `original` -> `mutated`  # reason`: {raw!r}")
+        out.append({**m.groupdict(), "line": int(m["line"]), "used": False})
+    return out
+
+
+def _toml(value) -> str:
+    # JSON strings, numbers, booleans and arrays are valid TOML; that is all the config holds.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _scratch_pyproject(module: str, tests: list[str]) -> str:
+    """pyproject.toml of the scratch copy: the project's pytest and mutmut settings, narrowed
+    to one module and its tests."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    tool = project.get("tool", {})
+    if "mutmut" not in tool:
+        raise SystemExit("pyproject.toml has no [tool.mutmut] section (see CONTRIBUTING.md)")
+    mutmut = dict(tool["mutmut"])
+    mutmut["only_mutate"] = [module]
+    mutmut["pytest_add_cli_args_test_selection"] = list(tests)
+    lines = ["[tool.pytest.ini_options]"]
+    lines += [f"{k} = {_toml(v)}" for k, v in tool.get("pytest", {}).get("ini_options", {}).items()]
+    lines += ["", "[tool.mutmut]"]
+    lines += [f"{k} = {_toml(v)}" for k, v in mutmut.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _function_start(tree: ast.Module, mutant: str) -> int | None:
+    """First line (decorators included) of the function a mutmut mutant name points at."""
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
+    func, cls = orig_function_and_class_names_from_key(mutant)
+    body = tree.body
+    if cls is not None:
+        body = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), [])
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func:
+            return min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return None
+
+
+def describe(mutant: str, module: str, source: str, tree: ast.Module) -> dict:
+    """Where a mutant is (line in the module) and what it changes (original -> mutated text)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    diff = get_diff_for_mutant(mutant, path=module).splitlines()
+    removed, added, offset, first = [], [], None, None
+    for line in diff[2:]:
+        if line.startswith("@@"):
+            offset = int(re.match(r"@@ -(\d+)", line)[1])
+            continue
+        if line.startswith("-"):
+            removed.append(line[1:].strip())
+            first = offset if first is None else first
+        elif line.startswith("+"):
+            added.append(line[1:].strip())
+        if not line.startswith("+") and offset is not None:
+            offset += 1
+    start = _function_start(tree, mutant)
+    lineno = None
+    if start is not None and first is not None:
+        lineno = start + first - 1
+        lines = source.splitlines()
+        if removed and (lineno > len(lines) or lines[lineno - 1].strip() != removed[0]):
+            # the function's text as libcst prints it may differ in leading lines: look nearby
+            near = [i + 1 for i, t in enumerate(lines) if t.strip() == removed[0]]
+            lineno = min(near, key=lambda i: abs(i - lineno)) if near else lineno
+    return {"name": mutant, "line": lineno, "original": " / ".join(removed), "mutated": " / ".join(added)}
+
+
+def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: bool, equivalent: list[dict]) -> dict:
+    scratch = Path(tempfile.mkdtemp(prefix="gdbook-mutate-"))
+    shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
+    # mutmut leaves decorated functions alone; @memoize is transparent while the cache is off
+    # (as in the tests), so the scratch copy drops it, keeping every line where it was
+    target = scratch / module
+    source = _MEMOIZE.sub("", target.read_text(encoding="utf-8"))
+    target.write_text(source, encoding="utf-8")
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.pop("PYTHONPATH", None)
+    env.pop("GDBOOK_CACHE_DIR", None)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    log = scratch / "mutmut.log"
+    started = time.monotonic()
+    hit_limit = False
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=scratch, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            hit_limit = True
+            os.killpg(proc.pid, signal.SIGTERM)  # the session this script started for mutmut
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    seconds = time.monotonic() - started
+
+    meta_path = scratch / "mutants" / (module + ".meta")
+    if not meta_path.exists():
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{module}: mutmut produced no results (exit {proc.returncode}); log {log}:\n{tail}")
+    from mutmut.configuration import reset_config
+    from mutmut.stats import status_by_exit_code
+
+    codes = json.loads(meta_path.read_text())["exit_code_by_key"]
+    statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
+
+    tree = ast.parse(source)
+    here = os.getcwd()
+    os.chdir(scratch)
+    reset_config()
+    try:
+        undetected = [describe(n, module, source, tree) for n, s in sorted(statuses.items())
+                      if s not in ("killed", "timeout", "not checked")]
+    finally:
+        os.chdir(here)
+        reset_config()
+    for m in undetected:
+        m["status"] = statuses[m["name"]]
+        m["equivalent"] = None
+        if m["status"] != "survived":
+            continue
+        for e in equivalent:
+            if (e["module"], e["orig"], e["new"]) == (module, m["original"], m["mutated"]) and not (
+                    e["used"] and e["line"] != m["line"]):
+                e["used"] = True
+                m["equivalent"] = e["reason"]
+                if e["line"] != m["line"]:
+                    m["listed_line"] = e["line"]
+                break
+    if not keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    count = lambda status: sum(s == status for s in statuses.values())  # noqa: E731
+    total, killed, timeout = len(statuses), count("killed"), count("timeout")
+    n_equiv = sum(m["equivalent"] is not None for m in undetected)
+    unchecked = count("not checked")  # left when the time limit stopped the run
+    scored = total - unchecked - n_equiv
+    return {
+        "module": module, "tests": tests, "mutants": total, "killed": killed, "timeout": timeout,
+        "survived": count("survived"), "equivalent": n_equiv, "not_checked": unchecked,
+        "other": total - killed - timeout - count("survived") - unchecked,
+        "score": (killed + timeout) / scored if scored else 1.0,
+        "seconds": round(seconds, 1), "hit_limit": hit_limit, "scratch": str(scratch) if keep else None,
+        "undetected": undetected,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", action="append", default=[],
+                    help="a module in scope, e.g. numgrad (repeatable; default: all, in order)")
+    ap.add_argument("--limit", type=float, default=600.0, help="seconds per module (default 600)")
+    ap.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1: the machine is shared)")
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "mutation.json")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch copies (to run `mutmut show` there)")
+    ap.add_argument("--strict", action="store_true", help="exit 1 unless every module is at 100 %%")
+    args = ap.parse_args()
+
+    wanted = [m if m.startswith("gdbook/") else f"gdbook/{m.removesuffix('.py')}.py" for m in args.module]
+    unknown = [m for m in wanted if m not in SCOPE]
+    if unknown:
+        ap.error(f"not in scope: {unknown}; in scope: {list(SCOPE)}")
+    modules = wanted or list(SCOPE)
+    equivalent = read_equivalent()
+
+    from importlib.metadata import version
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    results = []
+    for module in modules:
+        print(f"{module}: mutating, tests {' '.join(SCOPE[module])} (limit {args.limit:.0f} s) ...", flush=True)
+        results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent))
+        r = results[-1]
+        print(f"  {r['mutants']} mutants, {r['killed'] + r['timeout']} killed, {r['survived']} survived "
+              f"({r['equivalent']} equivalent), score {100 * r['score']:.1f} % in {r['seconds']:.0f} s", flush=True)
+        args.json.parent.mkdir(parents=True, exist_ok=True)  # after each module: a long run keeps what it did
+        args.json.write_text(json.dumps({
+            "tool": f"mutmut {version('mutmut')}", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "commit": commit, "modules": results,
+        }, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    head = ("module", "mutants", "killed", "timed out", "survived", "equivalent", "other", "not checked",
+            "score", "time")
+    rows = [(r["module"], r["mutants"], r["killed"], r["timeout"], r["survived"], r["equivalent"], r["other"],
+             r["not_checked"],
+             f"{100 * r['score']:.1f} %", f"{r['seconds']:.0f} s" + (" (limit)" if r["hit_limit"] else ""))
+            for r in results]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print()
+    for row in [head, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
+    print("\nscore = (killed + timed out) / (checked mutants - equivalent); other = no tests or suspicious;"
+          "\nnot checked = left when the module's time limit stopped the run (raise --limit)")
+
+    for r in results:
+        todo = [m for m in r["undetected"] if m["equivalent"] is None and m["status"] != "not checked"]
+        if todo:
+            print(f"\n{r['module']}: {len(todo)} mutants not killed and not listed as equivalent")
+            for m in todo:
+                print(f"  {r['module']}:{m['line']}: `{m['original']}` -> `{m['mutated']}`  [{m['status']}]")
+        moved = [m for m in r["undetected"] if "listed_line" in m]
+        for m in moved:
+            print(f"  note: {r['module']}:{m['line']} is listed at line {m['listed_line']} in {EQUIVALENT.name}")
+    done = {r["module"] for r in results}
+    stale = [e for e in equivalent if e["module"] in done and not e["used"]]
+    for e in stale:
+        print(f"\nstale entry in {EQUIVALENT.name} (no such survivor): {e['module']}:{e['line']}: `{e['orig']}`")
+
+    print(f"\nJSON: {args.json}")
+    ok = all(r["score"] == 1.0 and not r["not_checked"] for r in results) and not stale
+    return 0 if ok or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
