@@ -19,6 +19,7 @@ import functools
 import http.server
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -28,15 +29,8 @@ from conftest import LANGS, ROOT, built_pages, page_file, pages, slugs, url_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tools"))
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tools/chromium.py, shared with tools/pdf.py)
 TIMEOUT_MS = 20_000
 
 

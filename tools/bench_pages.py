@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = ROOT / "tools" / "pages" / "node_modules"
 LIGHTHOUSE = NODE_MODULES / "lighthouse" / "cli" / "index.js"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tools/chromium.py)
+
+CHROMIUM_FLAGS = ["--headless=new", *CHROMIUM_ARGS, "--disable-quic", "--disable-dev-shm-usage"]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGETS = {"performance": 0.90, "accessibility": 1.00, "best-practices": 1.00, "seo": 1.00}
 SERIOUS = ("serious", "critical")
