@@ -105,18 +105,21 @@ def test_check_grad_on_small_torch_model():
     assert all(torch.equal(a, b) for a, b in zip(before, params))
 
 
+class BadSquare(torch.autograd.Function):
+    """x², with a backward that returns half the gradient (x instead of 2x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x  # wrong: should be 2x
+
+
 def test_check_grad_catches_a_wrong_gradient():
-    class BadSquare(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x**2
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * x  # wrong: should be 2x
-
     r = numgrad.check_grad(lambda x: BadSquare.apply(x).sum(), torch.tensor([1.0, -2.0, 3.0]))
     assert r.max_rel_error == pytest.approx(0.5, abs=1e-6)
     assert not r.ok()
@@ -185,18 +188,7 @@ def test_ok_is_max_rel_error_at_most_rtol():
 def test_check_grad_relative_error_of_a_small_gradient():
     # a gradient of size <= 1 must still be judged relatively: a backward that returns half
     # the gradient is 50 % off whatever the size, while its absolute error is 0.25 here
-    class HalfSquare(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x**2
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * x  # wrong: should be 2x
-
-    r = numgrad.check_grad(lambda x: HalfSquare.apply(x).sum(), torch.tensor([0.25]))
+    r = numgrad.check_grad(lambda x: BadSquare.apply(x).sum(), torch.tensor([0.25]))
     assert r.max_abs_error == pytest.approx(0.25, abs=1e-8)
     assert r.max_rel_error == pytest.approx(0.5, abs=1e-8)
 
