@@ -116,6 +116,34 @@ def test_every_glossary_term_is_used_by_a_chapter(lang):
     assert not unused, f"glossary terms no {lang} chapter uses (reword the chapter or the glossary): {unused}"
 
 
+def _english_words(term) -> list[str]:
+    return [w.lower() for w in re.split(r"[\s/()–-]+", term.en) if len(w) > 2]
+
+
+def test_the_chinese_edition_gives_the_english_term_where_a_term_is_first_used():
+    """As a Chinese textbook does: in the first chapter (nav order) whose Chinese prose uses a
+    glossary term, one occurrence is followed by the English in full-width parentheses,
+    “梯度下降（gradient descent）” (bold markers between them are allowed). A term whose
+    Chinese form already carries its English word (“轮（epoch）”, “Nesterov 动量”) needs none."""
+    order = glossary.chapters(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))["nav"])
+    first = glossary.first_use(GLOSSARY, DOCS, order, "zh")
+    missing = []
+    for term, slug in first.items():
+        words = _english_words(term)
+        if slug is None or any(w in term.zh.lower() for w in words):
+            continue
+        text = glossary.prose(glossary.source(DOCS, slug, "zh").read_text(encoding="utf-8"))
+        given = False
+        for m in term.pattern("zh").finditer(text):
+            after = text[m.end():m.end() + 120].lstrip("*")
+            if after.startswith("（") and any(w in after[1:].split("）")[0].lower() for w in words):
+                given = True
+                break
+        if not given:
+            missing.append(f"{slug}.zh.md: {term.zh}（{term.en}）")
+    assert not missing, "give the English term at its first use:\n" + "\n".join(missing)
+
+
 def test_the_glossary_pages_are_generated_with_chapter_titles_in_their_language():
     order = glossary.chapters(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))["nav"])
     for lang, name in (("en", "glossary.md"), ("zh", "glossary.zh.md")):
