@@ -82,7 +82,14 @@ def gnvp(residuals: Callable[[Tensor], Tensor], w: Tensor, v: Tensor) -> Tensor:
     return jtjv
 
 
-def conjugate_gradient(matvec: Callable[[Tensor], Tensor], b: Tensor, *, steps: int, tol: float = 0.0):
+def conjugate_gradient(
+    matvec: Callable[[Tensor], Tensor],
+    b: Tensor,
+    *,
+    steps: int,
+    tol: float = 0.0,
+    callback: Callable[[Tensor], None] | None = None,
+):
     r"""Solve \(\mathbf A\mathbf p = \mathbf b\) by conjugate gradient, from \(\mathbf p_0 = \mathbf 0\).
 
     \(\mathbf A\) (symmetric positive definite) is seen only through ``matvec``; each iteration
@@ -95,6 +102,8 @@ def conjugate_gradient(matvec: Callable[[Tensor], Tensor], b: Tensor, *, steps: 
         b: the right-hand side.
         steps: at most this many iterations (matrix-vector products).
         tol: stop once \(\|\mathbf b - \mathbf A\mathbf p_k\| \le\) ``tol`` \(\cdot \|\mathbf b\|\).
+        callback: if given, called with every iterate \(\mathbf p_0 = \mathbf 0, \mathbf p_1, \dots\)
+            (to follow the error without rerunning the solve).
 
     Returns:
         ``(p, residual_norms)``: the last iterate and \(\|\mathbf b - \mathbf A\mathbf p_k\|\) for
@@ -114,12 +123,16 @@ def conjugate_gradient(matvec: Callable[[Tensor], Tensor], b: Tensor, *, steps: 
     rr = r @ r
     norms = [float(rr.sqrt())]
     bnorm = norms[0]
+    if callback is not None:
+        callback(p)
     for _ in range(steps):
         if norms[-1] <= tol * bnorm or rr == 0:
             break
         Ad = matvec(d)
         alpha = rr / (d @ Ad)
         p = p + alpha * d
+        if callback is not None:
+            callback(p)
         r = r - alpha * Ad
         rr_new = r @ r
         norms.append(float(rr_new.sqrt()))

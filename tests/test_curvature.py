@@ -73,13 +73,17 @@ def test_conjugate_gradient_error_in_the_a_norm_never_grows():
     A = B @ B.T + 0.1 * torch.eye(20, dtype=D)
     b = torch.randn(20, generator=g, dtype=D)
     exact = torch.linalg.solve(A, b)
-    errors = []
+    errors, iterates = [], []
     for k in range(0, 12):
         p, _ = curvature.conjugate_gradient(lambda v: A @ v, b, steps=k)
         e = p - exact
         errors.append(float(e @ A @ e))
     assert errors[0] == pytest.approx(float(exact @ A @ exact))
     assert all(b2 < b1 for b1, b2 in zip(errors, errors[1:]))
+    # the callback sees the same iterates, p_0 = 0 first, the returned one last
+    p, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=11, callback=iterates.append)
+    assert len(iterates) == len(res) == 12 and torch.all(iterates[0] == 0) and torch.equal(iterates[-1], p)
+    assert np.allclose([float((q - exact) @ A @ (q - exact)) for q in iterates], errors)
 
 
 def test_conjugate_gradient_stops_at_the_tolerance_and_on_a_zero_right_hand_side():
