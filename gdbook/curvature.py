@@ -147,7 +147,7 @@ class GaussNewtonRun:
 
     Attributes:
         w: the final parameters.
-        losses: \u00bd‖r‖² at the start and after each step.
+        losses: ½‖r‖² at the start and after each step.
         products: Gauss–Newton products (CG iterations) used by each step.
     """
 
