@@ -216,3 +216,12 @@ def test_pdf_chinese_text_in_an_embedded_cjk_font(pdfs):
     assert any("NotoSansCJK" in f for f in fonts), f"no embedded Noto Sans CJK among {sorted(fonts)}"
     text = "".join(p.extract_text() for p in reader.pages[:60])
     assert "梯度下降" in text
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_each_home_page_links_both_pdf_editions_by_the_names_make_pdf_writes(pdfs, site):
+    for home in (site / "index.html", site / "zh" / "index.html"):
+        hrefs = set(re.findall(r'href="([^"]+\.pdf)"', home.read_text(encoding="utf-8")))
+        assert {h.rsplit("/", 1)[-1] for h in hrefs} == {p.name for p in pdfs.values()}, (home, hrefs)
+        assert all(h.endswith(f"downloads/{h.rsplit('/', 1)[-1]}") for h in hrefs), hrefs
