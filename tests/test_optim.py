@@ -25,8 +25,13 @@ from gdbook import objectives
 from gdbook.optim import rules
 
 DT = torch.float64
-ALGOS = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"]
+ALGOS = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "Adafactor", "Muon"]
 SHAPES = [(7,), (3, 4), (2, 3, 2), ()]
+MATRIX_SHAPES = [(5, 3), (3, 7), (4, 4), (2, 6)]  # Muon takes 2-D parameters only (wide, tall, square)
+
+
+def shapes_for(name: str):
+    return MATRIX_SHAPES if name == "Muon" else SHAPES
 
 
 # ---------------------------------------------------------------------------
@@ -58,6 +63,30 @@ def random_hyper(name: str, rng: np.random.Generator, variant: int) -> dict:
     if name in ("Adam", "AdamW"):
         return dict(lr=float(u(1e-4, 1e-2)), betas=(float(u(0.5, 0.95)), float(u(0.9, 0.9999))),
                     eps=float(10 ** u(-8, -4)), weight_decay=wd, amsgrad=variant % 2 == 1, maximize=maximize)
+    if name in ("NAdam", "RAdam"):
+        hyper = dict(lr=float(u(1e-4, 1e-2)), betas=(float(u(0.5, 0.95)), float(u(0.9, 0.9999))),
+                     eps=float(10 ** u(-8, -4)), weight_decay=wd, decoupled_weight_decay=variant % 2 == 1,
+                     maximize=maximize)
+        if name == "NAdam":
+            hyper["momentum_decay"] = float(u(0.0, 1e-2))
+        return hyper
+    if name == "Adamax":
+        return dict(lr=float(u(1e-4, 1e-2)), betas=(float(u(0.5, 0.95)), float(u(0.9, 0.9999))),
+                    eps=float(10 ** u(-8, -4)), weight_decay=wd, maximize=maximize)
+    if name == "Adafactor":
+        eps1 = None if variant % 2 == 0 else float(10 ** u(-30, -10))
+        return dict(lr=float(u(1e-3, 1e-1)), beta2_decay=float(u(-1.0, -0.3)), eps=(eps1, float(10 ** u(-4, -2))),
+                    d=float(u(1.0, 2.0)), weight_decay=wd, maximize=maximize)
+    if name == "Muon":
+        # other coefficients near Jordan's (far from them the iteration can blow up: p(1) = a + b + c > 1 ...)
+        abc = (3.4445, -4.775, 2.0315) if variant % 2 == 0 else (float(u(3.3, 3.5)), float(u(-4.85, -4.65)),
+                                                                  float(u(1.95, 2.1)))
+        return dict(lr=float(u(1e-3, 5e-2)), weight_decay=float(u(0.0, 0.2)), momentum=float(u(0.0, 0.99)),
+                    nesterov=variant % 4 < 2, ns_coefficients=abc, eps=float(10 ** u(-8, -5)),
+                    ns_steps=int(rng.integers(1, 8)), adjust_lr_fn=(None, "original", "match_rms_adamw")[variant % 3])
+    if name == "Lion":
+        return dict(lr=float(u(1e-4, 1e-2)), betas=(float(u(0.5, 0.95)), float(u(0.9, 0.999))), weight_decay=wd,
+                    maximize=maximize)
     raise KeyError(name)
 
 
@@ -66,6 +95,8 @@ def make_pair(name: str):
     theirs = getattr(torch.optim, name)
 
     def torch_factory(groups, **kw):
+        if name == "Muon":  # torch's Muon has one implementation and no foreach argument
+            return theirs(groups, **kw)
         return theirs(groups, foreach=False, **kw)
 
     return ours, torch_factory
@@ -117,8 +148,8 @@ def test_parity_fed_gradients(name, variant):
         # ignores a per-group initial_accumulator_value; gdbook honours the group's value
         # (see test_adagrad_group_initial_accumulator). Parity holds where both agree.
         hyper[1]["initial_accumulator_value"] = hyper[0]["initial_accumulator_value"]
-    init = initial_params(seed)
-    grads = gradient_sequence(seed, steps=300)
+    init = initial_params(seed, shapes_for(name))
+    grads = gradient_sequence(seed, steps=300, shapes=shapes_for(name))
     ours, theirs = make_pair(name)
     a = run_fed(ours, init, grads, hyper, split=2)
     b = run_fed(theirs, init, grads, hyper, split=2)
@@ -131,8 +162,8 @@ def test_parity_fed_gradients(name, variant):
 @pytest.mark.parametrize("name", ALGOS)
 def test_parity_defaults(name):
     """With no hyperparameters but lr, defaults agree (AdamW's weight decay 1e-2 included)."""
-    init = initial_params(5)
-    grads = gradient_sequence(5, steps=200)
+    init = initial_params(5, shapes_for(name))
+    grads = gradient_sequence(5, steps=200, shapes=shapes_for(name))
     ours, theirs = make_pair(name)
 
     def run(factory):
@@ -148,23 +179,24 @@ def test_parity_defaults(name):
         assert rel_diff(x.detach(), y.detach()) <= 1e-12
 
 
-def _mlp_problem(seed: int):
-    """A well-conditioned least-squares problem with a small tanh layer."""
+def _mlp_problem(seed: int, matrices: bool = False):
+    """A well-conditioned least-squares problem with a small tanh layer (output weights (8, 1) if ``matrices``)."""
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(64, 5, generator=g, dtype=DT)
     y = torch.sin(X @ torch.randn(5, generator=g, dtype=DT))
     W1 = 0.3 * torch.randn(5, 8, generator=g, dtype=DT)
     w2 = 0.3 * torch.randn(8, generator=g, dtype=DT)
-    return X, y, [W1, w2]
+    return X, y, [W1, w2.reshape(8, 1) if matrices else w2]
 
 
 @pytest.mark.parametrize("name", ALGOS)
 def test_parity_closed_loop(name):
     """Gradients from the loss itself (autograd), both optimizers in their own loop."""
-    X, y, init = _mlp_problem(3)
+    X, y, init = _mlp_problem(3, matrices=name == "Muon")
     rng = np.random.default_rng(11)
     hyper = random_hyper(name, rng, variant=3)
-    hyper["maximize"] = False
+    if "maximize" in hyper:
+        hyper["maximize"] = False
     ours, theirs = make_pair(name)
 
     def run(factory):
@@ -173,7 +205,7 @@ def test_parity_closed_loop(name):
         losses = []
         for _ in range(200):
             opt.zero_grad()
-            loss = ((torch.tanh(X @ params[0]) @ params[1] - y) ** 2).mean()
+            loss = (((torch.tanh(X @ params[0]) @ params[1]).reshape(-1) - y) ** 2).mean()
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
@@ -328,8 +360,8 @@ def test_momentum_conventions_same_path(beta):
 
 @pytest.mark.parametrize("name", ALGOS)
 def test_state_dict_round_trip(name):
-    init = initial_params(2)
-    grads = gradient_sequence(2, steps=60)
+    init = initial_params(2, shapes_for(name))
+    grads = gradient_sequence(2, steps=60, shapes=shapes_for(name))
     cls = getattr(gd.optim, name)
     hyper = random_hyper(name, np.random.default_rng(4), variant=3)
 
@@ -353,7 +385,7 @@ def test_state_dict_round_trip(name):
     feed(a, opt_a, grads[30:])
     feed(b, opt_b, grads[30:])
     for x, y in zip(a, b):
-        assert torch.equal(x, y)
+        assert torch.isfinite(x).all() and torch.equal(x, y)
     # without the state, the continuation differs (the state is not decorative)
     c = [p.detach().clone().requires_grad_(True) for p in init]
     opt_c = cls(c, **hyper)
@@ -367,11 +399,12 @@ def test_state_dict_round_trip(name):
 
 @pytest.mark.parametrize("name", ALGOS)
 def test_with_steplr(name):
-    init = initial_params(8)
-    grads = gradient_sequence(8, steps=120)
+    init = initial_params(8, shapes_for(name))
+    grads = gradient_sequence(8, steps=120, shapes=shapes_for(name))
     ours, theirs = make_pair(name)
     hyper = random_hyper(name, np.random.default_rng(9), variant=1)
-    hyper["maximize"] = False
+    if "maximize" in hyper:
+        hyper["maximize"] = False
 
     def run(factory):
         params = [p.clone().requires_grad_(True) for p in init]
@@ -508,14 +541,14 @@ def test_betas_must_be_a_pair(betas, exc):
 @pytest.mark.parametrize("name", ALGOS)
 def test_boundary_values_accepted(name):
     """Zero learning rate and zero decay are valid (torch accepts them); lr = 0 moves nothing."""
-    w = torch.tensor([1.0, -1.0], dtype=DT, requires_grad=True)
+    w = torch.tensor([[1.0, -1.0]], dtype=DT, requires_grad=True)  # 2-D: Muon takes matrices only
     kwargs = dict(lr=0.0)
-    if name in ("SGD", "RMSprop"):
+    if name in ("SGD", "RMSprop", "Muon"):
         kwargs["momentum"] = 0.0
     opt = getattr(gd.optim, name)([w], weight_decay=0.0, **kwargs)
-    w.grad = torch.tensor([0.5, 0.5], dtype=DT)
+    w.grad = torch.tensor([[0.5, 0.5]], dtype=DT)
     opt.step()
-    assert w.tolist() == [1.0, -1.0]
+    assert w.tolist() == [[1.0, -1.0]]
 
 
 # ---------------------------------------------------------------------------
