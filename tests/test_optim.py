@@ -239,10 +239,23 @@ RULE_CASES = [
     ("momentum_classic", dict(lr=0.01, momentum=0.9)),
     ("momentum_negative", dict(lr=0.01, momentum=0.9)),
     ("momentum_ema", dict(lr=0.1, momentum=0.9)),
+    ("nadam", dict(lr=0.01, weight_decay=0.01, momentum_decay=6e-3)),
+    ("nadam", dict(lr=0.01, weight_decay=0.05, decoupled=True, maximize=True)),
+    ("radam", dict(lr=0.01, weight_decay=0.01)),
+    ("radam", dict(lr=0.01, betas=(0.8, 0.9), decoupled=True, weight_decay=0.1)),
+    ("adamax", dict(lr=0.01, weight_decay=0.01)),
+    ("adafactor", dict(lr=0.05, weight_decay=0.01)),
+    ("adafactor", dict(lr=0.05, eps=(1e-30, 1e-3), d=1.5, maximize=True)),
+    ("lion", dict(lr=0.01, weight_decay=0.1)),
+]
+# rules for matrices only (the pure-call test above uses a vector)
+MATRIX_RULE_CASES = [
+    ("muon", dict(lr=0.02)),
+    ("muon", dict(lr=0.02, nesterov=False, adjust_lr_fn="match_rms_adamw", weight_decay=0.0)),
 ]
 
 
-@pytest.mark.parametrize("rule,hyper", RULE_CASES)
+@pytest.mark.parametrize("rule,hyper", RULE_CASES + MATRIX_RULE_CASES)
 def test_rules_numpy_equals_torch(rule, hyper):
     fn = getattr(rules, rule)
     rng = np.random.default_rng(1)
@@ -278,7 +291,7 @@ def test_rules_are_pure(rule, hyper, array):
         assert (state[k] == v).all()
 
 
-@pytest.mark.parametrize("rule,hyper", RULE_CASES)
+@pytest.mark.parametrize("rule,hyper", RULE_CASES + MATRIX_RULE_CASES)
 def test_inplace_form_is_the_pure_form(rule, hyper):
     """``rule.inplace`` updates the parameter and state where they are, bit for bit as the pure call."""
     fn = getattr(rules, rule)
@@ -293,8 +306,8 @@ def test_inplace_form_is_the_pure_form(rule, hyper):
         assert torch.equal(g, g_before)  # the gradient is read, never written
     assert torch.equal(x, x_in)
     assert state.keys() == state_in.keys()
-    for k in state:
-        assert torch.equal(torch.as_tensor(state[k]), torch.as_tensor(state_in[k]))
+    for k in state:  # float64 both: a Python float (NAdam's mu_prod) would otherwise become a float32 tensor
+        assert torch.equal(torch.as_tensor(state[k], dtype=DT), torch.as_tensor(state_in[k], dtype=DT))
 
 
 def test_rule_decorator_on_python_numbers_and_int_arrays():
