@@ -1021,3 +1021,18 @@ def test_muon_converges_to_a_band():
         W.grad = (W - A).detach()
         opt.step()
     assert float((W.detach() - A).norm()) <= 0.01 * float(A.norm())
+
+
+def test_muon_bfloat16_keeps_its_buffer():
+    """torch's Muon, bfloat16 parameters, nesterov=False: the Newton–Schulz iteration starts from
+    the buffer itself (``.bfloat16()`` returns it) and divides it by its norm in place. gdbook
+    keeps the buffer: 0.5 · 0 + 0.5 · 4 = 2 (the table on the API page)."""
+    buffers = []
+    for cls in (gd.optim.Muon, torch.optim.Muon):
+        W = torch.ones(3, 2, dtype=torch.bfloat16, requires_grad=True)
+        opt = cls([W], nesterov=False, momentum=0.5, lr=0.0, weight_decay=0.0)
+        W.grad = torch.full((3, 2), 4.0, dtype=torch.bfloat16)
+        opt.step()
+        buffers.append(opt.state[W]["momentum_buffer"])
+    assert torch.equal(buffers[0], torch.full((3, 2), 2.0, dtype=torch.bfloat16))
+    assert not torch.equal(buffers[1], buffers[0])  # torch: 2 / ‖buffer‖_F = 2 / sqrt(24)

@@ -279,7 +279,7 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 
 # ---------------------------------------------------------------------------
-# The six classes: torch's signatures; names mapped once
+# The classes: torch's signatures; names mapped once
 # ---------------------------------------------------------------------------
 
 _IMPL_DOC = """
