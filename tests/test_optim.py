@@ -950,7 +950,7 @@ def test_lion_invalid_arguments(kwargs, exc, message):
 
 
 def test_lion_defaults_and_state_dict():
-    """The paper's defaults (lr 1e-4, betas (0.9, 0.99), no decay); a checkpoint resumes the same path."""
+    """Defaults: the paper's betas (0.9, 0.99), lr 1e-4, no decay; a checkpoint resumes the same path."""
     w = torch.zeros(2, requires_grad=True)
     assert gd.optim.Lion([w]).defaults == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=False,
                                                foreach=None, differentiable=False)

@@ -120,8 +120,8 @@ def _check_flag(name: str, value) -> None:
 def check_hyper(**hyper) -> None:
     r"""Validate optimizer hyperparameters given by name; unknown names are left alone.
 
-    Ranges: ``lr``, ``eps``, ``weight_decay``, ``lr_decay``, ``initial_accumulator_value``
-    finite and \(\ge 0\); ``momentum`` and ``alpha`` in \([0, 1)\); ``dampening`` and
+    Ranges: ``lr``, ``eps``, ``weight_decay``, ``lr_decay``, ``initial_accumulator_value``,
+    ``momentum_decay`` finite and \(\ge 0\); ``momentum`` and ``alpha`` in \([0, 1)\); ``dampening`` and
     ``rho`` in \([0, 1]\); ``betas`` a pair in \([0, 1)\); flags ``True`` or ``False``
     (``foreach`` and ``fused`` may be ``None``); ``nesterov`` needs ``momentum > 0`` and
     ``dampening == 0``. Numbers may be one-element tensors (``lr=torch.tensor(0.01)``).

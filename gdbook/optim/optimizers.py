@@ -560,8 +560,8 @@ class Adafactor(RuleOptimizer):
 
 class Muon(RuleOptimizer):
     r"""Muon (rule: [`muon`][gdbook.optim.rules.muon]), as ``torch.optim.Muon``: for 2-D
-    parameters only (the weight matrices of hidden layers; give biases, embeddings and the
-    output layer to AdamW, as torch's documentation advises).
+    parameters only (the weight matrices of hidden layers; give biases and embeddings to a
+    method such as AdamW, as torch's documentation advises).
 
     State ``momentum_buffer`` (\(\mathbf M\)). torch's Muon has no ``maximize``, ``foreach``
     or ``differentiable``; neither does this class. The Newton–Schulz iteration runs in
@@ -596,7 +596,8 @@ class Muon(RuleOptimizer):
 class Lion(RuleOptimizer):
     r"""Lion (rule: [`lion`][gdbook.optim.rules.lion]; Chen et al., 2023), with decoupled weight decay.
 
-    torch 2.13 has no Lion: the signature follows the paper's defaults and torch's
+    torch 2.13 has no Lion: the signature follows the paper (``betas=(0.9, 0.99)``; ``lr=1e-4``,
+    AdamW's default divided by 10, as the paper advises 3 to 10 times smaller) and torch's
     conventions (``maximize``, ``foreach`` and ``differentiable`` accepted as in the other
     classes). State ``exp_avg`` (\(\mathbf m\)).
 

@@ -440,7 +440,7 @@ def nadam(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     \end{aligned}
     \]
 
-    with \(\psi\) = ``momentum_decay`` (the momentum \(\mu_t\) warms up from
+    with \(\psi\) = ``momentum_decay`` (the momentum \(\mu_t\) warms up from about
     \(\beta_1/2\) towards \(\beta_1\)) and \(\hat{\mathbf s}_t = \mathbf s_t / (1 - \beta_2^t)\).
     The step looks ahead: it uses the next step's momentum \(\mu_{t+1}\) on \(\mathbf m_t\).
     Weight decay as in [`adam`][gdbook.optim.rules.adam] (``decoupled``: NAdamW).
@@ -477,9 +477,10 @@ def radam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
 
     with \(\mathbf m_t\), \(\mathbf s_t\) and \(\hat{\mathbf m}_t = \mathbf m_t/(1 - \beta_1^t)\)
     as in [`adam`][gdbook.optim.rules.adam]. \(\rho_t\) is the length of the moving average
-    that \(\mathbf s_t\) approximates; while it is at most 5 (the first few steps: 5 of them
-    for \(\beta_2 = 0.999\)) the variance of the adaptive rate is not finite and the step is
-    momentum SGD. As in torch, \(\epsilon\) is added to \(\sqrt{\mathbf s_t}\), not to
+    that \(\mathbf s_t\) approximates. The rectification \(r_t\) is defined only for
+    \(\rho_t > 4\) (below, the variance of the adaptive rate diverges); torch waits for
+    \(\rho_t > 5\) (5 steps for \(\beta_2 = 0.999\)) and until then takes momentum SGD steps
+    on \(\hat{\mathbf m}_t\). As in torch, \(\epsilon\) is added to \(\sqrt{\mathbf s_t}\), not to
     \(\sqrt{\hat{\mathbf s}_t}\) as in Adam. Weight decay as in Adam (``decoupled``: RAdamW).
     """
     beta1, beta2 = betas
@@ -508,8 +509,9 @@ def adamax(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     \end{aligned}
     \]
 
-    \(\mathbf u_t\) is the limit \(p \to \infty\) of Adam's average of \(\lvert\mathbf g\rvert^p\)
-    (its \(p\)-th root): a decaying maximum, which needs no bias correction. torch adds
+    \(\mathbf u_t\) is the limit \(p \to \infty\) of the \(p\)-th root of Adam's average
+    of \(\lvert\mathbf g\rvert^p\) (decay \(\beta_2^p\)): a decaying maximum, which needs no
+    bias correction. torch adds
     \(\epsilon\) inside the maximum (the paper has none). L2 weight decay
     \(\mathbf g_t + \lambda\mathbf x\). State: ``t``, ``m``, ``u``.
     """
@@ -541,7 +543,7 @@ def adafactor(x, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
     \end{aligned}
     \]
 
-    with \(\tau\) = ``beta2_decay`` (\(\hat\beta_{2,1} = 0\), then the decay tends to 1),
+    with \(\tau\) = ``beta2_decay`` (\(\hat\beta_{2,1} = 0\), then, for \(\tau < 0\), the decay tends to 1),
     \((\epsilon_1, \epsilon_2)\) = ``eps`` (\(\epsilon_1\) = ``None``: the machine epsilon of
     the parameter's dtype), \(d\) the clipping threshold. A matrix \(n\times m\) (or a batch
     of them: the last two axes) keeps \(n + m\) numbers of second moment, the row means
@@ -653,8 +655,9 @@ def lion(x, g, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=
 
     Every coordinate moves by exactly \(\eta\) (plus the decay), whatever the size of its
     gradient; \(\operatorname{sign}(0) = 0\). The step interpolates with \(\beta_1\), the
-    momentum is tracked with the slower \(\beta_2\). The paper's defaults: \(\beta = (0.9, 0.99)\),
-    and an \(\eta\) 3 to 10 times smaller than AdamW's (``lr=1e-4``). torch has no Lion;
+    momentum is tracked with the slower \(\beta_2\). The paper's \(\beta = (0.9, 0.99)\);
+    its advice for \(\eta\): 3 to 10 times smaller than AdamW's (with \(\lambda\) larger by
+    the same factor), hence ``lr=1e-4``, AdamW's default divided by 10. torch has no Lion;
     this follows the paper's pseudocode. State: ``m``.
 
     Examples:
