@@ -824,6 +824,13 @@ X = np.array([1.0, -2.0])
     (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
     (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
     (lambda: rules.adam(X, X, {}, amsgrad="yes"), TypeError, "amsgrad must be True or False, got str: 'yes'"),
+    (lambda: rules.nadam(X, X, {}, momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
+    (lambda: rules.adafactor(X, X, {}, d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
+    (lambda: rules.adafactor(X, X, {}, eps=1e-3), TypeError, "eps must be a pair (epsilon1 or None, epsilon2), got 0.001"),
+    (lambda: rules.muon(np.eye(2), np.eye(2), {}, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
+    (lambda: rules.muon(np.eye(2), np.eye(2), {}, adjust_lr_fn="rms"), ValueError,
+     "Adjust learning rate function rms is not supported"),
+    (lambda: rules.lion(X, X, {}, betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
     (lambda: rules.adagrad(X + 0j, X, {}), TypeError, "x must be real; complex parameters: use the classes of gdbook.optim, "
                                                     "which treat a complex number as a pair of reals, as torch.optim does"),
 ])
@@ -1036,3 +1043,19 @@ def test_muon_bfloat16_keeps_its_buffer():
         buffers.append(opt.state[W]["momentum_buffer"])
     assert torch.equal(buffers[0], torch.full((3, 2), 2.0, dtype=torch.bfloat16))
     assert not torch.equal(buffers[1], buffers[0])  # torch: 2 / ‖buffer‖_F = 2 / sqrt(24)
+
+
+@pytest.mark.parametrize("name,group,exc,message", [
+    ("Muon", dict(momentum=1.5), ValueError, "momentum must be in [0, 1), got 1.5"),
+    ("Muon", dict(ns_steps=-1), ValueError, "ns_steps must be in [0, 100), got -1"),
+    ("Adafactor", dict(d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
+    ("Adafactor", dict(eps=(None, -1.0)), ValueError, "epsilon2 should be >= 0 but is: -1.0"),
+    ("NAdam", dict(momentum_decay=-0.1), ValueError, "Invalid momentum_decay value: -0.1"),
+    ("Lion", dict(betas=(1.0, 0.99)), ValueError, "Invalid beta parameter at index 0: 1.0"),
+])
+def test_add_param_group_validates_the_new_classes(name, group, exc, message):
+    """A group added later gets the class's own checks (Adafactor's and Muon's in torch's words)."""
+    opt = getattr(gd.optim, name)([_param_for("Muon")])
+    with pytest.raises(exc) as info:
+        opt.add_param_group({"params": [_param_for("Muon")], **group})
+    assert str(info.value) == message and len(opt.param_groups) == 1
