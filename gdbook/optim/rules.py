@@ -241,7 +241,8 @@ def _weight_decay(x, g, lr, weight_decay, decoupled: bool):
     r"""Weight decay \(\lambda\): decoupled (Loshchilov & Hutter, 2019), \(\mathbf x \leftarrow
     (1 - \eta\lambda)\,\mathbf x\) and the gradient as it is, or L2, the gradient \(\mathbf g + \lambda\mathbf x\)."""
     if decoupled:
-        x *= 1 - lr * weight_decay
+        if weight_decay:  # (a pass over x saved when there is no decay)
+            x *= 1 - lr * weight_decay
         return g
     return _with_l2(g, x, weight_decay)
 
@@ -258,6 +259,13 @@ def _mean(a, axis: int):
 def _clamp_min(a, low):
     r"""\(\max(a, \text{low})\) elementwise, as a new array."""
     return a.clamp(min=low) if isinstance(a, torch.Tensor) else np.maximum(a, low)
+
+
+def _rsqrt_mul_(a, low, u):
+    r"""\(a \leftarrow u / \sqrt{\max(a, \text{low})}\) in place (``a`` a scratch array)."""
+    if isinstance(a, torch.Tensor):
+        return a.clamp_(min=low).rsqrt_().mul_(u)
+    return np.multiply(u, 1 / np.sqrt(np.maximum(a, low, out=a), out=a), out=a)
 
 
 def _rms_of(a) -> float:
@@ -521,7 +529,9 @@ def adamax(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
     u = _buffer(state, "u", x)
     u *= beta2
-    _maximum_(u, abs(g) + eps)                         # u ← max(β₂u, |g| + ε)
+    a = abs(g)
+    a += eps
+    _maximum_(u, a)                                    # u ← max(β₂u, |g| + ε)
     _add_(x, -lr / (1 - beta1**t), m, u)               # x ← x − η/(1 − β₁ᵗ) m/u
 
 
@@ -557,15 +567,17 @@ def adafactor(x, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
     t = state["t"] = state.get("t", 0) + 1
     beta2_t = 1 - t**beta2_decay                                  # β̂₂ₜ = 1 − t^τ
     alpha = max(eps[1], _rms_of(x)) * min(lr, 1 / math.sqrt(t))   # α_t = max(ε₂, RMS(x)) ρ_t
-    x *= 1 - lr * weight_decay                                    # x ← (1 − ηλ)x
+    _weight_decay(x, g, lr, weight_decay, True)                   # x ← (1 − ηλ)x
     if getattr(g, "ndim", 0) > 1:                                 # factored: V̂ = R C / mean(R)
-        row, col = _mean(g * g, -1), _mean(g * g, -2)
+        gg = g * g
+        row, col = _mean(gg, -1), _mean(gg, -2)                   # mean of g⊙g per row, per column
         r = ema_(_buffer(state, "r", row), row, beta2_t)
         c = ema_(_buffer(state, "c", col), col, beta2_t)
-        v = r @ c / _clamp_min(_mean(r, -2), eps1)
+        v = r @ c
+        v /= _clamp_min(_mean(r, -2), eps1)
     else:
-        v = ema_(_buffer(state, "s", x), g * g, beta2_t)
-    u = g / xp(v).sqrt(_clamp_min(v, eps1 * eps1))               # U = g / max(√V̂, ε₁)
+        v = _fresh(ema_(_buffer(state, "s", x), g * g, beta2_t))
+    u = _rsqrt_mul_(v, eps1 * eps1, g)                            # U = g / max(√V̂, ε₁)
     _add_(x, -alpha / max(1.0, _rms_of(u) / d), u)                # x ← x − α_t U / max(1, RMS(U)/d)
 
 
