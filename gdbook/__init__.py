@@ -14,6 +14,7 @@ Examples:
 
 from . import cache, data, figures, objectives, optim, plot, report, schedules, train
 from . import newton, numgrad
+from . import curvature
 from . import quadratic
 from . import landscape
 from . import init, nets
@@ -35,6 +36,7 @@ __all__ = [
     "train",
     "numgrad",
     "newton",
+    "curvature",
     "quadratic",
     "landscape",
     "init",

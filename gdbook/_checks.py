@@ -17,7 +17,10 @@ def check_number(name: str, value) -> float:
     """Return ``value`` as a float, or raise ``TypeError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64 (10**400)
+        raise ValueError(f"{name} must be a finite number, got an integer of {len(str(abs(value)))} digits") from None
 
 
 def check_in_range(

@@ -1,5 +1,9 @@
 r"""Training loops that record what the book plots, and never crash on divergence.
 
+[`train_regression`][gdbook.train.train_regression] trains one model with a torch optimizer;
+[`sgd_chains`][gdbook.train.sgd_chains] runs many independent SGD chains on a least-squares
+problem at once, to estimate expectations such as \(\mathbb E\|\boldsymbol\theta_t - \boldsymbol\theta^\ast\|^2\).
+
 Examples:
     >>> from gdbook import optim, schedules
     >>> h = train_regression(optim.SGD, lr=0.1, batch_size=10, epochs=2, seed=0)
@@ -25,7 +29,7 @@ from .data import minibatches, synthetic_regression
 from .schedules import constant
 from .trajectory import optimizer_name
 
-__all__ = ["History", "squared_loss", "train_regression"]
+__all__ = ["History", "squared_loss", "train_regression", "Chains", "sgd_chains"]
 
 
 def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -140,3 +144,72 @@ def train_regression(
     h.w = w.detach().numpy().copy() if finite else None
     h.b = b.item() if finite else None
     return h
+
+
+@dataclass(frozen=True)
+class Chains:
+    r"""What [`sgd_chains`][gdbook.train.sgd_chains] measured, for \(t = 0, \dots, T\).
+
+    Attributes:
+        dist2: \(\|\boldsymbol\theta_t - \boldsymbol\theta^\ast\|^2\) averaged over the chains, shape ``(T + 1,)``.
+        dist2_se: its standard error over the chains.
+        avg_dist2: the same for the running average
+            \(\bar{\boldsymbol\theta}_t = \frac{1}{t - t_0 + 1}\sum_{s=t_0}^{t}\boldsymbol\theta_s\) of the
+            iterates from step \(t_0\) = ``average_from`` on; NaN for \(t < t_0\).
+        theta_star: the least-squares solution \(\boldsymbol\theta^\ast\).
+    """
+
+    dist2: np.ndarray
+    dist2_se: np.ndarray
+    avg_dist2: np.ndarray
+    theta_star: np.ndarray
+
+
+@memoize
+def sgd_chains(A, y, lr, *, batch_size: int = 1, chains: int = 100, start=None,
+               average_from: int = 0, seed: int = 0) -> Chains:
+    r"""Independent runs of minibatch SGD on \(f(\boldsymbol\theta) = \frac1{2n}\|A\boldsymbol\theta - \mathbf y\|^2\), side by side.
+
+    Each step of each chain draws ``batch_size`` rows with replacement (independently of
+    everything before) and takes \(\boldsymbol\theta \leftarrow \boldsymbol\theta - \eta_t \frac1b\sum_{i\in B}
+    (\mathbf a_i^\top\boldsymbol\theta - y_i)\,\mathbf a_i\). ``lr`` holds one rate per step (its length is
+    the number of steps \(T\)); ``start`` defaults to \(\mathbf 0\). The chains share the start and
+    differ in their draws (NumPy generator seeded with ``seed``).
+
+    Examples:
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> y = A @ np.array([1.0, -1.0])                      # consistent: θ* = (1, −1)
+        >>> run = sgd_chains(A, y, np.full(50, 0.5), chains=4)
+        >>> run.theta_star.round(6).tolist(), bool(run.dist2[-1] < 1e-6 * run.dist2[0])
+        ([1.0, -1.0], True)
+    """
+    A = np.asarray(A, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    lr = np.asarray(lr, dtype=np.float64).reshape(-1)
+    if A.ndim != 2 or y.shape != (A.shape[0],):
+        raise ValueError(f"A must be (n, d) and y (n,), got {A.shape} and {y.shape}")
+    n, d = A.shape
+    check_int("batch_size", batch_size, low=1)
+    check_int("chains", chains, low=1)
+    check_int("average_from", average_from, low=0)
+    theta_star = np.linalg.lstsq(A, y, rcond=None)[0]
+    rng = np.random.default_rng(seed)
+    th = np.tile(np.zeros(d) if start is None else np.asarray(start, dtype=np.float64), (chains, 1))
+    avg = np.zeros_like(th)
+    steps = len(lr)
+    d2 = np.empty((steps + 1, chains))
+    avg_d2 = np.full(steps + 1, np.nan)
+    d2[0] = ((th - theta_star) ** 2).sum(axis=1)
+    if average_from == 0:
+        avg, avg_d2[0] = th.copy(), d2[0].mean()
+    for t in range(1, steps + 1):
+        idx = rng.integers(0, n, (chains, batch_size))
+        Ab = A[idx]
+        resid = np.einsum("cbk,ck->cb", Ab, th) - y[idx]
+        th = th - lr[t - 1] * np.einsum("cb,cbk->ck", resid, Ab) / batch_size
+        d2[t] = ((th - theta_star) ** 2).sum(axis=1)
+        if t >= average_from:
+            avg = avg + (th - avg) / (t - average_from + 1)
+            avg_d2[t] = ((avg - theta_star) ** 2).sum(axis=1).mean()
+    se = d2.std(axis=1, ddof=1) / np.sqrt(chains) if chains > 1 else np.full(steps + 1, np.nan)
+    return Chains(d2.mean(axis=1), se, avg_d2, theta_star)

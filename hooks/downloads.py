@@ -197,6 +197,9 @@ class _Downloads:
             "version": version(),
             "wheel_url": f"{self.site_url}downloads/{wheel}",
             "sdist_url": f"{self.site_url}downloads/{sdist}",
+            # printed from the built site by `make pdf` (tools/pdf.py), which the deploy workflow runs
+            "pdf_en_url": f"{self.site_url}downloads/gdbook-en.pdf",
+            "pdf_zh_url": f"{self.site_url}downloads/gdbook-zh.pdf",
             "torch_index": TORCH_INDEX,
         }
 

@@ -1059,3 +1059,26 @@ def test_add_param_group_validates_the_new_classes(name, group, exc, message):
     with pytest.raises(exc) as info:
         opt.add_param_group({"params": [_param_for("Muon")], **group})
     assert str(info.value) == message and len(opt.param_groups) == 1
+
+
+def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
+    """check_hyper answers plain floats and ints without NumPy (the rules are called once per
+    step); on every value at and around each range's edges, it accepts and rejects exactly
+    what the full check does, with the full check's error."""
+    from gdbook.optim import _hyper
+
+    def outcome(f):
+        try:
+            f()
+            return "ok"
+        except (TypeError, ValueError, OverflowError) as e:
+            return f"{type(e).__name__}: {e}"
+
+    edges = [-1.0, -0.0, 0.0, 1e-300, 0.5, 1.0 - 1e-16, 1.0, 1.0 + 1e-15, 2.0, 1e300,
+             math.inf, -math.inf, math.nan, 0, 1, 2, -1, 2**53, 2**53 + 1, 10**400, True]
+    for name in _hyper._RANGES:
+        for v in edges:
+            assert outcome(lambda: _hyper.check_hyper(**{name: v})) == outcome(lambda: _hyper._check_range(name, v)), (name, v)
+    for b in ([0.9, 0.999], (0.9, 0.999), (0.0, 1.0), (0.9, math.nan), (-0.0, 0.5), (1, 0.5), (0.5,), (0.5, 0.5, 0.5)):
+        assert outcome(lambda: _hyper.check_hyper(betas=b)) == outcome(lambda: _hyper._check_betas(b)), b
+    assert outcome(lambda: _hyper.check_hyper(lr=10**400)) == "ValueError: lr must be a finite number, got an integer of 401 digits"

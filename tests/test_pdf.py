@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 import re
 from pathlib import Path
 
@@ -216,3 +217,33 @@ def test_pdf_chinese_text_in_an_embedded_cjk_font(pdfs):
     assert any("NotoSansCJK" in f for f in fonts), f"no embedded Noto Sans CJK among {sorted(fonts)}"
     text = "".join(p.extract_text() for p in reader.pages[:60])
     assert "梯度下降" in text
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_each_home_page_links_both_pdf_editions_by_the_names_make_pdf_writes(pdfs, site):
+    for home in (site / "index.html", site / "zh" / "index.html"):
+        hrefs = set(re.findall(r'href="([^"]+\.pdf)"', home.read_text(encoding="utf-8")))
+        assert {h.rsplit("/", 1)[-1] for h in hrefs} == {p.name for p in pdfs.values()}, (home, hrefs)
+        assert all(h.endswith(f"downloads/{h.rsplit('/', 1)[-1]}") for h in hrefs), hrefs
+
+
+def test_date_edition_gives_the_pdf_the_commit_date(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    w = pypdf.PdfWriter()
+    w.add_blank_page(100, 100)
+    w.add_metadata({"/CreationDate": "D:20261206090000+00'00'", "/Producer": "Skia/PDF"})
+    w.write(tmp_path / "t.pdf")
+    assert pdf.date_edition(tmp_path / "t.pdf", 86400 * 365) == "D:19710101000000+00'00'"
+    meta = pypdf.PdfReader(tmp_path / "t.pdf").metadata
+    assert meta["/CreationDate"] == meta["/ModDate"] == "D:19710101000000+00'00'" and meta["/Producer"] == "Skia/PDF"
+
+
+@pytest.mark.build
+@pytest.mark.browser
+def test_the_printed_pdfs_carry_the_edition_date(pdfs):
+    from pypdf import PdfReader
+
+    stamp = time.strftime("D:%Y%m%d%H%M%S+00'00'", time.gmtime(pdf.edition_epoch()))
+    for path in pdfs.values():
+        assert PdfReader(path).metadata["/CreationDate"] == stamp, path

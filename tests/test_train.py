@@ -145,3 +145,44 @@ def test_squared_loss():
 def test_invalid_arguments(kwargs, exc):
     with pytest.raises(exc):
         train_regression(optim.SGD, **kwargs)
+
+
+def test_sgd_chains_follow_the_update_rule_and_average():
+    """One chain reproduces the update written out by hand with the same draws; the running
+    average is the mean of the iterates from ``average_from`` on."""
+    from gdbook.train import sgd_chains
+
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(20, 3))
+    y = A @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=20)
+    lr = np.array([0.1, 0.05, 0.02, 0.02])
+    run = sgd_chains(A, y, lr, batch_size=2, chains=1, average_from=2, seed=7)
+    star = np.linalg.lstsq(A, y, rcond=None)[0]
+    draws = np.random.default_rng(7)
+    th, path = np.zeros(3), [np.zeros(3)]
+    for eta in lr:
+        idx = draws.integers(0, 20, (1, 2))[0]
+        th = th - eta * (A[idx] @ th - y[idx]) @ A[idx] / 2
+        path.append(th)
+    assert np.allclose(run.dist2, [((p - star) ** 2).sum() for p in path], rtol=1e-12)
+    assert np.isnan(run.avg_dist2[:2]).all()
+    for t in (2, 3, 4):
+        assert run.avg_dist2[t] == pytest.approx(((np.mean(path[2:t + 1], axis=0) - star) ** 2).sum(), rel=1e-12)
+
+
+def test_sgd_chains_never_move_away_on_consistent_data_with_small_steps():
+    """With y = Aθ* exactly and b = 1, a step multiplies the component of θ − θ* along a_i by
+    1 − η‖a_i‖², in [−1, 1] when η‖a_i‖² ≤ 2, and leaves the rest: no chain moves away, so the
+    mean distance never grows; and it does shrink."""
+    from gdbook.train import sgd_chains
+
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(30, 4))
+    y = A @ rng.normal(size=4)
+    eta = 1.0 / (A**2).sum(axis=1).max()
+    run = sgd_chains(A, y, np.full(200, eta), chains=5, seed=0)
+    assert np.all(np.diff(run.dist2) <= 1e-12 * run.dist2[0])
+    assert run.dist2[-1] < 0.01 * run.dist2[0]
+    assert run.dist2_se.shape == run.dist2.shape
+    with pytest.raises(ValueError):
+        sgd_chains(A, y[:5], np.full(3, eta))

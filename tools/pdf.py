@@ -476,6 +476,7 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
                     fixed = fix_outline(target, documents[PRINT_PATH.format(lang=lang)].decode("utf-8"))
                     if fixed:
                         log(f"{lang}: {fixed} outline title(s) repeated by Chromium put right")
+                    date_edition(target)
                     written.append(target)
                     log(f"{lang}: {target} ({target.stat().st_size / 1e6:.1f} MB) "
                         f"in {time.monotonic() - t:.0f} s")
@@ -543,6 +544,38 @@ def fix_outline(pdf: Path, html: str) -> int:
         with open(pdf, "wb") as f:
             writer.write(f)
     return fixed
+
+
+def edition_epoch() -> int:
+    """The edition's date: the last commit's time (``SOURCE_DATE_EPOCH`` if set), as for the
+    wheel and sdist the site publishes (``hooks/downloads.py``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gdbook_downloads_hook", ROOT / "hooks" / "downloads.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.source_date_epoch(ROOT)
+
+
+def date_edition(pdf: Path, epoch: int | None = None) -> str | None:
+    """Give the PDF the edition's date instead of the time Chromium printed it, so that the
+    same commit prints PDFs with the same dates. Returns the PDF date string written
+    (None without pypdf)."""
+    try:
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import NameObject, TextStringObject
+    except ImportError:
+        return None
+    stamp = time.strftime("D:%Y%m%d%H%M%S+00'00'", time.gmtime(edition_epoch() if epoch is None else epoch))
+    writer = PdfWriter(clone_from=PdfReader(pdf))
+    info = writer._info.get_object() if writer._info is not None else None
+    if info is None:
+        return None
+    for key in ("/CreationDate", "/ModDate"):
+        info[NameObject(key)] = TextStringObject(stamp)
+    with open(pdf, "wb") as f:
+        writer.write(f)
+    return stamp
 
 
 def main(argv=None) -> int:

@@ -66,6 +66,16 @@ def _real(name: str, value) -> np.ndarray:
     return np.array(check_number(name, value))
 
 
+def _plainly_in_range(name: str, value) -> bool:
+    """Whether a plain Python number is in its range: the rules are called once per step with
+    the same few floats, and this answers in a microsecond; anything else (a tensor, an array,
+    a value out of range) goes through ``_check_range``, which gives the error."""
+    if not (type(value) is float or (type(value) is int and abs(value) <= 2**53)):
+        return False
+    low, high, high_open, _ = _RANGES[name]
+    return low <= value and (value < high if high_open else value <= high) and math.isfinite(value)
+
+
 def _check_range(name: str, value) -> None:
     low, high, high_open, torch_msg = _RANGES[name]
     v = _real(name, value)
@@ -134,9 +144,12 @@ def check_hyper(**hyper) -> None:
     """
     for name, value in hyper.items():
         if name in _RANGES:
-            _check_range(name, value)
+            if not _plainly_in_range(name, value):
+                _check_range(name, value)
         elif name == "betas":
-            _check_betas(value)
+            if not (type(value) is tuple and len(value) == 2
+                    and all(type(b) is float and 0.0 <= b < 1.0 for b in value)):
+                _check_betas(value)
         elif name in _FLAGS or name in _OPTIONAL_FLAGS:
             _check_flag(name, value)
     if hyper.get("nesterov") and (np.any(_real("momentum", hyper.get("momentum", 0.0)) <= 0)
