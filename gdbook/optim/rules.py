@@ -453,6 +453,13 @@ def nadam(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     The step looks ahead: it uses the next step's momentum \(\mu_{t+1}\) on \(\mathbf m_t\).
     Weight decay as in [`adam`][gdbook.optim.rules.adam] (``decoupled``: NAdamW).
     State: ``t``, ``m``, ``s`` and ``mu_prod``, the product \(\mu_1\cdots\mu_t\).
+
+    Examples:
+        >>> x, state = np.array([1.0, -2.0]), {}
+        >>> for _ in range(3):
+        ...     x, state = nadam(x, 2 * x, state, lr=0.1)
+        >>> np.round(x, 4).tolist(), round(float(state["mu_prod"]), 4)   # mu_prod ≈ (0.9/2)³
+        ([0.7527, -1.7475], 0.0912)
     """
     beta1, beta2 = betas
     g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
@@ -490,6 +497,13 @@ def radam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     \(\rho_t > 5\) (5 steps for \(\beta_2 = 0.999\)) and until then takes momentum SGD steps
     on \(\hat{\mathbf m}_t\). As in torch, \(\epsilon\) is added to \(\sqrt{\mathbf s_t}\), not to
     \(\sqrt{\hat{\mathbf s}_t}\) as in Adam. Weight decay as in Adam (``decoupled``: RAdamW).
+
+    Examples:
+        >>> x, state = np.array([1.0, -2.0]), {}
+        >>> for _ in range(6):                        # 5 momentum steps, then a rectified one
+        ...     x, state = radam(x, 2 * x, state, lr=0.1)
+        >>> np.round(x, 4).tolist()
+        [0.1995, -0.4012]
     """
     beta1, beta2 = betas
     g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
@@ -522,6 +536,11 @@ def adamax(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     bias correction. torch adds
     \(\epsilon\) inside the maximum (the paper has none). L2 weight decay
     \(\mathbf g_t + \lambda\mathbf x\). State: ``t``, ``m``, ``u``.
+
+    Examples:
+        >>> x, state = adamax(np.array([1.0, -2.0]), np.array([4.0, -0.5]), {}, lr=0.1)
+        >>> np.round(x, 6).tolist(), state["u"].tolist()   # first step: lr · sign(g); u = |g| + ε
+        ([0.9, -1.9], [4.00000001, 0.50000001])
     """
     beta1, beta2 = betas
     g = _with_l2(_direction(g, maximize), x, weight_decay)
@@ -561,6 +580,12 @@ def adafactor(x, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
     keeps the full average (``s``) and \(\hat{\mathbf V}_t = \mathbf s_t\). torch uses
     \(\eta\) as the cap of the relative step \(\rho_t\) (the paper: 0.01) and for the
     decoupled weight decay \(\lambda\).
+
+    Examples:
+        >>> g = np.random.default_rng(0).normal(size=(300, 200))
+        >>> _, state = adafactor(np.ones((300, 200)), g, {})
+        >>> {k: np.shape(v) for k, v in state.items()}   # 500 numbers of second moment, not 60 000
+        {'t': (), 'r': (300, 1), 'c': (1, 200)}
     """
     g = _direction(g, maximize)
     eps1 = xp(x).finfo(x.dtype).eps if eps[0] is None else eps[0]
@@ -642,6 +667,12 @@ def muon(x, g, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True
     over). torch's momentum is this moving average (its docstring writes
     \(\mathbf M_t = \mu\mathbf M_{t-1} + \mathbf G_t\), which its code does not compute).
     State: ``m``.
+
+    Examples:
+        >>> W = np.array([[2.0, 0.0], [0.0, 0.1]])      # singular values 2 and 0.1 ...
+        >>> W, state = muon(W, W, {}, lr=0.1, weight_decay=0.0)
+        >>> np.round(np.diag(W), 3).tolist()           # ... moves of similar size: 0.069, 0.075
+        [1.931, 0.025]
     """
     if getattr(g, "ndim", 0) != 2:
         raise ValueError("Param gradient must be a 2D matrix")    # torch's message
