@@ -1082,3 +1082,22 @@ def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
     for b in ([0.9, 0.999], (0.9, 0.999), (0.0, 1.0), (0.9, math.nan), (-0.0, 0.5), (1, 0.5), (0.5,), (0.5, 0.5, 0.5)):
         assert outcome(lambda: _hyper.check_hyper(betas=b)) == outcome(lambda: _hyper._check_betas(b)), b
     assert outcome(lambda: _hyper.check_hyper(lr=10**400)) == "ValueError: lr must be a finite number, got an integer of 401 digits"
+
+
+def test_adafactor_machine_epsilon_per_parameter():
+    """eps1=None: each parameter gets its own dtype's machine epsilon. torch takes the first
+    parameter's (float64 here) for the whole group, and a float32 parameter with gradients of
+    1e-8 (below float32's epsilon 1.2e-7) takes a full-size step instead (the API page's table)."""
+    def final_p32(cls, with_p64):
+        p32 = torch.ones(3, dtype=torch.float32, requires_grad=True)
+        params = ([torch.ones(3, dtype=DT, requires_grad=True)] if with_p64 else []) + [p32]
+        opt = cls(params, lr=0.1)
+        for p in params:
+            p.grad = torch.full_like(p.detach(), 1e-8)
+        opt.step()
+        return p32.detach()
+
+    alone = final_p32(gd.optim.Adafactor, with_p64=False)
+    assert torch.equal(final_p32(gd.optim.Adafactor, with_p64=True), alone)
+    assert torch.equal(final_p32(torch.optim.Adafactor, with_p64=False), alone)
+    assert not torch.allclose(final_p32(torch.optim.Adafactor, with_p64=True), alone, rtol=1e-3, atol=0)
