@@ -30,6 +30,11 @@ CASES = [
     ("Adam", dict(lr=0.001)),
     ("Adam", dict(lr=0.001, amsgrad=True, weight_decay=1e-4)),
     ("AdamW", dict(lr=0.001)),
+    ("NAdam", dict(lr=0.002)),
+    ("RAdam", dict(lr=0.001)),
+    ("Adamax", dict(lr=0.002)),
+    ("Adafactor", dict(lr=0.01)),
+    ("Muon", dict(lr=0.02)),  # the MLP's weight matrices only (Muon takes 2-D parameters)
 ]
 
 
@@ -80,8 +85,13 @@ def main() -> None:
           f"{args.threads} thread(s); median time per step\n")
     rows = []
     for name, hyper in CASES:
-        theirs, ours = time_pair(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **hyper),
-                                 lambda ps: getattr(gd.optim, name)(ps, **hyper), args.steps, args.repeats)
+        if name == "Muon":  # one implementation in torch (no foreach argument), matrices only
+            theirs, ours = time_pair(lambda ps: torch.optim.Muon([p for p in ps if p.ndim == 2], **hyper),
+                                     lambda ps: gd.optim.Muon([p for p in ps if p.ndim == 2], **hyper),
+                                     args.steps, args.repeats)
+        else:
+            theirs, ours = time_pair(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **hyper),
+                                     lambda ps: getattr(gd.optim, name)(ps, **hyper), args.steps, args.repeats)
         label = name + ("" if len(hyper) == 1 else " (" + ", ".join(f"{k}={v}" for k, v in hyper.items() if k != "lr") + ")")
         rows.append([label, theirs * 1e3, ours * 1e3, ours / theirs])
     print(gd.table(rows, ["algorithm", "torch ms/step", "gdbook ms/step", "ratio"], digits=3))

@@ -5,6 +5,21 @@ wrap those rules so they drop into any torch training loop.
 """
 
 from . import rules
-from .optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, RuleOptimizer
+from .optimizers import (
+    SGD,
+    Adadelta,
+    Adafactor,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    Muon,
+    NAdam,
+    RAdam,
+    RMSprop,
+    RuleOptimizer,
+)
 
-__all__ = ["rules", "RuleOptimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"]
+__all__ = ["rules", "RuleOptimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam",
+           "Adamax", "Adafactor", "Muon", "Lion"]

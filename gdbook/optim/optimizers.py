@@ -44,7 +44,8 @@ import torch
 from . import rules
 from ._hyper import check_hyper
 
-__all__ = ["RuleOptimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"]
+__all__ = ["RuleOptimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax",
+           "Adafactor", "Muon", "Lion"]
 
 
 def _scalar_dtype(fused=None) -> torch.dtype:
@@ -98,7 +99,9 @@ class RuleOptimizer(torch.optim.Optimizer):
     * ``flag_defaults``: torch's bookkeeping keys that a loaded older ``state_dict`` may lack;
     * ``sparse``: ``"linear"`` if the rule is linear in the gradient and takes a sparse one
       as it is (SGD), ``"rows"`` if it updates only the entries a sparse gradient touches
-      (Adagrad), else a message: torch's error for sparse gradients.
+      (Adagrad), else a message: torch's error for sparse gradients;
+    * ``complex_error``: torch's error for complex parameters where torch has no complex
+      support (Adafactor, Muon); ``None`` (the default) treats them as pairs of reals.
 
     The loop maps torch's state keys to the book's symbols, views complex parameters, their
     gradients and state as real pairs (``torch.view_as_real``, as torch does), and hands
@@ -110,9 +113,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     hyper_names: dict = {}
     flag_defaults: dict = {}
     sparse: str = "does not support sparse gradients"
+    complex_error: str | None = None
 
     def __init__(self, params, defaults: dict):
-        check_hyper(**defaults)
+        self._check(**defaults)
         super().__init__(params, defaults)
         _check_flag_clique(defaults)
 
@@ -125,12 +129,17 @@ class RuleOptimizer(torch.optim.Optimizer):
         cls._rule_keys = [(p.name, cls.hyper_names.get(p.name, p.name)) for p in params if p.kind is p.KEYWORD_ONLY]
         cls._rule_takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
 
+    @classmethod
+    def _check(cls, **hyper) -> None:
+        """The rule's hyperparameter check (``check_hyper``, or the rule's own: Adafactor, Muon)."""
+        getattr(getattr(cls, "rule", None), "check", check_hyper)(**hyper)
+
     # -- groups and checkpoints ------------------------------------------------
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group as torch does, after checking its hyperparameters and its tensors' dtypes."""
         if isinstance(param_group, dict):  # the group's values with the defaults it inherits
-            check_hyper(**{**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}})
+            self._check(**{**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}})
         super().add_param_group(param_group)
         for i, p in enumerate(self.param_groups[-1]["params"]):
             if not (p.is_floating_point() or p.is_complex()):
@@ -202,6 +211,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def _update(self, p, g, group, hyper):
         st = self.state.get(p) or self._initial_state(p, group)
+        if self.complex_error and p.is_complex():
+            raise RuntimeError(self.complex_error)
         if g.is_sparse:
             if self.sparse == "rows":
                 self._update_rows(p, g, st, group, hyper)
@@ -211,10 +222,12 @@ class RuleOptimizer(torch.optim.Optimizer):
         real = p.is_complex()
         x = torch.view_as_real(p) if real else p
         g = torch.view_as_real(g) if real else g
-        book = self._to_book(st, torch.view_as_real if real else None)
+        # complex buffers as real pairs (a real scalar entry, NAdam's mu_product, as it is)
+        book = self._to_book(st, (lambda a: torch.view_as_real(a) if a.is_complex() else a) if real else None)
         before = dict(book)
         self._apply(x, g, book, hyper)
-        self._from_book(st, book, before, torch.view_as_complex if real else None)
+        self._from_book(st, book, before, (lambda a: torch.view_as_complex(a) if a.shape == x.shape else a)
+                        if real else None)
         if st:
             self.state[p] = st
 
@@ -266,7 +279,7 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 
 # ---------------------------------------------------------------------------
-# The six classes: torch's signatures; names mapped once
+# The classes: torch's signatures; names mapped once
 # ---------------------------------------------------------------------------
 
 _IMPL_DOC = """
@@ -415,5 +428,198 @@ class AdamW(Adam):
             group["decoupled_weight_decay"] = True
 
 
-for _cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW):
+class NAdam(RuleOptimizer):
+    r"""NAdam (rule: [`nadam`][gdbook.optim.rules.nadam]), as ``torch.optim.NAdam``: Adam with
+    Nesterov momentum; L2 weight decay, or decoupled with ``decoupled_weight_decay=True``.
+
+    State ``step``, ``mu_product`` (the product \(\mu_1\cdots\mu_t\), a 0-d tensor of torch's
+    scalar dtype: float32 unless the default dtype is float64, as torch keeps it),
+    ``exp_avg`` (\(\mathbf m\)), ``exp_avg_sq`` (\(\mathbf s\)).
+
+    Examples:
+        >>> w, v = torch.tensor([1.0, -2.0], requires_grad=True), torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> ours, theirs = NAdam([w], lr=0.1), torch.optim.NAdam([v], lr=0.1)
+        >>> for _ in range(5):
+        ...     w.grad, v.grad = 2 * w.detach(), 2 * v.detach()
+        ...     _, _ = ours.step(), theirs.step()
+        >>> [round(x, 4) for x in w.tolist()], torch.allclose(w, v)
+        ([0.6237, -1.6085], True)
+    """
+
+    rule = staticmethod(rules.nadam)
+    state_names = {"t": "step", "m": "exp_avg", "s": "exp_avg_sq", "mu_prod": "mu_product"}
+    hyper_names = {"decoupled": "decoupled_weight_decay"}
+    flag_defaults = dict(maximize=False, foreach=None, capturable=False, differentiable=False,
+                         decoupled_weight_decay=False)
+    sparse = "NAdam does not support sparse gradients"
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable))
+
+    def _initial_state(self, p, group) -> dict:
+        return {**super()._initial_state(p, group), "mu_product": self._step_tensor(p, group, 1.0)}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st and "mu_product" in st and not torch.is_tensor(st["mu_product"]):
+                    st["mu_product"] = self._step_tensor(p, group, float(st["mu_product"]))
+
+
+class RAdam(RuleOptimizer):
+    r"""RAdam (rule: [`radam`][gdbook.optim.rules.radam]), as ``torch.optim.RAdam``: Adam with a
+    rectified adaptive rate; L2 weight decay, or decoupled with ``decoupled_weight_decay=True``.
+
+    State ``step``, ``exp_avg`` (\(\mathbf m\)), ``exp_avg_sq`` (\(\mathbf s\)).
+
+    Examples:
+        >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = RAdam([w], lr=0.1)
+        >>> for _ in range(5):                       # rho_t <= 5 for t <= 5: momentum steps
+        ...     w.grad = 2 * w.detach()
+        ...     _ = opt.step()
+        >>> [round(x, 4) for x in w.tolist()]
+        [0.2016, -0.4033]
+    """
+
+    rule = staticmethod(rules.radam)
+    state_names = {"t": "step", "m": "exp_avg", "s": "exp_avg_sq"}
+    hyper_names = {"decoupled": "decoupled_weight_decay"}
+    flag_defaults = dict(foreach=None, maximize=False, differentiable=False, decoupled_weight_decay=False,
+                         capturable=False)
+    sparse = "RAdam does not support sparse gradients"
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
+
+
+class Adamax(RuleOptimizer):
+    r"""Adamax (rule: [`adamax`][gdbook.optim.rules.adamax]), as ``torch.optim.Adamax``.
+
+    State ``step``, ``exp_avg`` (\(\mathbf m\)), ``exp_inf`` (\(\mathbf u\), the decaying
+    maximum of \(\lvert\mathbf g\rvert\)).
+
+    Examples:
+        >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = Adamax([w], lr=0.1)
+        >>> w.grad = torch.tensor([4.0, -0.5])
+        >>> _ = opt.step()                            # the first step is lr * sign(g)
+        >>> [round(x, 6) for x in w.tolist()]
+        [0.9, -1.9]
+    """
+
+    rule = staticmethod(rules.adamax)
+    state_names = {"t": "step", "m": "exp_avg", "u": "exp_inf"}
+    flag_defaults = dict(foreach=None, maximize=False, differentiable=False, capturable=False)
+    sparse = "Adamax does not support sparse gradients"
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, capturable=capturable))
+
+
+class Adafactor(RuleOptimizer):
+    r"""Adafactor (rule: [`adafactor`][gdbook.optim.rules.adafactor]), as ``torch.optim.Adafactor``.
+
+    State ``step`` and, for a parameter of two or more dimensions, ``row_var``
+    (\(\mathbf R\), the last axis reduced to length 1) and ``col_var`` (\(\mathbf C\), the
+    second-to-last reduced), else ``variance``; created at the first step, from the
+    gradient's shape, as torch does. Complex parameters raise torch's error.
+
+    Examples:
+        >>> W = torch.ones(300, 200, requires_grad=True)
+        >>> opt = Adafactor([W])
+        >>> W.grad = torch.randn(300, 200, generator=torch.Generator().manual_seed(0))
+        >>> _ = opt.step()
+        >>> {k: tuple(v.shape) for k, v in opt.state[W].items()}   # 500 numbers of second moment, not 60 000
+        {'step': (), 'row_var': (300, 1), 'col_var': (1, 200)}
+    """
+
+    rule = staticmethod(rules.adafactor)
+    state_names = {"t": "step", "r": "row_var", "c": "col_var", "s": "variance"}
+    flag_defaults = dict(foreach=None)
+    sparse = "Adafactor does not support sparse gradients"
+    complex_error = "Adafactor does not support complex parameters"
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
+                 foreach=None, maximize=False):
+        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize))
+
+
+class Muon(RuleOptimizer):
+    r"""Muon (rule: [`muon`][gdbook.optim.rules.muon]), as ``torch.optim.Muon``: for 2-D
+    parameters only (the weight matrices of hidden layers; give biases and embeddings to a
+    method such as AdamW, as torch's documentation advises).
+
+    State ``momentum_buffer`` (\(\mathbf M\)). torch's Muon has no ``maximize``, ``foreach``
+    or ``differentiable``; neither does this class. The Newton–Schulz iteration runs in
+    bfloat16, as in torch.
+
+    Examples:
+        >>> W = torch.tensor([[2.0, 0.0], [0.0, 0.1]], requires_grad=True)
+        >>> opt = Muon([W], lr=0.1, weight_decay=0.0)
+        >>> W.grad = W.detach().clone()               # singular values 2 and 0.1 ...
+        >>> _ = opt.step()
+        >>> [round(x, 3) for x in W.detach().diagonal().tolist()]   # ... moves of similar size: 0.069, 0.075
+        [1.931, 0.025]
+    """
+
+    rule = staticmethod(rules.muon)
+    state_names = {"m": "momentum_buffer"}
+    sparse = "Muon does not support sparse gradients"
+    complex_error = "Muon does not support complex parameters"
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                 ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
+                                      ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps,
+                                      adjust_lr_fn=adjust_lr_fn))
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: "
+                                     f"{p.size()}")
+
+
+class Lion(RuleOptimizer):
+    r"""Lion (rule: [`lion`][gdbook.optim.rules.lion]; Chen et al., 2023), with decoupled weight decay.
+
+    torch 2.13 has no Lion: the signature follows the paper (``betas=(0.9, 0.99)``; ``lr=1e-4``,
+    AdamW's default divided by 10, as the paper advises 3 to 10 times smaller) and torch's
+    conventions (``maximize``, ``foreach`` and ``differentiable`` accepted as in the other
+    classes). State ``exp_avg`` (\(\mathbf m\)).
+
+    Examples:
+        >>> w = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        >>> opt = Lion([w], lr=0.1)
+        >>> w.grad = torch.tensor([5.0, -0.01, 0.0])
+        >>> _ = opt.step()                            # every coordinate moves by lr, or not at all
+        >>> [round(x, 6) for x in w.tolist()]
+        [0.9, -1.9, 3.0]
+    """
+
+    rule = staticmethod(rules.lion)
+    state_names = {"m": "exp_avg"}
+    flag_defaults = dict(maximize=False, foreach=None, differentiable=False)
+    sparse = "Lion does not support sparse gradients"
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False, foreach=None,
+                 differentiable=False):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach, differentiable=differentiable))
+
+
+for _cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, RAdam, Adamax, Adafactor, Lion):
     _cls.__doc__ += _IMPL_DOC

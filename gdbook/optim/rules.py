@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from .._array import xp
-from ._hyper import check_hyper
+from ._hyper import check_adafactor, check_hyper, check_muon
 
 __all__ = [
     "rule",
@@ -58,6 +58,13 @@ __all__ = [
     "adadelta",
     "adam",
     "adamw",
+    "nadam",
+    "radam",
+    "adamax",
+    "adafactor",
+    "newton_schulz",
+    "muon",
+    "lion",
     "momentum_classic",
     "momentum_negative",
     "momentum_ema",
@@ -92,14 +99,15 @@ def _check_arrays(x, g, state) -> None:
         raise TypeError(f"state must be a dict (empty before the first step), got {type(state).__name__}: {state!r}")
 
 
-def rule(update):
+def rule(update=None, *, check=check_hyper):
     """Turn an in-place ``update(x, g, state, **hyper)`` into a rule with both calls.
 
     The returned function is the pure form, ``(x, g, state, **hyper) -> (x_new, state_new)``;
     it checks its arguments first (``TypeError``/``ValueError`` naming the culprit, see
-    ``gdbook.optim._hyper.check_hyper``). Its attribute ``inplace`` is
+    ``gdbook.optim._hyper.check_hyper``, or the ``check`` given for a rule whose torch class
+    words its checks differently: ``@rule(check=check_muon)``). Its attribute ``inplace`` is
     ``update`` itself, unchecked: the classes validate hyperparameters once, when a group
-    is added, not on every step.
+    is added (with the rule's ``check``), not on every step.
 
     Examples:
         >>> @rule
@@ -109,15 +117,19 @@ def rule(update):
         >>> halve(x, np.zeros(1), {}), x   # the pure call leaves x alone
         ((array([2.]), {}), array([4.]))
     """
+    if update is None:
+        return functools.partial(rule, check=check)
+
     @functools.wraps(update)
     def pure(x, g, state, **hyper):
         _check_arrays(x, g, state)
-        check_hyper(**hyper)
+        check(**hyper)
         x, state = _fresh(x), {k: _fresh(v) for k, v in state.items()}
         update(x, g, state, **hyper)
         return x, state
 
     pure.inplace = update
+    pure.check = check
     return pure
 
 
@@ -225,8 +237,42 @@ def _with_l2(g, x, weight_decay: float):
     return _add(g, weight_decay, x) if weight_decay else g
 
 
+def _weight_decay(x, g, lr, weight_decay, decoupled: bool):
+    r"""Weight decay \(\lambda\): decoupled (Loshchilov & Hutter, 2019), \(\mathbf x \leftarrow
+    (1 - \eta\lambda)\,\mathbf x\) and the gradient as it is, or L2, the gradient \(\mathbf g + \lambda\mathbf x\)."""
+    if decoupled:
+        if weight_decay:  # (a pass over x saved when there is no decay)
+            x *= 1 - lr * weight_decay
+        return g
+    return _with_l2(g, x, weight_decay)
+
+
 def _direction(g, maximize: bool):
     return -g if maximize else g
+
+
+def _mean(a, axis: int):
+    """The mean over ``axis``, the axis kept (length 1)."""
+    return a.mean(axis, keepdim=True) if isinstance(a, torch.Tensor) else a.mean(axis, keepdims=True)
+
+
+def _clamp_min(a, low):
+    r"""\(\max(a, \text{low})\) elementwise, as a new array."""
+    return a.clamp(min=low) if isinstance(a, torch.Tensor) else np.maximum(a, low)
+
+
+def _rsqrt_mul_(a, low, u):
+    r"""\(a \leftarrow u / \sqrt{\max(a, \text{low})}\) in place (``a`` a scratch array)."""
+    if isinstance(a, torch.Tensor):
+        return a.clamp_(min=low).rsqrt_().mul_(u)
+    return np.multiply(u, 1 / np.sqrt(np.maximum(a, low, out=a), out=a), out=a)
+
+
+def _rms_of(a) -> float:
+    r"""The root mean square \(\lVert a\rVert_2 / \sqrt{n}\) of all entries, a Python float."""
+    if isinstance(a, torch.Tensor):
+        return a.norm().item() / math.sqrt(a.numel())
+    return float(np.linalg.norm(np.ravel(a))) / math.sqrt(np.size(a))
 
 
 # ---------------------------------------------------------------------------
@@ -366,11 +412,7 @@ def adam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     ``amsgrad`` divides by the running maximum of \(\mathbf s_t\) instead.
     """
     beta1, beta2 = betas
-    g = _direction(g, maximize)
-    if decoupled:
-        x *= 1 - lr * weight_decay                     # x ← (1 − ηλ)x
-    else:
-        g = _with_l2(g, x, weight_decay)               # g ← g + λx
+    g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
     t = state["t"] = state.get("t", 0) + 1
     m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
     s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
@@ -387,6 +429,292 @@ def adamw(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e
     r"""AdamW: [`adam`][gdbook.optim.rules.adam] with decoupled weight decay, as ``torch.optim.AdamW``."""
     adam.inplace(x, g, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                  maximize=maximize, decoupled=True)
+
+
+@rule
+def nadam(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+          decoupled=False, maximize=False):
+    r"""NAdam (Dozat, 2016): Nesterov momentum inside Adam, as ``torch.optim.NAdam``.
+
+    \[
+    \begin{aligned}
+        \mu_t &= \beta_1\bigl(1 - \tfrac12\,0.96^{t\psi}\bigr), &
+        \mathbf m_t &= \beta_1 \mathbf m_{t-1} + (1 - \beta_1)\,\mathbf g_t, \quad
+        \mathbf s_t = \beta_2 \mathbf s_{t-1} + (1 - \beta_2)\,\mathbf g_t \odot \mathbf g_t\\
+        \mathbf x_t &= \mathbf x_{t-1} - \eta\,\Bigl(
+        \frac{1 - \mu_t}{1 - \prod_{i \le t} \mu_i}\,\mathbf g_t
+        + \frac{\mu_{t+1}}{1 - \prod_{i \le t+1} \mu_i}\,\mathbf m_t\Bigr)
+        \Big/ \bigl(\sqrt{\hat{\mathbf s}_t} + \epsilon\bigr)
+    \end{aligned}
+    \]
+
+    with \(\psi\) = ``momentum_decay`` (the momentum \(\mu_t\) warms up from about
+    \(\beta_1/2\) towards \(\beta_1\)) and \(\hat{\mathbf s}_t = \mathbf s_t / (1 - \beta_2^t)\).
+    The step looks ahead: it uses the next step's momentum \(\mu_{t+1}\) on \(\mathbf m_t\).
+    Weight decay as in [`adam`][gdbook.optim.rules.adam] (``decoupled``: NAdamW).
+    State: ``t``, ``m``, ``s`` and ``mu_prod``, the product \(\mu_1\cdots\mu_t\).
+
+    Examples:
+        >>> x, state = np.array([1.0, -2.0]), {}
+        >>> for _ in range(3):
+        ...     x, state = nadam(x, 2 * x, state, lr=0.1)
+        >>> np.round(x, 4).tolist(), round(float(state["mu_prod"]), 4)   # mu_prod ≈ (0.9/2)³
+        ([0.7527, -1.7475], 0.0912)
+    """
+    beta1, beta2 = betas
+    g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
+    t = state["t"] = state.get("t", 0) + 1
+    mu, mu_next = (beta1 * (1 - 0.5 * 0.96 ** (k * momentum_decay)) for k in (t, t + 1))  # μ_t, μ_{t+1}
+    prod = state["mu_prod"] = state.get("mu_prod", 1.0) * mu  # μ₁⋯μ_t (torch keeps it in a float32 tensor)
+    m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
+    s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
+    r = _rms(s, eps, correction=1 - beta2**t)         # √ŝ + ε
+    _add_(x, -lr * (1 - mu) / (1 - float(prod)), g, r)               # x ← x − η(1 − μ_t)/(1 − Πμ) g/(√ŝ + ε)
+    _add_(x, -lr * mu_next / (1 - float(prod) * mu_next), m, r)      #     − η μ_{t+1}/(1 − Πμ·μ_{t+1}) m/(√ŝ + ε)
+
+
+@rule
+def radam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False,
+          maximize=False):
+    r"""RAdam (Liu et al., 2020): Adam with the variance of its adaptive rate rectified, as ``torch.optim.RAdam``.
+
+    \[
+    \begin{aligned}
+        \rho_\infty &= \frac{2}{1 - \beta_2} - 1, &
+        \rho_t &= \rho_\infty - \frac{2t\,\beta_2^t}{1 - \beta_2^t}, &
+        r_t &= \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\,\rho_\infty}{(\rho_\infty - 4)(\rho_\infty - 2)\,\rho_t}}\\
+        \mathbf x_t &= \mathbf x_{t-1} - \eta\,r_t\,\hat{\mathbf m}_t\,
+        \frac{\sqrt{1 - \beta_2^t}}{\sqrt{\mathbf s_t} + \epsilon}
+        \quad\text{if } \rho_t > 5, &
+        \text{else}\quad \mathbf x_t &= \mathbf x_{t-1} - \eta\,\hat{\mathbf m}_t
+    \end{aligned}
+    \]
+
+    with \(\mathbf m_t\), \(\mathbf s_t\) and \(\hat{\mathbf m}_t = \mathbf m_t/(1 - \beta_1^t)\)
+    as in [`adam`][gdbook.optim.rules.adam]. \(\rho_t\) is the length of the moving average
+    that \(\mathbf s_t\) approximates. The rectification \(r_t\) is defined only for
+    \(\rho_t > 4\) (below, the variance of the adaptive rate diverges); torch waits for
+    \(\rho_t > 5\) (5 steps for \(\beta_2 = 0.999\)) and until then takes momentum SGD steps
+    on \(\hat{\mathbf m}_t\). As in torch, \(\epsilon\) is added to \(\sqrt{\mathbf s_t}\), not to
+    \(\sqrt{\hat{\mathbf s}_t}\) as in Adam. Weight decay as in Adam (``decoupled``: RAdamW).
+
+    Examples:
+        >>> x, state = np.array([1.0, -2.0]), {}
+        >>> for _ in range(6):                        # 5 momentum steps, then a rectified one
+        ...     x, state = radam(x, 2 * x, state, lr=0.1)
+        >>> np.round(x, 4).tolist()
+        [0.1995, -0.4012]
+    """
+    beta1, beta2 = betas
+    g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
+    t = state["t"] = state.get("t", 0) + 1
+    m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
+    s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
+    rho_inf = 2 / (1 - beta2) - 1                      # ρ_∞
+    rho = rho_inf - 2 * t * beta2**t / (1 - beta2**t)  # ρ_t
+    if rho > 5:                                        # rectified adaptive step
+        r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        _add_(x, -lr * r * math.sqrt(1 - beta2**t) / (1 - beta1**t), m, _rms(s, eps))
+    else:                                              # x ← x − η m̂ (momentum SGD)
+        _add_(x, -lr / (1 - beta1**t), m)
+
+
+@rule
+def adamax(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+    r"""Adamax (Kingma & Ba, 2015, §7.1): Adam with the \(\infty\)-norm, as ``torch.optim.Adamax``.
+
+    \[
+    \begin{aligned}
+        \mathbf m_t &= \beta_1 \mathbf m_{t-1} + (1 - \beta_1)\,\mathbf g_t\\
+        \mathbf u_t &= \max\bigl(\beta_2 \mathbf u_{t-1},\ \lvert\mathbf g_t\rvert + \epsilon\bigr)\\
+        \mathbf x_t &= \mathbf x_{t-1} - \frac{\eta}{1 - \beta_1^t}\,\frac{\mathbf m_t}{\mathbf u_t}
+    \end{aligned}
+    \]
+
+    \(\mathbf u_t\) is the limit \(p \to \infty\) of the \(p\)-th root of Adam's average
+    of \(\lvert\mathbf g\rvert^p\) (decay \(\beta_2^p\)): a decaying maximum, which needs no
+    bias correction. torch adds
+    \(\epsilon\) inside the maximum (the paper has none). L2 weight decay
+    \(\mathbf g_t + \lambda\mathbf x\). State: ``t``, ``m``, ``u``.
+
+    Examples:
+        >>> x, state = adamax(np.array([1.0, -2.0]), np.array([4.0, -0.5]), {}, lr=0.1)
+        >>> np.round(x, 6).tolist(), state["u"].tolist()   # first step: lr · sign(g); u = |g| + ε
+        ([0.9, -1.9], [4.00000001, 0.50000001])
+    """
+    beta1, beta2 = betas
+    g = _with_l2(_direction(g, maximize), x, weight_decay)
+    t = state["t"] = state.get("t", 0) + 1
+    m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
+    u = _buffer(state, "u", x)
+    u *= beta2
+    a = abs(g)
+    a += eps
+    _maximum_(u, a)                                    # u ← max(β₂u, |g| + ε)
+    _add_(x, -lr / (1 - beta1**t), m, u)               # x ← x − η/(1 − β₁ᵗ) m/u
+
+
+@rule(check=check_adafactor)
+def adafactor(x, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0,
+              maximize=False):
+    r"""Adafactor (Shazeer & Stern, 2018): factored second moments, as ``torch.optim.Adafactor``.
+
+    \[
+    \begin{aligned}
+        \hat\beta_{2,t} &= 1 - t^{\tau}, \quad
+        \rho_t = \min\bigl(\eta, 1/\sqrt t\bigr), \quad
+        \alpha_t = \max\bigl(\epsilon_2, \operatorname{RMS}(\mathbf X_{t-1})\bigr)\,\rho_t\\
+        \mathbf R_t &= \hat\beta_{2,t} \mathbf R_{t-1} + (1 - \hat\beta_{2,t})\,\operatorname{mean}_{\text{row}}(\mathbf G_t \odot \mathbf G_t), \quad
+        \mathbf C_t = \hat\beta_{2,t} \mathbf C_{t-1} + (1 - \hat\beta_{2,t})\,\operatorname{mean}_{\text{col}}(\mathbf G_t \odot \mathbf G_t)\\
+        \hat{\mathbf V}_t &= \frac{\mathbf R_t \mathbf C_t}{\max\bigl(\operatorname{mean}(\mathbf R_t), \epsilon_1\bigr)}, \quad
+        \mathbf U_t = \frac{\mathbf G_t}{\max\bigl(\sqrt{\hat{\mathbf V}_t}, \epsilon_1\bigr)}, \quad
+        \mathbf X_t = (1 - \eta\lambda)\,\mathbf X_{t-1} - \frac{\alpha_t\,\mathbf U_t}{\max\bigl(1, \operatorname{RMS}(\mathbf U_t)/d\bigr)}
+    \end{aligned}
+    \]
+
+    with \(\tau\) = ``beta2_decay`` (\(\hat\beta_{2,1} = 0\), then, for \(\tau < 0\), the decay tends to 1),
+    \((\epsilon_1, \epsilon_2)\) = ``eps`` (\(\epsilon_1\) = ``None``: the machine epsilon of
+    the parameter's dtype), \(d\) the clipping threshold. A matrix \(n\times m\) (or a batch
+    of them: the last two axes) keeps \(n + m\) numbers of second moment, the row means
+    \(\mathbf R\) (``r``) and column means \(\mathbf C\) (``c``), instead of \(nm\); a vector
+    keeps the full average (``s``) and \(\hat{\mathbf V}_t = \mathbf s_t\). torch uses
+    \(\eta\) as the cap of the relative step \(\rho_t\) (the paper: 0.01) and for the
+    decoupled weight decay \(\lambda\).
+
+    Examples:
+        >>> g = np.random.default_rng(0).normal(size=(300, 200))
+        >>> _, state = adafactor(np.ones((300, 200)), g, {})
+        >>> {k: np.shape(v) for k, v in state.items()}   # 500 numbers of second moment, not 60 000
+        {'t': (), 'r': (300, 1), 'c': (1, 200)}
+    """
+    g = _direction(g, maximize)
+    eps1 = xp(x).finfo(x.dtype).eps if eps[0] is None else eps[0]
+    t = state["t"] = state.get("t", 0) + 1
+    beta2_t = 1 - t**beta2_decay                                  # β̂₂ₜ = 1 − t^τ
+    alpha = max(eps[1], _rms_of(x)) * min(lr, 1 / math.sqrt(t))   # α_t = max(ε₂, RMS(x)) ρ_t
+    _weight_decay(x, g, lr, weight_decay, True)                   # x ← (1 − ηλ)x
+    if getattr(g, "ndim", 0) > 1:                                 # factored: V̂ = R C / mean(R)
+        gg = g * g
+        row, col = _mean(gg, -1), _mean(gg, -2)                   # mean of g⊙g per row, per column
+        r = ema_(_buffer(state, "r", row), row, beta2_t)
+        c = ema_(_buffer(state, "c", col), col, beta2_t)
+        v = r @ c
+        v /= _clamp_min(_mean(r, -2), eps1)
+    else:
+        v = _fresh(ema_(_buffer(state, "s", x), g * g, beta2_t))
+    u = _rsqrt_mul_(v, eps1 * eps1, g)                            # U = g / max(√V̂, ε₁)
+    _add_(x, -alpha / max(1.0, _rms_of(u) / d), u)                # x ← x − α_t U / max(1, RMS(U)/d)
+
+
+def newton_schulz(G, coefficients=(3.4445, -4.7750, 2.0315), steps: int = 5, eps: float = 1e-7):
+    r"""The Newton–Schulz iteration of Muon: an approximate orthogonalization \(\mathbf O \approx \mathbf U\mathbf V^\top\) of \(\mathbf G = \mathbf U\mathbf\Sigma\mathbf V^\top\).
+
+    \[
+    \mathbf X_0 = \frac{\mathbf G}{\max(\lVert\mathbf G\rVert_F, \epsilon)}, \qquad
+    \mathbf X_{k+1} = a\,\mathbf X_k + \bigl(b\,\mathbf A_k + c\,\mathbf A_k^2\bigr)\,\mathbf X_k,
+    \quad \mathbf A_k = \mathbf X_k \mathbf X_k^\top
+    \]
+
+    Each step maps every singular value \(\sigma\) of \(\mathbf X_k\) to
+    \(p(\sigma) = a\sigma + b\sigma^3 + c\sigma^5\) and keeps the singular vectors;
+    dividing by the Frobenius norm puts every \(\sigma\) in \((0, 1]\), and the coefficients
+    (Jordan, 2024) push them quickly towards 1 without converging exactly: the result is
+    near \(\mathbf U\mathbf V^\top\), not equal to it (below, \(\sigma = 3\) ends at 0.73
+    and \(\sigma = 0.5\) at 1.05), and a tiny \(\sigma\) stays small. As torch does, the iteration runs in bfloat16 on
+    \(\mathbf G\) or, for a tall matrix, on \(\mathbf G^\top\) (the smaller Gram matrix).
+    ``G`` a 2-D tensor (the result is bfloat16) or NumPy array (float64 result).
+
+    Examples:
+        >>> G = torch.tensor([[3.0, 0.0], [0.0, 0.5]])
+        >>> newton_schulz(G).diagonal().tolist()        # the singular values of the result
+        [0.73046875, 1.046875]
+    """
+    if getattr(G, "ndim", 0) != 2:
+        raise ValueError("Input tensor gradient must be a 2D matrix")  # torch's message
+    a, b, c = coefficients
+    X = torch.as_tensor(G).bfloat16()
+    tall = X.size(0) > X.size(1)
+    X = X.T if tall else X
+    X = X / X.norm().clamp(min=eps)                               # X₀ = G/‖G‖_F: every σ ≤ 1
+    for _ in range(steps):
+        A = X @ X.T
+        X = torch.addmm(X, torch.addmm(A, A, A, beta=b, alpha=c), X, beta=a)  # aX + (bA + cA²)X
+    X = X.T if tall else X
+    return X if isinstance(G, torch.Tensor) else X.double().numpy()
+
+
+@rule(check=check_muon)
+def muon(x, g, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+         ns_coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+    r"""Muon (Jordan et al., 2024): orthogonalized momentum for matrix parameters, as ``torch.optim.Muon``.
+
+    \[
+    \begin{aligned}
+        \mathbf M_t &= \mu\,\mathbf M_{t-1} + (1 - \mu)\,\mathbf G_t, \qquad
+        \mathbf O_t = \operatorname{NS}\bigl(\mu\,\mathbf M_t + (1 - \mu)\,\mathbf G_t\bigr)
+        \quad(\text{without Nesterov: } \operatorname{NS}(\mathbf M_t))\\
+        \mathbf X_t &= (1 - \eta\lambda)\,\mathbf X_{t-1} - \eta\,\gamma(n, m)\,\mathbf O_t,
+        \qquad \gamma(n, m) = \sqrt{\max(1, n/m)}
+        \quad\text{or}\quad 0.2\sqrt{\max(n, m)}
+    \end{aligned}
+    \]
+
+    for an \(n\times m\) parameter, where NS is [`newton_schulz`][gdbook.optim.rules.newton_schulz]
+    (``ns_coefficients``, ``ns_steps``, ``eps``): every singular value of the momentum is
+    pushed towards 1, so the step moves all directions of the matrix by similar amounts.
+    \(\gamma\) is ``adjust_lr_fn``: ``None`` or ``"original"`` (Jordan's), ``"match_rms_adamw"``
+    (Liu et al., 2025: an update RMS like AdamW's, so AdamW's \(\eta\) and \(\lambda\) carry
+    over). torch's momentum is this moving average (its docstring writes
+    \(\mathbf M_t = \mu\mathbf M_{t-1} + \mathbf G_t\), which its code does not compute).
+    State: ``m``.
+
+    Examples:
+        >>> W = np.array([[2.0, 0.0], [0.0, 0.1]])      # singular values 2 and 0.1 ...
+        >>> W, state = muon(W, W, {}, lr=0.1, weight_decay=0.0)
+        >>> np.round(np.diag(W), 3).tolist()           # ... moves of similar size: 0.069, 0.075
+        [1.931, 0.025]
+    """
+    if getattr(g, "ndim", 0) != 2:
+        raise ValueError("Param gradient must be a 2D matrix")    # torch's message
+    m = ema_(_buffer(state, "m", x), g, momentum)                 # M ← μM + (1 − μ)G
+    o = newton_schulz(ema(m, g, momentum) if nesterov else m, ns_coefficients, ns_steps, eps)
+    n, k = x.shape
+    gamma = 0.2 * math.sqrt(max(n, k)) if adjust_lr_fn == "match_rms_adamw" else math.sqrt(max(1, n / k))
+    x *= 1 - lr * weight_decay                                    # x ← (1 − ηλ)x
+    _add_(x, -lr * gamma, o)                                      # x ← x − ηγ O
+
+
+@rule
+def lion(x, g, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=False):
+    r"""Lion (Chen et al., 2023, Algorithm 2): the sign of an interpolated momentum, decoupled weight decay.
+
+    \[
+    \begin{aligned}
+        \mathbf c_t &= \beta_1 \mathbf m_{t-1} + (1 - \beta_1)\,\mathbf g_t\\
+        \mathbf x_t &= \mathbf x_{t-1} - \eta\,\bigl(\operatorname{sign}(\mathbf c_t) + \lambda\,\mathbf x_{t-1}\bigr)\\
+        \mathbf m_t &= \beta_2 \mathbf m_{t-1} + (1 - \beta_2)\,\mathbf g_t
+    \end{aligned}
+    \]
+
+    Every coordinate moves by exactly \(\eta\) (plus the decay), whatever the size of its
+    gradient; \(\operatorname{sign}(0) = 0\). The step interpolates with \(\beta_1\), the
+    momentum is tracked with the slower \(\beta_2\). The paper's \(\beta = (0.9, 0.99)\);
+    its advice for \(\eta\): 3 to 10 times smaller than AdamW's (with \(\lambda\) larger by
+    the same factor), hence ``lr=1e-4``, AdamW's default divided by 10. torch has no Lion;
+    this follows the paper's pseudocode. State: ``m``.
+
+    Examples:
+        >>> x, state = np.array([1.0, -2.0]), {}
+        >>> x, state = lion(x, np.array([0.5, 0.0]), state, lr=0.1)
+        >>> x.tolist(), [round(float(v), 12) for v in state["m"]]   # sign(0.05) = 1, sign(0) = 0; m = 0.01 g
+        ([0.9, -2.0], [0.005, 0.0])
+    """
+    beta1, beta2 = betas
+    g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, True)  # x ← (1 − ηλ)x
+    m = _buffer(state, "m", x)
+    c = ema(m, g, beta1)                               # c = β₁m + (1 − β₁)g
+    _add_(x, -lr, xp(c).sign(c))                       # x ← x − η sign(c)
+    ema_(m, g, beta2)                                  # m ← β₂m + (1 − β₂)g
 
 
 # ---------------------------------------------------------------------------
