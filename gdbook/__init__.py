@@ -13,6 +13,7 @@ Examples:
 """
 
 from . import cache, data, figures, objectives, optim, plot, report, schedules, train
+from . import clip
 from . import newton, numgrad
 from . import quadratic
 from . import landscape
@@ -31,6 +32,7 @@ __all__ = [
     "objectives",
     "optim",
     "schedules",
+    "clip",
     "data",
     "train",
     "numgrad",
