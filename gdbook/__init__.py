@@ -18,6 +18,7 @@ from . import newton, numgrad
 from . import quadratic
 from . import landscape
 from . import init, nets
+from . import sharpness
 from . import compare
 from . import explore
 from . import convergence
@@ -41,6 +42,7 @@ __all__ = [
     "landscape",
     "init",
     "nets",
+    "sharpness",
     "compare",
     "explore",
     "convergence",
