@@ -107,8 +107,8 @@ def hvp(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Callable[[torch.T
 
 
 def _power(H: Callable, v: torch.Tensor, shift: float, scale: float | None, tol: float, max_iter: int):
-    """Power iteration on ``H + shift * I`` from ``v``; the residual is judged against ``scale``
-    (``None``: the current \\(\\lVert\\mathbf H\\mathbf v\\rVert\\))."""
+    r"""Power iteration on ``H + shift * I`` from ``v``; the residual is judged against ``scale``
+    (``None``: the current \(\lVert\mathbf H\mathbf v\rVert\))."""
     v = v / torch.linalg.vector_norm(v)
     for k in range(1, max_iter + 1):
         hv = H(v)
