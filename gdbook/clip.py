@@ -115,15 +115,16 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
 
     **Non-finite gradients** are handled as in torch (the same formula): if any entry is NaN,
     the norm is NaN and *every* gradient entry becomes NaN; if some entry is infinite (and none is
-    NaN), the norm is ``inf``, the factor is 0, every finite entry becomes 0 and every infinite
-    one NaN. Either way the step that follows is lost, silently. Pass
+    NaN), the norm is ``inf``, the factor is 0 (for a finite ``max_norm``), every finite entry
+    becomes 0 and every infinite one NaN. Either way the step that follows is lost, silently. Pass
     ``error_if_nonfinite=True`` to get a ``RuntimeError`` instead (before any gradient is
     changed), or check the returned norm with ``torch.isfinite``.
 
     ``max_norm`` must be in \([0, \infty]\) (torch takes a negative one and reverses the
     gradients) and ``norm_type`` in \([1, \infty]\). ``foreach`` is accepted for torch's
-    signature (``None``, ``True`` or ``False``); the computation is always the per-tensor loop,
-    which is what torch runs on the CPU.
+    signature (``None``, ``True`` or ``False``); the computation is always a loop over the
+    tensors, torch's ``foreach=False`` path (by default torch uses its multi-tensor kernels,
+    on the CPU too; the results agree to rounding, and the tests compare with that default).
 
     Examples:
         >>> a, b = torch.zeros(1, requires_grad=True), torch.zeros(2, requires_grad=True)
@@ -155,7 +156,7 @@ def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | Non
     Large entries are cut and small ones kept, so the direction changes. As in torch, a NaN
     entry stays NaN (the clamp propagates it) and \(\pm\infty\) becomes \(\pm c\).
     ``clip_value`` must be in \([0, \infty]\) (torch takes a negative one and sets every entry
-    to it); ``foreach`` as in [`clip_grad_norm_`][gdbook.clip.clip_grad_norm_].
+    but NaN to it); ``foreach`` as in [`clip_grad_norm_`][gdbook.clip.clip_grad_norm_].
 
     Examples:
         >>> w = torch.zeros(3, requires_grad=True)

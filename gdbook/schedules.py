@@ -306,8 +306,8 @@ class ReduceOnPlateau:
     (one parameter group) with torch's arguments and defaults, as explicit state.
 
     The settings live in this frozen object; the state in a
-    [`PlateauState`][gdbook.schedules.PlateauState] that [`start`][gdbook.schedules.ReduceOnPlateau.start]
-    makes and [`step`][gdbook.schedules.ReduceOnPlateau.step] replaces after each metric.
+    [`PlateauState`][gdbook.schedules.PlateauState] that ``start``
+    makes and ``step`` replaces after each metric.
     Nothing is hidden: ``state.lr`` is the rate to use, and the counters say why.
 
     A metric \(m\) **improves** on the best \(m^*\) when (``mode``, ``threshold_mode``) is

@@ -223,3 +223,21 @@ def test_accepted_edges_of_the_ranges():
     w = _w()
     clip.clip_grad_value_(w, math.inf, foreach=None)
     assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_what_torch_does_with_the_arguments_gdbook_refuses():
+    """The docstrings' reasons: a negative max_norm reverses the gradients, a negative clip_value
+    sets every entry to it, and an infinite max_norm with an infinite gradient gives NaN everywhere."""
+    w = _w()
+    torch.nn.utils.clip_grad_norm_(w, -1.0)
+    assert (w.grad < 0).all()
+    w = _w()
+    w.grad = torch.tensor([3.0, -5.0])
+    torch.nn.utils.clip_grad_value_(w, -0.5)
+    assert w.grad.tolist() == [-0.5, -0.5]
+    ours = nonfinite_params(NONFINITE["inf"])
+    theirs = twins(ours)
+    clip.clip_grad_norm_(ours, math.inf)
+    torch.nn.utils.clip_grad_norm_(theirs, math.inf)
+    assert_same_grads(ours, theirs, rtol=0)
+    assert all(p.grad.isnan().all() for p in ours)
