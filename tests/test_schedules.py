@@ -474,3 +474,43 @@ def test_plateau_state_is_explicit_and_frozen():
     s2 = p.step(p.step(s, 1.0), 1.0)
     assert s.lr == 0.1 and s2.lr == pytest.approx(0.01, rel=1e-15)  # the old state is untouched
     assert p.step(s2, 0.5) == p.step(schedules.PlateauState(**vars(s2)), 0.5)  # the state is all it needs
+
+
+# ---------------------------------------------------------------------------
+# What torch does with the values gdbook refuses (the API page's table of differences)
+# ---------------------------------------------------------------------------
+
+
+def _sgd(lr=1.0):
+    return torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=0.9)
+
+
+def test_torch_accepts_what_gdbook_refuses():
+    torch.optim.lr_scheduler.LinearLR(_sgd(), total_iters=0)
+    torch.optim.lr_scheduler.ReduceLROnPlateau(_sgd(), factor=0.0, patience=-1, cooldown=-1, threshold=-1.0,
+                                               min_lr=-1.0, eps=-1.0)
+    with pytest.raises(ValueError):
+        schedules.linear(total_iters=0)
+
+
+def test_torch_one_cycle_with_a_first_phase_at_or_before_step_0():
+    with pytest.raises(ZeroDivisionError):  # pct_start * T - 1 == 0: the first phase has no length
+        torch.optim.lr_scheduler.OneCycleLR(_sgd(), max_lr=1.0, total_steps=10, pct_start=0.1)
+    opt = _sgd()
+    torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.05)
+    assert opt.param_groups[0]["lr"] > 0.9  # the warm-up is skipped: it starts near the peak, not at 1/25
+    for pct in (0.1, 0.05):
+        with pytest.raises(ValueError, match="pct_start"):
+            schedules.one_cycle(10, pct)
+
+
+def test_torch_warm_restarts_with_an_explicit_epoch_can_miss_a_restart():
+    """math.log(243, 3) is 4.999...: step(121) puts epoch 121 (a restart for T_0=1, T_mult=3) at the
+    end of the previous cycle; stepping there one epoch at a time does restart."""
+    opt = _sgd()
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=3)
+    sched.step(121)
+    assert opt.param_groups[0]["lr"] == 0.0
+    assert torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3),
+                       epochs=122, lr0=1.0)[121] == 1.0
+    assert schedules.cosine_warm_restarts(1, 3)(121) == 1.0
