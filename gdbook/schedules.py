@@ -95,13 +95,13 @@ def decay_after(epochs: int, gamma: float = 0.1) -> Schedule:
 
 def linear(start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5) -> Schedule:
     r"""Linear change from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs, then
-    constant (``LinearLR``, with torch's defaults): a linear *warmup* when
+    constant (``LinearLR``, with torch's defaults): a linear *warm-up* when
     ``start_factor < end_factor``,
 
     \[ f(e) = s + (s_{\text{end}} - s)\,\frac{\min(e, T)}{T}. \]
 
     Arguments and ranges are torch's: \(s \in (0, 1]\), \(s_{\text{end}} \in [0, 1]\);
-    ``total_iters`` \(T \ge 1\) (torch also takes 0 and then divides by it).
+    ``total_iters`` is an integer \(T \ge 1\) (torch does not check it).
 
     Examples:
         >>> [round(linear(0.25, 1.0, total_iters=3)(e), 6) for e in range(5)]
@@ -114,7 +114,7 @@ def linear(start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: 
 
 
 def warmup_cosine(warmup: int, T_max: int, start_factor: float = 1.0 / 3, min_factor: float = 0.0) -> Schedule:
-    r"""Linear warmup from ``start_factor`` over ``warmup`` epochs, then [`cosine`][gdbook.schedules.cosine]
+    r"""Linear warm-up from ``start_factor`` over ``warmup`` epochs, then [`cosine`][gdbook.schedules.cosine]
     annealing from 1 to ``min_factor`` over ``T_max`` epochs:
 
     \[ f(e) = \begin{cases} s + (1 - s)\,e/W, & e < W,\\
@@ -122,7 +122,7 @@ def warmup_cosine(warmup: int, T_max: int, start_factor: float = 1.0 / 3, min_fa
 
     This is torch's ``SequentialLR`` of ``LinearLR(start_factor=s, end_factor=1.0,
     total_iters=W)`` and ``CosineAnnealingLR(T_max, eta_min = min_factor * lr)`` with
-    ``milestones=[W]``: the warmup never reaches 1 itself (its last epoch is \(W - 1\)), the cosine
+    ``milestones=[W]``: the warm-up ends in epoch \(W - 1\), below 1 if \(s < 1\); the cosine
     starts at 1 in epoch \(W\), and it rises again after \(W + T_{\max}\) as torch's does. The
     default ``start_factor`` is ``LinearLR``'s.
 
@@ -189,7 +189,7 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "
     ``pct_start`` must leave every phase a positive length: \(1/T <\) ``pct_start`` \(< 1\)
     (three phases: \(< (T + 1)/(2T)\)). torch accepts shorter first phases (a
     ``pct_start`` whose first phase ends before step 0 skips it; one that ends exactly at 0
-    divides by zero) and longer ones; gdbook raises ``ValueError`` naming the range.
+    divides by zero) and longer ones (a last phase never reached); gdbook raises ``ValueError``.
 
     Examples:
         >>> f = one_cycle(total_steps=12, pct_start=0.5, anneal_strategy="linear", div_factor=10, final_div_factor=1)
@@ -318,7 +318,7 @@ class ReduceOnPlateau:
     \(\max(\eta\cdot\text{factor}, \eta_{\min})\), unless that changes it by at most ``eps``;
     then ``cooldown`` epochs follow during which bad epochs are not counted.
 
-    Ranges (torch checks only ``factor < 1`` and the two modes): ``factor`` in \((0, 1)\),
+    Ranges (torch checks only ``factor < 1``, ``mode`` and ``threshold_mode``): ``factor`` in \((0, 1)\),
     ``patience`` and ``cooldown`` integers \(\ge 0\), ``threshold``, ``min_lr`` and ``eps``
     finite and \(\ge 0\).
 
