@@ -514,3 +514,21 @@ def test_torch_warm_restarts_with_an_explicit_epoch_can_miss_a_restart():
     assert torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3),
                        epochs=122, lr0=1.0)[121] == 1.0
     assert schedules.cosine_warm_restarts(1, 3)(121) == 1.0
+
+
+def test_the_cache_keys_new_schedules_by_their_arguments():
+    """train_regression is memoized: a schedule passed to it must key the cache by what it computes."""
+    from gdbook.cache import fingerprint as fp
+
+    same = [(schedules.one_cycle(100), schedules.one_cycle(100)),
+            (schedules.ReduceOnPlateau(), schedules.ReduceOnPlateau())]
+    different = [(schedules.one_cycle(100), schedules.one_cycle(200)),
+                 (schedules.one_cycle(100), schedules.one_cycle(100, three_phase=True)),
+                 (schedules.one_cycle_momentum(100), schedules.one_cycle_momentum(100, max_momentum=0.9)),
+                 (schedules.cosine_warm_restarts(5, 2), schedules.cosine_warm_restarts(5, 1)),
+                 (schedules.warmup_cosine(5, 10), schedules.warmup_cosine(5, 11)),
+                 (schedules.linear(0.1), schedules.linear(0.2)),
+                 (schedules.ReduceOnPlateau(), schedules.ReduceOnPlateau(factor=0.5)),
+                 (schedules.ReduceOnPlateau().start(0.1), schedules.ReduceOnPlateau().start(0.2))]
+    assert all(fp(a) == fp(b) for a, b in same)
+    assert all(fp(a) != fp(b) for a, b in different)
