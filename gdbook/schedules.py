@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ._checks import check_bool, check_choice, check_in_range, check_int, check_number
+from ._checks import check_bool, check_choice, check_in_range, check_int
 
 __all__ = [
     "constant",
@@ -132,11 +132,8 @@ def warmup_cosine(warmup: int, T_max: int, start_factor: float = 1.0 / 3, min_fa
         [0.5, 0.75, 1.0, 0.853553, 0.5, 0.146447, 0.0]
     """
     check_int("warmup", warmup, low=1)
-    check_int("T_max", T_max, low=1)
-    check_in_range("start_factor", start_factor, 0.0, 1.0, low_open=True)
-    check_in_range("min_factor", min_factor, 0.0, 1.0)
-    warm = linear(start_factor, 1.0, warmup)
-    anneal = cosine(T_max, min_factor)
+    warm = linear(start_factor, 1.0, warmup)  # checks start_factor
+    anneal = cosine(T_max, min_factor)  # checks T_max and min_factor
     return lambda epoch: warm(epoch) if epoch < warmup else anneal(epoch - warmup)
 
 
@@ -146,11 +143,11 @@ def _one_cycle_phase(epoch: int, total_steps: int, pct_start: float, three_phase
     if three_phase:
         ends.insert(1, float(2 * pct_start * total_steps) - 2)
     start = 0.0
-    for i, end in enumerate(ends):
-        if epoch <= end or i == len(ends) - 1:
+    for i, end in enumerate(ends[:-1]):
+        if epoch <= end:
             return i, (epoch - start) / (end - start)
         start = end
-    raise AssertionError("unreachable")  # pragma: no cover
+    return len(ends) - 1, (epoch - start) / (ends[-1] - start)
 
 
 def _anneal(strategy: str, start: float, end: float, pct: float) -> float:
@@ -197,14 +194,14 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "
         [0.1, 0.28, 0.46, 0.64, 0.82, 1.0, 0.85, 0.7, 0.55, 0.4, 0.25, 0.1]
     """
     _check_one_cycle(total_steps, pct_start, anneal_strategy, three_phase)
-    check_in_range("div_factor", div_factor, 0.0, math.inf, low_open=True, high_open=True)
-    check_in_range("final_div_factor", final_div_factor, 0.0, math.inf, low_open=True, high_open=True)
+    check_in_range("div_factor", div_factor, 0.0, low_open=True, high_open=True)
+    check_in_range("final_div_factor", final_div_factor, 0.0, low_open=True, high_open=True)
     initial = 1.0 / div_factor
     low = initial / final_div_factor
     phases = [(initial, 1.0), (1.0, initial), (initial, low)] if three_phase else [(initial, 1.0), (1.0, low)]
 
     def factor(epoch: int) -> float:
-        check_int("epoch", epoch, low=0, high=total_steps - 1)
+        check_int("epoch", epoch, high=total_steps - 1)
         i, pct = _one_cycle_phase(epoch, total_steps, pct_start, three_phase)
         return _anneal(anneal_strategy, *phases[i], pct)
 
@@ -232,10 +229,10 @@ def one_cycle_momentum(total_steps: int, pct_start: float = 0.3, anneal_strategy
     check_in_range("base_momentum", base_momentum, 0.0, 1.0, high_open=True)
     check_in_range("max_momentum", max_momentum, 0.0, 1.0, high_open=True)
     lo, hi = base_momentum, max_momentum
-    phases = [(hi, lo), (lo, hi), (hi, hi)] if three_phase else [(hi, lo), (lo, hi)]
+    phases = [(hi, lo), (lo, hi), (hi, hi)]  # two phases use the first two
 
     def momentum(epoch: int) -> float:
-        check_int("epoch", epoch, low=0, high=total_steps - 1)
+        check_int("epoch", epoch, high=total_steps - 1)
         i, pct = _one_cycle_phase(epoch, total_steps, pct_start, three_phase)
         return _anneal(anneal_strategy, *phases[i], pct)
 
@@ -349,16 +346,16 @@ class ReduceOnPlateau:
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("min", "max"))
         check_in_range("factor", self.factor, 0.0, 1.0, low_open=True, high_open=True)
-        check_int("patience", self.patience, low=0)
-        check_in_range("threshold", self.threshold, 0.0, math.inf, high_open=True)
+        check_int("patience", self.patience)
+        check_in_range("threshold", self.threshold, 0.0, high_open=True)
         check_choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
-        check_int("cooldown", self.cooldown, low=0)
-        check_in_range("min_lr", self.min_lr, 0.0, math.inf, high_open=True)
-        check_in_range("eps", self.eps, 0.0, math.inf, high_open=True)
+        check_int("cooldown", self.cooldown)
+        check_in_range("min_lr", self.min_lr, 0.0, high_open=True)
+        check_in_range("eps", self.eps, 0.0, high_open=True)
 
     def start(self, lr: float) -> PlateauState:
         r"""The state before the first metric: rate ``lr`` (finite, \(\ge 0\)), no best yet."""
-        check_in_range("lr", lr, 0.0, math.inf, high_open=True)
+        check_in_range("lr", lr, 0.0, high_open=True)
         return PlateauState(lr=float(lr), best=math.inf if self.mode == "min" else -math.inf)
 
     def improves(self, metric: float, best: float) -> bool:

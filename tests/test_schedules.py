@@ -211,6 +211,11 @@ def test_warmup_cosine_values():
     assert [f(e) for e in range(4)] == pytest.approx([0.2, 0.4, 0.6, 0.8], rel=1e-15)
     assert f(4) == 1.0 and f(14) == pytest.approx(0.1, rel=1e-15) and f(9) == pytest.approx(0.55, rel=1e-15)
     assert schedules.warmup_cosine(3, 5)(0) == pytest.approx(1 / 3, rel=1e-15)  # LinearLR's default start
+    assert schedules.warmup_cosine(3, 5)(8) == 0.0  # CosineAnnealingLR's default eta_min: 0
+    # the cosine takes over in epoch W and starts at exactly 1, as torch's does (the warm-up's formula
+    # at W would give 0.2 + 0.8 * 3 / 3 = 1.0000000000000002)
+    assert schedules.warmup_cosine(3, 5, 0.2)(3) == 1.0
+    assert torch_rates(sequential_warmup_cosine(0.2, 3, 5, 0.0), epochs=4, lr0=1.0)[3] == 1.0
 
 
 def torch_one_cycle(total, lr0=LR0, optimizer="sgd", **kw):
@@ -435,6 +440,10 @@ def test_reduce_on_plateau_by_hand():
     assert p.step(s1, math.nan).num_bad_epochs == 1  # a NaN metric never improves
     tiny = schedules.ReduceOnPlateau(factor=0.5, patience=0, eps=0.3)
     assert tiny.rates(1.0, [1, 1, 1]) == [1.0, 0.5, 0.5]  # 0.5 -> 0.25 changes the rate by less than eps
+    # a change of exactly eps is not made (torch: "old_lr - new_lr > eps")
+    exact = dict(factor=0.5, patience=0, eps=0.5)
+    assert schedules.ReduceOnPlateau(**exact).rates(1.0, [1, 1]) == [1.0, 1.0]
+    assert [s[0] for s in torch_plateau_states(1.0, [1, 1], **exact)] == [1.0, 1.0]
 
 
 def test_reduce_on_plateau_modes():
