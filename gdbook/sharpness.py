@@ -1,8 +1,8 @@
 r"""Sharpness: the largest eigenvalue \(\lambda_{\max}\) of the Hessian of a loss, without forming the Hessian.
 
-A network with \(d\) parameters has a \(d \times d\) Hessian \(\mathbf H\); forming it costs
-\(d\) backward passes and \(d^2\) numbers. Its product with a vector costs about two:
-differentiate the gradient once more, \(\mathbf H\mathbf v = \nabla\big(\nabla L(\mathbf w)^\top
+A network with \(d\) parameters has a \(d \times d\) Hessian \(\mathbf H\); forming it takes
+\(d\) Hessian-vector products and \(d^2\) numbers. One product costs about as much as two
+gradients: differentiate the gradient once more, \(\mathbf H\mathbf v = \nabla\big(\nabla L(\mathbf w)^\top
 \mathbf v\big)\) (double backpropagation, [`hvp`][gdbook.sharpness.hvp]). **Power iteration**,
 \(\mathbf v \leftarrow \mathbf H\mathbf v / \lVert\mathbf H\mathbf v\rVert\), needs nothing else,
 and its Rayleigh quotient \(\theta = \mathbf v^\top\mathbf H\mathbf v\) tends to the eigenvalue of
@@ -77,7 +77,8 @@ def hvp(loss: torch.Tensor, params: Sequence[torch.Tensor]) -> Callable[[torch.T
 
     The gradient \(\mathbf g = \nabla L\) is computed once with its graph kept
     (``create_graph=True``); each product is one more backward pass, of \(\mathbf g^\top\mathbf v\).
-    A parameter the loss does not depend on (or depends on linearly) gets rows of zeros.
+    A parameter whose gradient does not depend on the parameters (in particular one the loss
+    does not use) gets rows of zeros.
 
     Examples:
         >>> w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
@@ -183,7 +184,9 @@ def sharpness(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     ``loss`` defaults to the mean squared error of [`train_net`][gdbook.nets.train_net]
     (``torch.nn.functional.mse_loss``), so that the result is the \(\lambda_{\max}\) that
     gradient descent on that loss with rate \(\eta\) compares with \(2/\eta\). The net is used
-    in its current train/eval mode and is not changed.
+    in its current train/eval mode; its parameters and their ``.grad`` are not changed (in train
+    mode the one forward pass updates batch normalization's running statistics and draws a
+    dropout mask, as any forward pass does).
 
     Examples:
         >>> from gdbook.nets import MLP
