@@ -270,6 +270,16 @@ def test_one_cycle_refuses_the_step_where_torch_extrapolates_to_a_negative_rate(
         schedules.one_cycle(10, anneal_strategy="linear")(10)
 
 
+def test_one_cycle_phase_boundaries_are_exact_as_in_torch():
+    """Where a phase ends on a whole step, that step belongs to the phase that ends (torch's
+    ``step_num <= end_step``) and takes its end value exactly: here 1/25 at the end of the
+    second of three phases (the third phase's formula would give 0.04000000000000001)."""
+    kw = dict(pct_start=0.3, div_factor=25.0, final_div_factor=10.0, three_phase=True)
+    rates, _ = torch_one_cycle(10, lr0=1.0, **kw)
+    assert rates[4] == 0.04 == schedules.one_cycle(10, **kw)(4)
+    assert rates[2] == 1.0 == schedules.one_cycle(10, **kw)(2)
+
+
 def test_one_cycle_defaults_match_torch():
     rates, moms = torch_one_cycle(100)
     assert_rel(ours(schedules.one_cycle(100), epochs=100), rates[:100])
