@@ -37,15 +37,15 @@ Tensors = torch.Tensor | Iterable[torch.Tensor]
 
 
 def _norm(x: torch.Tensor, p: float) -> torch.Tensor:
-    r"""\(\lVert x\rVert_p\) of all entries of ``x``: \(\max_i |x_i|\) for \(p = \infty\), else \((\sum_i |x_i|^p)^{1/p}\)."""
-    a = x.abs()
-    if p == math.inf:
-        return a.max() if a.numel() else a.new_zeros(())
-    if p == 1:
-        return a.sum()
-    if p == 2:
-        return (a * a).sum().sqrt()
-    return (a**p).sum() ** (1 / p)
+    r"""\(\lVert x\rVert_p\) of all entries of ``x``: \(\max_i |x_i|\) for \(p = \infty\), else \((\sum_i |x_i|^p)^{1/p}\).
+
+    Computed by ``torch.linalg.vector_norm``, whose order of summation torch's clipping uses:
+    written out as above, the sums round differently in the last bit, and so would the
+    clipped gradients.
+    """
+    if p == math.inf and x.numel() == 0:
+        return x.new_zeros(())
+    return torch.linalg.vector_norm(x, p)
 
 
 def _check_norm_type(norm_type) -> float:
