@@ -61,7 +61,6 @@ def _grads(parameters: Tensors) -> list[torch.Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-@torch.no_grad()
 def total_norm(tensors: Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> torch.Tensor:
     r"""The norm of all ``tensors`` taken together as one vector, as ``torch.nn.utils.get_total_norm``.
 
@@ -89,7 +88,8 @@ def total_norm(tensors: Tensors, norm_type: float = 2.0, error_if_nonfinite: boo
     tensors = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
     if not tensors:
         return torch.tensor(0.0)
-    norm = _norm(torch.stack([_norm(t, p) for t in tensors]), p)
+    with torch.no_grad():
+        norm = _norm(torch.stack([_norm(t, p) for t in tensors]), p)
     if error_if_nonfinite and not torch.isfinite(norm):
         raise RuntimeError(
             f"The total norm of order {p} for gradients from `parameters` is non-finite, so it cannot be clipped. "
@@ -98,7 +98,6 @@ def total_norm(tensors: Tensors, norm_type: float = 2.0, error_if_nonfinite: boo
     return norm
 
 
-@torch.no_grad()
 def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach: bool | None = None) -> torch.Tensor:
     r"""Scale all gradients together so that their joint norm is at most ``max_norm``; return the
@@ -124,7 +123,7 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
     gradients) and ``norm_type`` in \([1, \infty]\). ``foreach`` is accepted for torch's
     signature (``None``, ``True`` or ``False``); the computation is always a loop over the
     tensors, torch's ``foreach=False`` path (by default torch uses its multi-tensor kernels,
-    on the CPU too; the results agree to rounding, and the tests compare with that default).
+    on the CPU too; the tests compare with that default and find the same bits).
 
     Examples:
         >>> a, b = torch.zeros(1, requires_grad=True), torch.zeros(2, requires_grad=True)
@@ -141,12 +140,12 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float = 2.0
     norm = total_norm(grads, norm_type, error_if_nonfinite)
     if grads:
         coef = torch.clamp(float(max_norm) / (norm + 1e-6), max=1.0)
-        for g in grads:
-            g.mul_(coef)
+        with torch.no_grad():
+            for g in grads:
+                g.mul_(coef)
     return norm
 
 
-@torch.no_grad()
 def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | None = None) -> None:
     r"""Clamp every gradient entry to \([-c, c]\), \(c\) = ``clip_value``, in place, as
     ``torch.nn.utils.clip_grad_value_``:
@@ -168,5 +167,6 @@ def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | Non
     if foreach is not None:
         check_bool("foreach", foreach)
     c = float(clip_value)
-    for g in _grads(parameters):
-        g.clamp_(min=-c).clamp_(max=c)
+    with torch.no_grad():
+        for g in _grads(parameters):
+            g.clamp_(min=-c).clamp_(max=c)
