@@ -85,6 +85,7 @@ def test_total_norm_matches_get_total_norm():
     assert clip.total_norm([torch.tensor([1.0, -2.0]), torch.tensor([3.0])], 1).item() == 6.0
     assert clip.total_norm([torch.tensor([1.0, -2.0]), torch.tensor([3.0])], math.inf).item() == 3.0
     assert clip.total_norm([torch.zeros(0)], math.inf).item() == 0.0  # torch raises here
+    assert clip.total_norm(torch.tensor(-3.0)).item() == 3.0  # a single 0-d tensor
 
 
 def test_no_gradients_give_norm_zero_as_in_torch():
@@ -139,11 +140,14 @@ def test_nonfinite_gradients_are_treated_as_in_torch(case, norm_type):
 def test_error_if_nonfinite_raises_before_touching_the_gradients(case):
     ours = nonfinite_params(NONFINITE[case])
     before = twins(ours)
-    with pytest.raises(RuntimeError, match="non-finite"):
+    with pytest.raises(RuntimeError, match="non-finite") as mine:
         clip.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)
-    with pytest.raises(RuntimeError, match="non-finite"):
+    with pytest.raises(RuntimeError, match="non-finite") as theirs:
         torch.nn.utils.clip_grad_norm_(twins(before), 1.0, error_if_nonfinite=True)
+    assert str(mine.value) == str(theirs.value)  # torch's message, word for word
     assert_same_grads(ours, before, rtol=0)
+    # without the flag (the default, as in torch) the norm is returned, not raised
+    assert not torch.isfinite(clip.total_norm([p.grad for p in ours]))
 
 
 def test_overflow_of_the_two_norm_is_torchs():
