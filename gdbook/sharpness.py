@@ -118,11 +118,8 @@ def _power(H: Callable, v: torch.Tensor, shift: float, scale: float | None, tol:
         rho = torch.linalg.vector_norm(hv).item() if scale is None else scale
         if residual <= tol * rho:
             return theta.item(), True, k, residual, rho, v
-        w = hv + shift * v
-        norm = torch.linalg.vector_norm(w)
-        if norm == 0:  # only for a shift of 0 and H v = 0, which passed the test above
-            break  # pragma: no cover
-        v = w / norm
+        w = hv + shift * v  # not 0: that would make v an eigenvector, with residual 0 (stopped above)
+        v = w / torch.linalg.vector_norm(w)
     return theta.item(), False, k, residual, rho, v
 
 
@@ -157,7 +154,7 @@ def top_eigenvalue(loss: torch.Tensor, params: Sequence[torch.Tensor], *, seed: 
         >>> round(top.value, 10), top.converged, top.shifted
         (3.0, True, False)
     """
-    check_int("seed", seed, low=0)
+    check_int("seed", seed)
     check_in_range("tol", tol, 0.0, 1.0, low_open=True, high_open=True)
     check_int("max_iter", max_iter, low=1)
     params = list(params)

@@ -135,6 +135,44 @@ def test_a_loss_linear_in_the_parameters_has_sharpness_zero():
     assert (top.value, top.converged, top.iterations) == (0.0, True, 1)
 
 
+def test_a_multiple_of_the_identity_takes_one_product():
+    """Every vector is an eigenvector of 3 I: the first Rayleigh quotient (of the normalized
+    start vector) is exact."""
+    x = torch.ones(5, dtype=F64, requires_grad=True)
+    top = sh.top_eigenvalue(1.5 * (x ** 2).sum(), [x], seed=4)
+    assert (top.value, top.converged, top.iterations, top.shifted) == (pytest.approx(3.0, rel=1e-15), True, 1, False)
+    assert torch.linalg.vector_norm(top.vector).item() == pytest.approx(1.0, rel=1e-15)
+
+
+def test_defaults():
+    """seed 0, tol 1e-6, at most 1000 products per run (two runs: 2000), and sharpness has the same."""
+    import inspect
+
+    loss, x, _ = quadratic([1.0, 0.9999, 0.5], seed=1)  # close eigenvalues: neither run converges to 1e-6
+    top = sh.top_eigenvalue(loss, [x])
+    assert not top.converged and top.iterations == 2000
+    loss, x, _ = quadratic([5.0, 1.0, 0.5], seed=1)
+    top, same = sh.top_eigenvalue(loss, [x]), sh.top_eigenvalue(loss, [x], seed=0, tol=1e-6)
+    assert top.iterations == same.iterations and torch.equal(top.vector, same.vector)
+    assert sh.top_eigenvalue(loss, [x], tol=1e-5).iterations < top.iterations  # the tolerance is 1e-6, not looser
+    mine, theirs = inspect.signature(sh.sharpness).parameters, inspect.signature(sh.top_eigenvalue).parameters
+    assert all(mine[k].default == theirs[k].default for k in ("seed", "tol", "max_iter"))
+
+
+def test_sharpness_passes_its_arguments_on():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(12, 2, generator=g, dtype=F64)
+    net = MLP(2, 3, depth=1, out_features=1, activation="tanh", init="xavier_normal", generator=0)
+    kw = dict(seed=3, tol=1e-12, max_iter=7)
+    a = sh.sharpness(net, X, X[:, :1], **kw)
+    b = sh.top_eigenvalue(torch.nn.functional.mse_loss(net(X), X[:, :1]), list(net.parameters()), **kw)
+    assert (a.value, a.converged, a.iterations) == (b.value, b.converged, b.iterations) == (b.value, False, 14)
+    assert torch.equal(a.vector, b.vector)
+    d = sh.sharpness(net, X, X[:, :1])
+    e = sh.top_eigenvalue(torch.nn.functional.mse_loss(net(X), X[:, :1]), list(net.parameters()))
+    assert d.value == e.value and d.iterations == e.iterations
+
+
 def test_max_iter_reports_no_convergence():
     loss, x, _ = quadratic([1.0, 0.99, 0.5], seed=1)  # close eigenvalues: slow
     top = sh.top_eigenvalue(loss, [x], tol=1e-12, max_iter=5)
@@ -167,6 +205,7 @@ def test_hvp_matches_the_dense_hessian():
     (lambda x: sh.top_eigenvalue((x ** 2).sum(), [x], seed=-1), ValueError, "seed must be an integer in [0, inf], got -1"),
     (lambda x: sh.top_eigenvalue((x ** 2).sum(), [x], seed=1.0), TypeError, "seed must be an integer, got float: 1.0"),
     (lambda x: sh.top_eigenvalue(x ** 2, [x]), ValueError, "loss must be a tensor with one element, got Tensor of shape (2,)"),
+    (lambda x: sh.top_eigenvalue(3.0, [x]), ValueError, "loss must be a tensor with one element, got float"),
     (lambda x: sh.top_eigenvalue((x ** 2).sum(), []), ValueError,
      "params must be a non-empty sequence of tensors that require grad"),
     (lambda x: sh.top_eigenvalue((x ** 2).sum(), [x.detach()]), ValueError,
