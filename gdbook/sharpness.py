@@ -173,10 +173,11 @@ def top_eigenvalue(loss: torch.Tensor, params: Sequence[torch.Tensor], *, seed: 
 
 
 def sharpness(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
-              loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None, seed: int = 0,
-              tol: float = 1e-6, max_iter: int = 1000) -> TopEigenvalue:
+              loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+              **options: int | float) -> TopEigenvalue:
     r"""The sharpness of ``net`` on the full batch ``(X, y)``: [`top_eigenvalue`][gdbook.sharpness.top_eigenvalue]
     of the Hessian of ``loss(net(X), y)`` with respect to the parameters that require grad.
+    ``**options`` (``seed``, ``tol``, ``max_iter``) go to ``top_eigenvalue``, with its defaults.
 
     ``loss`` defaults to the mean squared error of [`train_net`][gdbook.nets.train_net]
     (``torch.nn.functional.mse_loss``), so that the result is the \(\lambda_{\max}\) that
@@ -197,4 +198,4 @@ def sharpness(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     params = [p for p in net.parameters() if p.requires_grad]
     with torch.enable_grad():
         value = (loss or nn.functional.mse_loss)(net(X), y)
-    return top_eigenvalue(value, params, seed=seed, tol=tol, max_iter=max_iter)
+    return top_eigenvalue(value, params, **options)
