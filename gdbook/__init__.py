@@ -13,11 +13,13 @@ Examples:
 """
 
 from . import cache, data, figures, objectives, optim, plot, report, schedules, train
+from . import clip
 from . import newton, numgrad
 from . import curvature
 from . import quadratic
 from . import landscape
 from . import init, nets
+from . import sharpness
 from . import compare
 from . import explore
 from . import convergence
@@ -32,6 +34,7 @@ __all__ = [
     "objectives",
     "optim",
     "schedules",
+    "clip",
     "data",
     "train",
     "numgrad",
@@ -41,6 +44,7 @@ __all__ = [
     "landscape",
     "init",
     "nets",
+    "sharpness",
     "compare",
     "explore",
     "convergence",

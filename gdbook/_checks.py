@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_in_range", "check_int", "check_choice", "check_number"]
+__all__ = ["check_in_range", "check_int", "check_choice", "check_number", "check_bool"]
 
 
 def check_number(name: str, value) -> float:
@@ -82,4 +82,17 @@ def check_choice(name: str, value, choices) -> object:
     """
     if value not in choices:
         raise ValueError(f"{name} must be one of {tuple(choices)!r}, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (not merely truthy).
+
+    >>> check_bool("three_phase", "no")
+    Traceback (most recent call last):
+    ...
+    TypeError: three_phase must be True or False, got str: 'no'
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}: {value!r}")
     return value

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import clip as _clip
 from . import init as _init
 from ._checks import check_choice, check_in_range, check_int
 from .cache import Uncacheable, memoize
@@ -508,20 +509,15 @@ def random_matrix_product(
     return MatrixProduct(norms=np.array(norms), product=P, n=n, std=float(std))
 
 
-def _grads(parameters: Iterable[torch.Tensor]) -> list[torch.Tensor]:
-    if isinstance(parameters, torch.Tensor):
-        parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
-
-
-@torch.no_grad()
 def clip_grad_norm_(parameters: Iterable[torch.Tensor], max_norm: float) -> float:
     r"""Rescale all gradients together so that their joint norm is at most ``max_norm``.
 
     With \(\lVert \mathbf g\rVert = \sqrt{\sum_p \lVert \mathbf g_p\rVert^2}\), every gradient is multiplied by
     \(\min\big(1, c/(\lVert\mathbf g\rVert + 10^{-6})\big)\), \(c\) = ``max_norm``: the direction is
     kept, the length capped. The \(10^{-6}\) is torch's; the result equals
-    ``torch.nn.utils.clip_grad_norm_``. Returns \(\lVert\mathbf g\rVert\) before clipping.
+    ``torch.nn.utils.clip_grad_norm_``. Returns \(\lVert\mathbf g\rVert\) before clipping, as a float.
+    This is [`gdbook.clip.clip_grad_norm_`][gdbook.clip.clip_grad_norm_] with the 2-norm (which
+    also takes other norms and returns a tensor, as torch does).
 
     Examples:
         >>> w = torch.zeros(2, requires_grad=True)
@@ -529,20 +525,12 @@ def clip_grad_norm_(parameters: Iterable[torch.Tensor], max_norm: float) -> floa
         >>> clip_grad_norm_([w], 1.0), [round(v, 4) for v in w.grad.tolist()]
         (5.0, [0.6, 0.8])
     """
-    check_in_range("max_norm", max_norm, 0.0)
-    grads = _grads(parameters)
-    if not grads:
-        return 0.0
-    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(gr) for gr in grads]))
-    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for gr in grads:
-        gr.mul_(coef.to(gr.dtype))
-    return total.item()
+    return _clip.clip_grad_norm_(parameters, max_norm).item()
 
 
-@torch.no_grad()
 def clip_grad_value_(parameters: Iterable[torch.Tensor], clip_value: float) -> None:
-    r"""Clamp every gradient entry to \([-c, c]\), \(c\) = ``clip_value``, as ``torch.nn.utils.clip_grad_value_``.
+    r"""Clamp every gradient entry to \([-c, c]\), \(c\) = ``clip_value``, as ``torch.nn.utils.clip_grad_value_``
+    ([`gdbook.clip.clip_grad_value_`][gdbook.clip.clip_grad_value_]).
 
     Unlike clipping by norm this changes the direction: large entries are cut, small
     ones kept.
@@ -553,9 +541,7 @@ def clip_grad_value_(parameters: Iterable[torch.Tensor], clip_value: float) -> N
         >>> clip_grad_value_([w], 1.0); w.grad.tolist()
         [1.0, -0.5]
     """
-    check_in_range("clip_value", clip_value, 0.0)
-    for gr in _grads(parameters):
-        gr.clamp_(-clip_value, clip_value)
+    _clip.clip_grad_value_(parameters, clip_value)
 
 
 @dataclass

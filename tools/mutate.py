@@ -44,6 +44,8 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/newton.py": ["tests/test_newton.py"],
     "gdbook/quadratic.py": ["tests/test_quadratic.py"],
     "gdbook/schedules.py": ["tests/test_schedules.py"],
+    "gdbook/clip.py": ["tests/test_clip.py"],
+    "gdbook/sharpness.py": ["tests/test_sharpness.py"],
     "gdbook/objectives.py": ["tests/test_objectives.py"],
     "gdbook/init.py": ["tests/test_init.py"],
     "gdbook/landscape.py": ["tests/test_landscape.py"],
