@@ -31,6 +31,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -224,7 +225,10 @@ def linear_default_(linear: nn.Linear, *, generator: torch.Generator | None = No
         >>> bool(lin.weight.abs().max() <= 1 / math.sqrt(4))
         True
     """
-    kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
+    if linear.weight.numel() == 0:  # nn.Linear(0, n): torch warns and leaves the empty weight alone
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+    else:
+        kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
     if linear.bias is not None:
         fan_in, _ = fans(linear.weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0

@@ -220,3 +220,17 @@ def test_linear_default_with_one_input_equals_torch():
     ours = init.linear_default_(nn.Linear(1, 4, dtype=torch.float64), generator=gen(3))
     torch.testing.assert_close(ours.weight.data, ref.weight.data, rtol=1e-13, atol=0.0)
     torch.testing.assert_close(ours.bias.data, ref.bias.data, rtol=1e-13, atol=0.0)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0)])
+def test_linear_default_on_an_empty_layer_does_what_torch_does(shape):
+    """nn.Linear(0, n) is legal: torch warns that initializing an empty weight is a no-op and
+    draws the bias from U(0, 0); gdbook does the same instead of raising."""
+    torch.manual_seed(5)
+    with pytest.warns(UserWarning, match="zero-element"):
+        ref = torch.nn.Linear(*shape, dtype=torch.float64)
+    with pytest.warns(UserWarning, match="zero-element"):
+        mine = torch.nn.Linear(*shape, dtype=torch.float64)
+    with pytest.warns(UserWarning, match="zero-element"):
+        init.linear_default_(mine, generator=torch.Generator().manual_seed(5))
+    assert mine.weight.shape == ref.weight.shape and torch.equal(mine.bias, ref.bias)
