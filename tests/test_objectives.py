@@ -299,3 +299,67 @@ def test_defaults_the_pages_rely_on():
     assert X.shape == Y.shape == Z.shape == (60, 60)
     xs, zs = objectives.square().grid(n=2)  # the smallest grid, in 1-D
     assert xs.shape == zs.shape == (2,)
+
+
+# What each factory publishes with its formula: the pages print the name and the formula in
+# titles, legends and tables, start their runs from ``start`` and draw ``window``; the
+# minimizers, critical points and minimum value are what the chapters' checks compare with.
+PUBLISHED = {
+    "square": ("x²", r"x^2", 10.0, (-10.0, 10.0), ((0.0,),), (), 0.0),
+    "cubic": ("x³", r"x^3", 1.0, (-2.0, 2.0), (), ((0.0,),), None),
+    "tanh": ("tanh x", r"\tanh x", 4.0, (-5.0, 5.0), (), (), None),
+    "risk": ("x·cos(πx)", r"x\cos(\pi x)", None, (-1.0, 2.0), (), (), None),
+    "empirical_risk": ("x·cos(πx) + 0.2·cos(5πx)", r"x\cos(\pi x) + 0.2\cos(5\pi x)", None, (0.5, 1.5),
+                       (), (), None),
+    "bowl": ("x² + y²", r"x^2 + y^2", (-70.0, 70.0), ((-100.0, 100.0), (-100.0, 100.0)), ((0.0, 0.0),), (), 0.0),
+    "quartic": ("10x⁴ + y⁴", r"10x^4 + y^4", (20.0, 30.0), ((-35.0, 35.0), (-35.0, 35.0)), ((0.0, 0.0),), (),
+                0.0),
+    "cubic2d": ("5x³ + y³", r"5x^3 + y^3", (40.0, 50.0), ((-60.0, 60.0), (-60.0, 60.0)), (), ((0.0, 0.0),),
+                None),
+    "saddle": ("x² − y²", r"x^2 - y^2", (1.0, 1e-3), ((-1.5, 1.5), (-1.5, 1.5)), (), ((0.0, 0.0),), None),
+    "rosenbrock": ("Rosenbrock", r"(1 - x)^2 + 100\,(y - x^2)^2", (-1.5, 2.0), ((-2.0, 2.0), (-1.0, 3.0)),
+                   ((1.0, 1.0),), (), 0.0),
+    "himmelblau": ("Himmelblau", r"(x^2 + y - 11)^2 + (x + y^2 - 7)^2", (0.0, 0.0), ((-5.0, 5.0), (-5.0, 5.0)),
+                   ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)), (), 0.0),
+    "beale": ("Beale", r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", (1.0, 1.5),
+              ((-4.5, 4.5), (-4.5, 4.5)), ((3.0, 0.5),), (), 0.0),
+    "rastrigin": ("Rastrigin", r"20 + \sum_i \left(x_i^2 - 10\cos 2\pi x_i\right)", (3.2, 2.3),
+                  ((-5.12, 5.12), (-5.12, 5.12)), ((0.0, 0.0),), (), 0.0),
+    "neuron_mse": ("MSE", r"(\sigma(wx + b) - y)^2", (3.0, 2.0), ((-10.0, 10.0), (-10.0, 10.0)), (), (), None),
+    "neuron_bce": ("BCE", r"-y\log\sigma(wx + b) - (1 - y)\log(1 - \sigma(wx + b))", (3.0, 2.0),
+                   ((-10.0, 10.0), (-10.0, 10.0)), (), (), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_names_formulas_starts_and_windows(name):
+    f = getattr(objectives, name)()
+    assert (f.name, f.latex, f.start, f.window, f.minimizers, f.critical, f.f_min) == PUBLISHED[name]
+    # the start and every known point are in the plot window (x² starts at its edge, 10)
+    window = [f.window] if f.dim == 1 else list(f.window)
+    for point in [p for p in (f.start,) if p is not None] + list(f.minimizers) + list(f.critical):
+        coords = np.atleast_1d(point)
+        assert all(lo <= c <= hi for c, (lo, hi) in zip(coords, window)), f"{name}: {point} outside {f.window}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if FACTORIES[n]().grad_fn is not None])
+def test_analytic_gradient_of_a_tensor_stays_differentiable(name):
+    """An analytic gradient of a tensor that requires grad is part of torch's graph (the
+    autograd one, Beale's, is detached): its own derivative is the Hessian's row sums."""
+    f = FACTORIES[name]()
+    p = random_points(f, 1, seed=6)[0]
+    t = torch.tensor(np.atleast_1d(p) if f.dim > 1 else p, dtype=torch.float64, requires_grad=True)
+    g = f.grad(t)
+    assert isinstance(g, torch.Tensor) and g.requires_grad
+    (row_sums,) = torch.autograd.grad(g.sum(), t)
+    H = np.asarray(f.hessian(np.atleast_1d(p) if f.dim > 1 else np.array([p])))
+    np.testing.assert_allclose(np.atleast_1d(row_sums.numpy()), H.sum(axis=0), rtol=1e-10, atol=1e-10)
+
+
+def test_grid_size_limits_and_message():
+    for n in (1, 2001):
+        with pytest.raises(ValueError) as err:
+            objectives.bowl().grid(n)
+        assert str(err.value) == f"n must be an integer in [2, 2000], got {n}"
+    xs, zs = objectives.square().grid(2000)  # the largest grid
+    assert xs.shape == zs.shape == (2000,) and zs.dtype == np.float64
