@@ -290,7 +290,7 @@ def steps_to_tolerance(
     live = weight > 0
 
     def gap(t: int) -> float:
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(under="ignore"):  # r <= 1 here: the powers only shrink, to 0 at worst
             return float(np.sum(weight[live] * r[live] ** (2.0 * t)))
 
     if gap(0) <= tol:

@@ -308,3 +308,14 @@ def test_objective_is_analytic_and_keeps_its_parameters():
     np.testing.assert_array_equal(f.meta["H"], (H + H.T) / 2)
     assert f.meta["xstar"].tolist() == [1.0, -1.0]
     assert q.objective(np.eye(2)).meta["xstar"].tolist() == [0.0, 0.0]
+    assert q.objective(np.eye(2), xstar=(1, 2)).meta["xstar"].dtype == np.float64  # integers read as reals
+
+
+def test_steps_to_tolerance_where_a_fast_direction_underflows():
+    # the fast direction's part of the loss underflows long before the slow one reaches tol;
+    # no floating-point warning escapes, even where the caller raises them
+    H = np.diag([4.0, 1e-3])
+    with np.errstate(all="raise"):
+        n = q.steps_to_tolerance(H, 0.2, (1.0, 1.0), 1e-6)
+    # the slow part alone decides: ½·1e-3·(1 - 2e-4)^(2t) <= 1e-6
+    assert n == math.ceil(math.log(1e-6 / 5e-4) / (2 * math.log(1 - 0.2 * 1e-3)))
