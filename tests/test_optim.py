@@ -739,3 +739,22 @@ def test_rule_optimizer_with_a_plain_pure_function():
     w.grad = torch.tensor([1.0], dtype=DT)
     opt.step()
     assert w.item() == pytest.approx(4.0 * 0.5 - 0.1, rel=1e-15)
+
+
+@pytest.mark.parametrize("rule,cls", [("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"),
+                                      ("adadelta", "Adadelta"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_rule_defaults_are_torchs(rule, cls):
+    """A rule called with no hyperparameters (SGD: only lr, which torch also defaults) takes torch's
+    path: the chapters call rules.adadelta(x, g, state) and rely on torch's rho, eps and lr."""
+    fn, gen = getattr(rules, rule), torch.Generator().manual_seed(5)
+    hyper = {"lr": 1e-3} if rule == "sgd" else {}
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = getattr(torch.optim, cls)([p])
+    state = {}
+    for _ in range(5):
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = fn(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
