@@ -90,7 +90,7 @@ class Objective:
 
     # -- evaluation --------------------------------------------------------
     def _coords(self, x):
-        if isinstance(x, (list, tuple, int, float)):
+        if isinstance(x, (list, tuple, int, float)) or (isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "biu"):
             x = np.asarray(x, dtype=np.float64)
         if self.dim == 1:
             return (x,), x

@@ -363,3 +363,12 @@ def test_grid_size_limits_and_message():
         assert str(err.value) == f"n must be an integer in [2, 2000], got {n}"
     xs, zs = objectives.square().grid(2000)  # the largest grid
     assert xs.shape == zs.shape == (2000,) and zs.dtype == np.float64
+
+
+def test_integer_points_are_read_as_reals():
+    # 10x⁴ at x = 10⁵ is 10²¹, beyond int64: an integer array is evaluated in float64, as a list is
+    f = objectives.quartic()
+    for point in ([100000, 0], np.array([100000, 0]), np.array([[100000, 0]], dtype=np.int32)):
+        assert float(np.asarray(f.value(point)).reshape(-1)[0]) == 1e21
+        assert np.asarray(f.grad(point)).reshape(-1).tolist() == [4e16, 0.0]
+    assert float(objectives.square().value(np.int64(3))) == 9.0
