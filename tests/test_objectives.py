@@ -331,10 +331,18 @@ PUBLISHED = {
 }
 
 
+# Which derivatives are written out ("analytic where it is short, autograd otherwise"):
+# (gradient, Hessian); the others come from autograd.
+ANALYTIC = {"risk": (True, False), "empirical_risk": (True, False), "himmelblau": (True, False),
+            "beale": (False, False), "rastrigin": (True, False), "neuron_mse": (True, False),
+            "neuron_bce": (True, False)}
+
+
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_published_names_formulas_starts_and_windows(name):
     f = getattr(objectives, name)()
     assert (f.name, f.latex, f.start, f.window, f.minimizers, f.critical, f.f_min) == PUBLISHED[name]
+    assert (f.grad_fn is not None, f.hess_fn is not None) == ANALYTIC.get(name, (True, True))
     # the start and every known point are in the plot window (x² starts at its edge, 10)
     window = [f.window] if f.dim == 1 else list(f.window)
     for point in [p for p in (f.start,) if p is not None] + list(f.minimizers) + list(f.critical):
@@ -372,3 +380,13 @@ def test_integer_points_are_read_as_reals():
         assert float(np.asarray(f.value(point)).reshape(-1)[0]) == 1e21
         assert np.asarray(f.grad(point)).reshape(-1).tolist() == [4e16, 0.0]
     assert float(objectives.square().value(np.int64(3))) == 9.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hessian_of_a_tensor_that_requires_grad(name):
+    """A point taken from a training loop (a tensor that requires grad) has a Hessian too."""
+    f = FACTORIES[name]()
+    p = np.atleast_1d(random_points(f, 1, seed=7)[0])
+    H = f.hessian(torch.tensor(p, dtype=torch.float64, requires_grad=True))
+    assert isinstance(H, torch.Tensor)
+    np.testing.assert_allclose(H.detach().numpy(), np.asarray(f.hessian(p)), rtol=1e-14, atol=1e-14)
