@@ -390,3 +390,33 @@ def test_hessian_of_a_tensor_that_requires_grad(name):
     H = f.hessian(torch.tensor(p, dtype=torch.float64, requires_grad=True))
     assert isinstance(H, torch.Tensor)
     np.testing.assert_allclose(H.detach().numpy(), np.asarray(f.hessian(p)), rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: objectives.rosenbrock(a=math.nan), ValueError, "a must be in [-inf, inf], got nan"),
+    (lambda: objectives.rosenbrock(b=0.0), ValueError, "b must be in (0.0, inf], got 0.0"),
+    (lambda: objectives.rastrigin(-1.0), ValueError, "A must be in [0.0, inf], got -1.0"),
+    (lambda: objectives.neuron_mse(x=math.nan), ValueError, "x must be in [-inf, inf], got nan"),
+    (lambda: objectives.neuron_mse(y=1.5), ValueError, "y must be in [0.0, 1.0], got 1.5"),
+    (lambda: objectives.neuron_bce(x=math.nan), ValueError, "x must be in [-inf, inf], got nan"),
+    (lambda: objectives.neuron_bce(y=-0.5), ValueError, "y must be in [0.0, 1.0], got -0.5"),
+    (lambda: objectives.bowl(-1.0), ValueError, "c must be in (0.0, inf], got -1.0"),
+    (lambda: objectives.logistic_regression(np.zeros(3), np.zeros(3)), ValueError,
+     "X must be (n, d) and y (n,), got shapes (3,) and (3,)"),
+    (lambda: objectives.logistic_regression(np.zeros((3, 2)), np.zeros(2)), ValueError,
+     "X must be (n, d) and y (n,), got shapes (3, 2) and (2,)"),
+    (lambda: objectives.logistic_regression(np.zeros((2, 1)), np.array([0.0, 0.5])), ValueError,
+     "y must hold labels 0 and 1"),
+])
+def test_every_factory_names_the_bad_argument(call, exc, message):
+    with pytest.raises(exc) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_parameters_at_the_edge_of_their_ranges():
+    # b > 0 (any small b: a shallow valley), A = 0 (a plain bowl), labels 0 and 1 themselves
+    assert float(objectives.rosenbrock(b=0.5).value([0.0, 1.0])) == 1.5
+    assert float(objectives.rastrigin(0.0).value([1.0, 2.0])) == 5.0
+    for y in (0.0, 1.0):
+        assert float(objectives.neuron_mse(2.0, y).value([0.0, 0.0])) == 0.25
