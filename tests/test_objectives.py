@@ -420,3 +420,20 @@ def test_parameters_at_the_edge_of_their_ranges():
     assert float(objectives.rastrigin(0.0).value([1.0, 2.0])) == 5.0
     for y in (0.0, 1.0):
         assert float(objectives.neuron_mse(2.0, y).value([0.0, 0.0])) == 0.25
+
+
+def test_values_at_points_computed_by_hand():
+    """The formulas themselves, where no analytic derivative would catch a wrong one."""
+    beale = objectives.beale()
+    assert float(beale.value([0.0, 0.0])) == 1.5**2 + 2.25**2 + 2.625**2
+    assert float(beale.value([2.0, -1.0])) == (-2.5) ** 2 + 2.25**2 + (-1.375) ** 2
+    assert float(objectives.himmelblau().value([0.0, 0.0])) == 11.0**2 + 7.0**2
+    assert float(objectives.risk().value(1.0)) == -1.0
+    assert float(objectives.empirical_risk().value(1.0)) == pytest.approx(-1.2, rel=1e-15)
+    assert float(objectives.tanh().value(0.0)) == 0.0
+    assert float(objectives.rastrigin().value([1.0, 0.5])) == pytest.approx(1.0 + 0.25 + 10.0 * 2, rel=1e-15)
+
+
+def test_neuron_losses_keep_their_data():
+    for loss in (objectives.neuron_mse, objectives.neuron_bce):
+        assert loss(2.0, 0.5).meta == {"x": 2.0, "y": 0.5} and loss().meta == {"x": 1.0, "y": 0.0}
