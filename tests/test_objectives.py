@@ -400,6 +400,7 @@ def test_hessian_of_a_tensor_that_requires_grad(name):
     (lambda: objectives.neuron_mse(y=1.5), ValueError, "y must be in [0.0, 1.0], got 1.5"),
     (lambda: objectives.neuron_bce(x=math.nan), ValueError, "x must be in [-inf, inf], got nan"),
     (lambda: objectives.neuron_bce(y=-0.5), ValueError, "y must be in [0.0, 1.0], got -0.5"),
+    (lambda: objectives.neuron_bce(y=1.5), ValueError, "y must be in [0.0, 1.0], got 1.5"),
     (lambda: objectives.bowl(-1.0), ValueError, "c must be in (0.0, inf], got -1.0"),
     (lambda: objectives.logistic_regression(np.zeros(3), np.zeros(3)), ValueError,
      "X must be (n, d) and y (n,), got shapes (3,) and (3,)"),
@@ -437,3 +438,28 @@ def test_values_at_points_computed_by_hand():
 def test_neuron_losses_keep_their_data():
     for loss in (objectives.neuron_mse, objectives.neuron_bce):
         assert loss(2.0, 0.5).meta == {"x": 2.0, "y": 0.5} and loss().meta == {"x": 1.0, "y": 0.0}
+
+
+def test_bowl_and_logistic_regression_names_and_formulas():
+    assert (objectives.bowl(10).name, objectives.bowl(10).latex) == ("10x² + y²", "10x^2 + y^2")
+    assert (objectives.bowl(0.5).name, objectives.bowl(0.5).latex) == ("0.5x² + y²", "0.5x^2 + y^2")
+    f = objectives.logistic_regression(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0]))
+    assert f.name == "logistic loss" and f.latex == r"\frac1n\sum_i \operatorname{softplus}(z_i) - y_i z_i"
+    assert f.dim == 2 and f.start == (0.0, 0.0) and f.meta == {"n": 3}
+    # the formula takes one array (or number) per coordinate, as every objective's does
+    w = [0.5, -0.25]
+    assert float(f.fn(*w)) == float(f.value(w)) == pytest.approx(
+        np.mean([math.log1p(math.exp(z)) - y * z for z, y in zip([-0.25, 0.25, 0.75], [0.0, 1.0, 0.0])]), rel=1e-15)
+
+
+def test_derivatives_keep_the_dtype_and_the_documented_forms():
+    # an autograd gradient has the array type and dtype of the point (Beale's)
+    g = objectives.beale().grad(torch.tensor([1.0, 1.0], dtype=torch.float32))
+    assert isinstance(g, torch.Tensor) and g.dtype == torch.float32
+    # constant Hessian entries (Python numbers) come back in float64, for tensors and arrays
+    assert objectives.saddle().hessian(torch.tensor([0.5, 0.5], dtype=torch.float64)).dtype == torch.float64
+    # a user's 1-D objective with derivatives written as documented, a tuple of d arrays
+    f = Objective("x²", "x^2", lambda x: x**2, 1, grad_fn=lambda x: (2 * x,), hess_fn=lambda x: ((2,),))
+    assert float(f.grad(3.0)) == 6.0
+    H = f.hessian(np.array([3.0]))
+    assert H.dtype == np.float64 and H.tolist() == [[2.0]]
