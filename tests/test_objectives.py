@@ -446,6 +446,7 @@ def test_bowl_and_logistic_regression_names_and_formulas():
     f = objectives.logistic_regression(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0]))
     assert f.name == "logistic loss" and f.latex == r"\frac1n\sum_i \operatorname{softplus}(z_i) - y_i z_i"
     assert f.dim == 2 and f.start == (0.0, 0.0) and f.meta == {"n": 3}
+    assert f.grad_fn is not None and f.hess_fn is not None  # the docstring's ∇L and ∇²L, written out
     # the formula takes one array (or number) per coordinate, as every objective's does
     w = [0.5, -0.25]
     assert float(f.fn(*w)) == float(f.value(w)) == pytest.approx(
