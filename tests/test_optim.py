@@ -758,3 +758,20 @@ def test_rule_defaults_are_torchs(rule, cls):
         p.grad = g.clone()
         opt.step()
     torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+def test_check_hyper_boundaries_and_messages_as_torch():
+    from gdbook.optim._hyper import check_hyper
+
+    # torch accepts the closed ends: betas of 0, dampening and rho of 1, a one-element tensor lr
+    check_hyper(betas=(0.0, 0.0), dampening=1.0, rho=1.0, lr=torch.tensor(0.01))
+    for kwargs, exc, message in [
+        (dict(lr=torch.tensor([0.1, 0.2])), ValueError, "Tensor lr must be 1-element"),
+        (dict(rho=1.5), ValueError, "Invalid rho value: 1.5"),
+        (dict(dampening=1.5), ValueError, "dampening must be in [0, 1], got 1.5"),
+        (dict(lr="0.1"), TypeError, "lr must be a real number, got str: '0.1'"),
+        (dict(betas=("a", 0.9)), TypeError, "betas[0] must be a real number, got str: 'a'"),
+    ]:
+        with pytest.raises(exc) as err:
+            check_hyper(**kwargs)
+        assert str(err.value) == message
