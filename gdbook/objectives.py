@@ -90,7 +90,7 @@ class Objective:
 
     # -- evaluation --------------------------------------------------------
     def _coords(self, x):
-        if isinstance(x, (list, tuple, int, float)):
+        if isinstance(x, (list, tuple, int, float)) or (isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "biu"):
             x = np.asarray(x, dtype=np.float64)
         if self.dim == 1:
             return (x,), x
@@ -329,12 +329,10 @@ def rastrigin(A: float = 10.0) -> Objective:
     A = check_in_range("A", A, 0.0)
 
     def fn(x, y):
-        m = xp(x, y)
-        return 2 * A + x**2 - A * m.cos(2 * math.pi * x) + y**2 - A * m.cos(2 * math.pi * y)
+        return 2 * A + x**2 - A * xp(x).cos(2 * math.pi * x) + y**2 - A * xp(y).cos(2 * math.pi * y)
 
     def grad(x, y):
-        m = xp(x, y)
-        return (2 * x + 2 * math.pi * A * m.sin(2 * math.pi * x), 2 * y + 2 * math.pi * A * m.sin(2 * math.pi * y))
+        return (2 * x + 2 * math.pi * A * xp(x).sin(2 * math.pi * x), 2 * y + 2 * math.pi * A * xp(y).sin(2 * math.pi * y))
 
     return Objective(
         "Rastrigin", rf"{2 * A:g} + \sum_i \left(x_i^2 - {A:g}\cos 2\pi x_i\right)", fn, 2, grad_fn=grad,

@@ -194,8 +194,9 @@ def gd_iterates(H: ArrayLike, lr: float, x0: ArrayLike, steps: int, xstar: Array
 
     One array expression, no Python loop over steps: the cost is still linear in
     ``steps`` (a million steps take about a second), but every point comes straight from the
-    formula, with no rounding accumulated step after step. A divergent path grows without bound (entries
-    may reach ``inf``).
+    formula, with no rounding accumulated step after step. A divergent path grows without bound: a
+    coordinate that a divergent direction reaches becomes ``inf`` once the power overflows (``nan``
+    where two divergent directions meet with opposite signs); the others stay finite.
 
     Args:
         H: the Hessian, ``(d, d)`` symmetric positive definite.
@@ -220,9 +221,15 @@ def gd_iterates(H: ArrayLike, lr: float, x0: ArrayLike, steps: int, xstar: Array
     Q = s.eigenvectors
     c = Q.T @ (x0 - xstar)
     t = np.arange(steps + 1)[:, None]
+    path = np.broadcast_to(xstar, (steps + 1, d)).copy()
     with np.errstate(over="ignore", invalid="ignore"):
         powers = (1.0 - lr * s.eigenvalues)[None, :] ** t
-        return xstar + (powers * c) @ Q.T
+        # direction by direction, skipping zeros: an overflowed power times a zero component
+        # of the start (or a zero entry of Q) contributes nothing, not inf * 0 = nan
+        for i in np.nonzero(c)[0]:
+            on = Q[:, i] != 0
+            path[:, on] += (powers[:, i] * c[i])[:, None] * Q[on, i][None, :]
+    return path
 
 
 def loss_gap(H: ArrayLike, x: ArrayLike, xstar: ArrayLike | None = None) -> np.ndarray:
@@ -283,12 +290,14 @@ def steps_to_tolerance(
     live = weight > 0
 
     def gap(t: int) -> float:
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(under="ignore"):  # r <= 1 here: the powers only shrink, to 0 at worst
             return float(np.sum(weight[live] * r[live] ** (2.0 * t)))
 
     if gap(0) <= tol:
         return 0
-    if np.any(r[live] > 1.0) or np.sum(weight[live & (r >= 1.0)]) > tol:
+    # the part of the loss along factors of size 1 never decays; when it alone reaches tol, the
+    # loss (that part plus the decaying rest, which is positive: gap(0) > tol) stays above tol
+    if np.any(r[live] > 1.0) or np.sum(weight[live & (r >= 1.0)]) >= tol:
         return None
     hi = 1
     while gap(hi) > tol:

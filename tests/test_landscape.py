@@ -274,3 +274,15 @@ def test_grid_size_and_tolerance_are_used():
     with pytest.raises(ValueError) as err:
         local_minima(np.cos, (math.nan, 1.0))
     assert str(err.value) == "interval[0] must be in [-inf, inf], got nan"
+
+
+def test_eigen_signs_uses_the_zero_probability_it_is_given():
+    # 1-by-1 ternary matrices: the eigenvalue is the entry, zero exactly with probability p_zero
+    assert landscape.eigen_signs(1, 500, entries="ternary", p_zero=0.0).zero == 0.0
+    assert landscape.eigen_signs(1, 500, entries="ternary", p_zero=1.0).zero == 1.0
+
+
+def test_classify_reads_integer_coordinates_as_reals():
+    # 10x⁴ at x = 10⁵ is 10²¹, beyond int64: the point must be read as real numbers, not wrapped
+    c = classify(objectives.quartic(), (100000, 0))
+    assert c.point == (100000.0, 0.0) and c.value == 1e21 and c.grad_norm == 4e16 and c.kind == "not critical"

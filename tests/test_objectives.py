@@ -299,3 +299,168 @@ def test_defaults_the_pages_rely_on():
     assert X.shape == Y.shape == Z.shape == (60, 60)
     xs, zs = objectives.square().grid(n=2)  # the smallest grid, in 1-D
     assert xs.shape == zs.shape == (2,)
+
+
+# What each factory publishes with its formula: the pages print the name and the formula in
+# titles, legends and tables, start their runs from ``start`` and draw ``window``; the
+# minimizers, critical points and minimum value are what the chapters' checks compare with.
+PUBLISHED = {
+    "square": ("x²", r"x^2", 10.0, (-10.0, 10.0), ((0.0,),), (), 0.0),
+    "cubic": ("x³", r"x^3", 1.0, (-2.0, 2.0), (), ((0.0,),), None),
+    "tanh": ("tanh x", r"\tanh x", 4.0, (-5.0, 5.0), (), (), None),
+    "risk": ("x·cos(πx)", r"x\cos(\pi x)", None, (-1.0, 2.0), (), (), None),
+    "empirical_risk": ("x·cos(πx) + 0.2·cos(5πx)", r"x\cos(\pi x) + 0.2\cos(5\pi x)", None, (0.5, 1.5),
+                       (), (), None),
+    "bowl": ("x² + y²", r"x^2 + y^2", (-70.0, 70.0), ((-100.0, 100.0), (-100.0, 100.0)), ((0.0, 0.0),), (), 0.0),
+    "quartic": ("10x⁴ + y⁴", r"10x^4 + y^4", (20.0, 30.0), ((-35.0, 35.0), (-35.0, 35.0)), ((0.0, 0.0),), (),
+                0.0),
+    "cubic2d": ("5x³ + y³", r"5x^3 + y^3", (40.0, 50.0), ((-60.0, 60.0), (-60.0, 60.0)), (), ((0.0, 0.0),),
+                None),
+    "saddle": ("x² − y²", r"x^2 - y^2", (1.0, 1e-3), ((-1.5, 1.5), (-1.5, 1.5)), (), ((0.0, 0.0),), None),
+    "rosenbrock": ("Rosenbrock", r"(1 - x)^2 + 100\,(y - x^2)^2", (-1.5, 2.0), ((-2.0, 2.0), (-1.0, 3.0)),
+                   ((1.0, 1.0),), (), 0.0),
+    "himmelblau": ("Himmelblau", r"(x^2 + y - 11)^2 + (x + y^2 - 7)^2", (0.0, 0.0), ((-5.0, 5.0), (-5.0, 5.0)),
+                   ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)), (), 0.0),
+    "beale": ("Beale", r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", (1.0, 1.5),
+              ((-4.5, 4.5), (-4.5, 4.5)), ((3.0, 0.5),), (), 0.0),
+    "rastrigin": ("Rastrigin", r"20 + \sum_i \left(x_i^2 - 10\cos 2\pi x_i\right)", (3.2, 2.3),
+                  ((-5.12, 5.12), (-5.12, 5.12)), ((0.0, 0.0),), (), 0.0),
+    "neuron_mse": ("MSE", r"(\sigma(wx + b) - y)^2", (3.0, 2.0), ((-10.0, 10.0), (-10.0, 10.0)), (), (), None),
+    "neuron_bce": ("BCE", r"-y\log\sigma(wx + b) - (1 - y)\log(1 - \sigma(wx + b))", (3.0, 2.0),
+                   ((-10.0, 10.0), (-10.0, 10.0)), (), (), None),
+}
+
+
+# Which derivatives are written out ("analytic where it is short, autograd otherwise"):
+# (gradient, Hessian); the others come from autograd.
+ANALYTIC = {"risk": (True, False), "empirical_risk": (True, False), "himmelblau": (True, False),
+            "beale": (False, False), "rastrigin": (True, False), "neuron_mse": (True, False),
+            "neuron_bce": (True, False)}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_names_formulas_starts_and_windows(name):
+    f = getattr(objectives, name)()
+    assert (f.name, f.latex, f.start, f.window, f.minimizers, f.critical, f.f_min) == PUBLISHED[name]
+    assert (f.grad_fn is not None, f.hess_fn is not None) == ANALYTIC.get(name, (True, True))
+    # the start and every known point are in the plot window (x² starts at its edge, 10)
+    window = [f.window] if f.dim == 1 else list(f.window)
+    for point in [p for p in (f.start,) if p is not None] + list(f.minimizers) + list(f.critical):
+        coords = np.atleast_1d(point)
+        assert all(lo <= c <= hi for c, (lo, hi) in zip(coords, window)), f"{name}: {point} outside {f.window}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if FACTORIES[n]().grad_fn is not None])
+def test_analytic_gradient_of_a_tensor_stays_differentiable(name):
+    """An analytic gradient of a tensor that requires grad is part of torch's graph (the
+    autograd one, Beale's, is detached): its own derivative is the Hessian's row sums."""
+    f = FACTORIES[name]()
+    p = random_points(f, 1, seed=6)[0]
+    t = torch.tensor(np.atleast_1d(p) if f.dim > 1 else p, dtype=torch.float64, requires_grad=True)
+    g = f.grad(t)
+    assert isinstance(g, torch.Tensor) and g.requires_grad
+    (row_sums,) = torch.autograd.grad(g.sum(), t)
+    H = np.asarray(f.hessian(np.atleast_1d(p) if f.dim > 1 else np.array([p])))
+    np.testing.assert_allclose(np.atleast_1d(row_sums.numpy()), H.sum(axis=0), rtol=1e-10, atol=1e-10)
+
+
+def test_grid_size_limits_and_message():
+    for n in (1, 2001):
+        with pytest.raises(ValueError) as err:
+            objectives.bowl().grid(n)
+        assert str(err.value) == f"n must be an integer in [2, 2000], got {n}"
+    xs, zs = objectives.square().grid(2000)  # the largest grid
+    assert xs.shape == zs.shape == (2000,) and zs.dtype == np.float64
+
+
+def test_integer_points_are_read_as_reals():
+    # 10x⁴ at x = 10⁵ is 10²¹, beyond int64: an integer array is evaluated in float64, as a list is
+    f = objectives.quartic()
+    for point in ([100000, 0], np.array([100000, 0]), np.array([[100000, 0]], dtype=np.int32)):
+        assert float(np.asarray(f.value(point)).reshape(-1)[0]) == 1e21
+        assert np.asarray(f.grad(point)).reshape(-1).tolist() == [4e16, 0.0]
+    assert float(objectives.square().value(np.int64(3))) == 9.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hessian_of_a_tensor_that_requires_grad(name):
+    """A point taken from a training loop (a tensor that requires grad) has a Hessian too."""
+    f = FACTORIES[name]()
+    p = np.atleast_1d(random_points(f, 1, seed=7)[0])
+    H = f.hessian(torch.tensor(p, dtype=torch.float64, requires_grad=True))
+    assert isinstance(H, torch.Tensor)
+    np.testing.assert_allclose(H.detach().numpy(), np.asarray(f.hessian(p)), rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: objectives.rosenbrock(a=math.nan), ValueError, "a must be in [-inf, inf], got nan"),
+    (lambda: objectives.rosenbrock(b=0.0), ValueError, "b must be in (0.0, inf], got 0.0"),
+    (lambda: objectives.rastrigin(-1.0), ValueError, "A must be in [0.0, inf], got -1.0"),
+    (lambda: objectives.neuron_mse(x=math.nan), ValueError, "x must be in [-inf, inf], got nan"),
+    (lambda: objectives.neuron_mse(y=1.5), ValueError, "y must be in [0.0, 1.0], got 1.5"),
+    (lambda: objectives.neuron_bce(x=math.nan), ValueError, "x must be in [-inf, inf], got nan"),
+    (lambda: objectives.neuron_bce(y=-0.5), ValueError, "y must be in [0.0, 1.0], got -0.5"),
+    (lambda: objectives.neuron_bce(y=1.5), ValueError, "y must be in [0.0, 1.0], got 1.5"),
+    (lambda: objectives.bowl(-1.0), ValueError, "c must be in (0.0, inf], got -1.0"),
+    (lambda: objectives.logistic_regression(np.zeros(3), np.zeros(3)), ValueError,
+     "X must be (n, d) and y (n,), got shapes (3,) and (3,)"),
+    (lambda: objectives.logistic_regression(np.zeros((3, 2)), np.zeros(2)), ValueError,
+     "X must be (n, d) and y (n,), got shapes (3, 2) and (2,)"),
+    (lambda: objectives.logistic_regression(np.zeros((2, 1)), np.array([0.0, 0.5])), ValueError,
+     "y must hold labels 0 and 1"),
+])
+def test_every_factory_names_the_bad_argument(call, exc, message):
+    with pytest.raises(exc) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_parameters_at_the_edge_of_their_ranges():
+    # b > 0 (any small b: a shallow valley), A = 0 (a plain bowl), labels 0 and 1 themselves
+    assert float(objectives.rosenbrock(b=0.5).value([0.0, 1.0])) == 1.5
+    assert float(objectives.rastrigin(0.0).value([1.0, 2.0])) == 5.0
+    for y in (0.0, 1.0):
+        assert float(objectives.neuron_mse(2.0, y).value([0.0, 0.0])) == 0.25
+
+
+def test_values_at_points_computed_by_hand():
+    """The formulas themselves, where no analytic derivative would catch a wrong one."""
+    beale = objectives.beale()
+    assert float(beale.value([0.0, 0.0])) == 1.5**2 + 2.25**2 + 2.625**2
+    assert float(beale.value([2.0, -1.0])) == (-2.5) ** 2 + 2.25**2 + (-1.375) ** 2
+    assert float(objectives.himmelblau().value([0.0, 0.0])) == 11.0**2 + 7.0**2
+    assert float(objectives.risk().value(1.0)) == -1.0
+    assert float(objectives.empirical_risk().value(1.0)) == pytest.approx(-1.2, rel=1e-15)
+    assert float(objectives.tanh().value(0.0)) == 0.0
+    assert float(objectives.rastrigin().value([1.0, 0.5])) == pytest.approx(1.0 + 0.25 + 10.0 * 2, rel=1e-15)
+
+
+def test_neuron_losses_keep_their_data():
+    for loss in (objectives.neuron_mse, objectives.neuron_bce):
+        assert loss(2.0, 0.5).meta == {"x": 2.0, "y": 0.5} and loss().meta == {"x": 1.0, "y": 0.0}
+
+
+def test_bowl_and_logistic_regression_names_and_formulas():
+    assert (objectives.bowl(10).name, objectives.bowl(10).latex) == ("10x² + y²", "10x^2 + y^2")
+    assert (objectives.bowl(0.5).name, objectives.bowl(0.5).latex) == ("0.5x² + y²", "0.5x^2 + y^2")
+    f = objectives.logistic_regression(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0]))
+    assert f.name == "logistic loss" and f.latex == r"\frac1n\sum_i \operatorname{softplus}(z_i) - y_i z_i"
+    assert f.dim == 2 and f.start == (0.0, 0.0) and f.meta == {"n": 3}
+    assert f.grad_fn is not None and f.hess_fn is not None  # the docstring's ∇L and ∇²L, written out
+    # the formula takes one array (or number) per coordinate, as every objective's does
+    w = [0.5, -0.25]
+    assert float(f.fn(*w)) == float(f.value(w)) == pytest.approx(
+        np.mean([math.log1p(math.exp(z)) - y * z for z, y in zip([-0.25, 0.25, 0.75], [0.0, 1.0, 0.0])]), rel=1e-15)
+
+
+def test_derivatives_keep_the_dtype_and_the_documented_forms():
+    # an autograd gradient has the array type and dtype of the point (Beale's)
+    g = objectives.beale().grad(torch.tensor([1.0, 1.0], dtype=torch.float32))
+    assert isinstance(g, torch.Tensor) and g.dtype == torch.float32
+    # constant Hessian entries (Python numbers) come back in float64, for tensors and arrays
+    assert objectives.saddle().hessian(torch.tensor([0.5, 0.5], dtype=torch.float64)).dtype == torch.float64
+    # a user's 1-D objective with derivatives written as documented, a tuple of d arrays
+    f = Objective("x²", "x^2", lambda x: x**2, 1, grad_fn=lambda x: (2 * x,), hess_fn=lambda x: ((2,),))
+    assert float(f.grad(3.0)) == 6.0
+    H = f.hessian(np.array([3.0]))
+    assert H.dtype == np.float64 and H.tolist() == [[2.0]]

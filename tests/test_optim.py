@@ -1101,3 +1101,39 @@ def test_adafactor_machine_epsilon_per_parameter():
     assert torch.equal(final_p32(gd.optim.Adafactor, with_p64=True), alone)
     assert torch.equal(final_p32(torch.optim.Adafactor, with_p64=False), alone)
     assert not torch.allclose(final_p32(torch.optim.Adafactor, with_p64=True), alone, rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("rule,cls", [("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"),
+                                      ("adadelta", "Adadelta"), ("adam", "Adam"), ("adamw", "AdamW")])
+def test_rule_defaults_are_torchs(rule, cls):
+    """A rule called with no hyperparameters (SGD: only lr, which torch also defaults) takes torch's
+    path: the chapters call rules.adadelta(x, g, state) and rely on torch's rho, eps and lr."""
+    fn, gen = getattr(rules, rule), torch.Generator().manual_seed(5)
+    hyper = {"lr": 1e-3} if rule == "sgd" else {}
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = getattr(torch.optim, cls)([p])
+    state = {}
+    for _ in range(5):
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = fn(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+def test_check_hyper_boundaries_and_messages_as_torch():
+    from gdbook.optim._hyper import check_hyper
+
+    # torch accepts the closed ends: betas of 0, dampening and rho of 1, a one-element tensor lr
+    check_hyper(betas=(0.0, 0.0), dampening=1.0, rho=1.0, lr=torch.tensor(0.01))
+    for kwargs, exc, message in [
+        (dict(lr=torch.tensor([0.1, 0.2])), ValueError, "Tensor lr must be 1-element"),
+        (dict(rho=1.5), ValueError, "Invalid rho value: 1.5"),
+        (dict(dampening=1.5), ValueError, "dampening must be in [0, 1], got 1.5"),
+        (dict(lr="0.1"), TypeError, "lr must be a real number, got str: '0.1'"),
+        (dict(betas=("a", 0.9)), TypeError, "betas[0] must be a real number, got str: 'a'"),
+    ]:
+        with pytest.raises(exc) as err:
+            check_hyper(**kwargs)
+        assert str(err.value) == message

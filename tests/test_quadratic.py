@@ -223,3 +223,99 @@ def test_objective_defaults_in_one_two_and_three_dimensions():
     assert three.start == (1.0, 1.0, 1.0) and three.window == () and three.hessian([0.0, 0.0, 0.0]).tolist() == \
         np.diag([1.0, 2.0, 3.0]).tolist()
     assert q.spectrum(2.0).eigenvalues.tolist() == [2.0]  # a number is a 1-by-1 Hessian
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: q.gd_iterates(np.eye(2), 0.0, [1.0, 1.0], 3), "lr must be in (0.0, inf], got 0.0"),
+    (lambda: q.gd_iterates(np.eye(2), 0.1, [1.0, 1.0], 3, xstar=[0.0]), "xstar must have 2 coordinate(s), got 1"),
+    (lambda: q.loss_gap(np.eye(2), [1.0, 1.0], xstar=[0.0, 0.0, 0.0]), "xstar must have 2 coordinate(s), got 3"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.0, [1.0, 1.0], 1.0), "lr must be in (0.0, inf], got 0.0"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0], 1.0), "x0 must have 2 coordinate(s), got 1"),
+    (lambda: q.steps_to_tolerance(np.eye(2), 0.1, [1.0, 1.0], 1.0, xstar=[1.0]),
+     "xstar must have 2 coordinate(s), got 1"),
+    (lambda: q.objective(np.eye(2), xstar=[1.0, 2.0, 3.0]), "xstar must have 2 coordinate(s), got 3"),
+    (lambda: q.spectrum(np.diag([0.0, 1.0])), "H must be positive definite, got smallest eigenvalue 0"),
+])
+def test_every_function_names_the_bad_argument(call, message):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_symmetry_tolerance_is_relative_to_the_largest_entry():
+    # an asymmetry of exactly 1e-12 of the largest entry is accepted, as documented
+    assert q.spectrum([[1.0, 1e-12], [0.0, 1.0]]).eigenvalues.size == 2
+    # large entries: a rounding-size asymmetry is accepted ...
+    big = np.array([[2e6, 1e6], [1e6 + 1e-8, 2e6]])
+    assert q.spectrum(big).lam_min == pytest.approx(1e6, rel=1e-12)
+    # ... and small ones are held to the same relative standard
+    with pytest.raises(ValueError, match="symmetric"):
+        q.spectrum([[1e-6, 1e-14], [0.0, 1e-6]])
+
+
+def test_a_start_of_any_shape_with_d_numbers():
+    H = np.diag([2.0, 4.0])
+    col = q.gd_iterates(H, 0.125, np.array([[1.0], [1.0]]), 2)
+    np.testing.assert_array_equal(col, q.gd_iterates(H, 0.125, [1.0, 1.0], 2))
+
+
+def test_divergent_path_overflows_quietly_and_only_where_it_diverges():
+    # factors -3 along x and 0 along y: x reaches inf, y is 0 from the first step on
+    with np.errstate(all="raise"):  # no floating-point warning escapes, even where the caller raises them
+        path = q.gd_iterates(np.diag([4.0, 1.0]), 1.0, (1.0, 1.0), 800)
+    assert path[-1, 0] == math.inf and np.all(path[1:, 1] == 0.0)
+    assert path[3].tolist() == [-27.0, 0.0]
+    # two divergent directions meeting with opposite signs: inf - inf is nan, still quietly
+    with np.errstate(all="raise"):
+        path = q.gd_iterates([[4.5, 0.5], [0.5, 4.5]], 1.0, (1.0, 0.3), 800)
+    assert not np.all(np.isfinite(path[-1]))
+
+
+def test_steps_to_tolerance_counts_exactly_at_every_boundary():
+    # 1-D, f = x², η = 1/4: the excess loss is 4·(1/4)^t at x0 = 2, exact in binary
+    H, lr, x0 = [[2.0]], 0.25, [2.0]
+    for k in range(7):
+        n = q.steps_to_tolerance(H, lr, x0, tol=4.0 * 0.25**k)
+        assert n == k and type(n) is int  # tol is reached (≤) at step k exactly, not one later
+    assert type(q.steps_to_tolerance(H, lr, x0, tol=1e-9)) is int
+    # one step can be enough: η = 1/λ lands on the minimizer
+    assert q.steps_to_tolerance([[4.0]], 0.25, [1.0], 1e-12) == 1
+    # a small start below 1 in loss still needs its steps (0.005 > tol)
+    small = q.steps_to_tolerance([[1.0]], 0.5, [0.1], 1e-4)
+    gaps = q.loss_gap([[1.0]], q.gd_iterates([[1.0]], 0.5, [0.1], 20))
+    assert small == int(np.nonzero(gaps <= 1e-4)[0][0]) > 0
+
+
+def test_steps_to_tolerance_with_a_direction_that_does_not_decay():
+    H = np.diag([4.0, 1.0])
+    # diverging along x from a tiny component: the loss dips below tol on the way, still None
+    gaps = q.loss_gap(H, q.gd_iterates(H, 0.51, (1e-3, 1.0), 200))
+    assert gaps.min() <= 1e-3 and q.steps_to_tolerance(H, 0.51, (1e-3, 1.0), 1e-3) is None
+    # a bounce (factor -1 along x) whose part of the loss is below tol does not stop the count
+    n = q.steps_to_tolerance(H, 0.5, (0.01, 1.0), 1e-3)
+    gaps = q.loss_gap(H, q.gd_iterates(H, 0.5, (0.01, 1.0), 50))
+    assert n == int(np.nonzero(gaps <= 1e-3)[0][0])
+    # a bounce holding exactly tol: the loss stays above tol for ever
+    assert q.steps_to_tolerance(H, 0.5, (0.5, 1.0), 0.5) is None
+
+
+def test_objective_is_analytic_and_keeps_its_parameters():
+    H = rotated([1.0, 9.0], 0.4)
+    f = q.objective(H, xstar=(1.0, -1.0))
+    assert f.grad_fn is not None and f.hess_fn is not None  # analytic, as documented
+    assert f.latex == r"\tfrac12(\mathbf x - \mathbf x^*)^\top \mathbf H (\mathbf x - \mathbf x^*)"
+    assert sorted(f.meta) == ["H", "xstar"]
+    np.testing.assert_array_equal(f.meta["H"], (H + H.T) / 2)
+    assert f.meta["xstar"].tolist() == [1.0, -1.0]
+    assert q.objective(np.eye(2)).meta["xstar"].tolist() == [0.0, 0.0]
+    assert q.objective(np.eye(2), xstar=(1, 2)).meta["xstar"].dtype == np.float64  # integers read as reals
+
+
+def test_steps_to_tolerance_where_a_fast_direction_underflows():
+    # the fast direction's part of the loss underflows long before the slow one reaches tol;
+    # no floating-point warning escapes, even where the caller raises them
+    H = np.diag([4.0, 1e-3])
+    with np.errstate(all="raise"):
+        n = q.steps_to_tolerance(H, 0.2, (1.0, 1.0), 1e-6)
+    # the slow part alone decides: ½·1e-3·(1 - 2e-4)^(2t) <= 1e-6
+    assert n == math.ceil(math.log(1e-6 / 5e-4) / (2 * math.log(1 - 0.2 * 1e-3)))
