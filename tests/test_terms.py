@@ -243,3 +243,21 @@ def test_dive_into_deep_learning_is_cited_one_way_with_the_edition_linked(lang):
             if ("d2l.ai" in line) and (("zh.d2l.ai" in line) != (lang == "zh")):
                 bad.append(f"{path.name}:{n}: links the other language's edition")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_reference_lists_name_authors_initials_first_and_label_links_by_address(lang):
+    """One reference format in both languages: “B. T. Polyak (1964). Title. *Venue* 4(5), 1–17.
+    [doi:10.1016/…](…)”: authors with their initials first (not “Polyak, B. T.”), the year in
+    parentheses, and a link labelled by what it points to (doi:, arXiv:, a site), never
+    “link” / “链接”."""
+    surname_first = re.compile(r"^- [A-Z][\w'’-]+, (?:[A-Z]\.\s?)+(?:,|\s\()")
+    vague_link = re.compile(r"\[(?:link|Link|链接|here|这里)\]\(")
+    bad = []
+    for path in (zh_sources() if lang == "zh" else en_sources()):
+        if path.suffix != ".md":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+            if line.startswith("- ") and (surname_first.match(line) or vague_link.search(line)):
+                bad.append(f"{path.name}:{n}: {line[:100]}")
+    assert not bad, "references in another format:\n" + "\n".join(bad)
