@@ -177,8 +177,9 @@ FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0
 # Pages serves them), one figure file, the whole site (issue "Build performance"; the page budget
 # counts transfer since math is typeset at build: KaTeX's markup is large but compresses ~8×; the
 # same markup, about 9 MB over both languages, and gdbook's wheel and sdist under downloads/,
-# 1.5 MB, raised the site's budget from 25 to 36 MB)
-PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 36_000_000
+# 1.5 MB, raised the site's budget from 25 to 36 MB; the sections and API entries added for the
+# theory gaps and Part V's package, about 0.4 MB over both languages, raised it to 38 MB)
+PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 38_000_000
 
 
 def _figures(site: Path, page: Path) -> list[Path]:
@@ -186,7 +187,7 @@ def _figures(site: Path, page: Path) -> list[Path]:
 
 
 def test_page_weight_budgets(site):
-    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 36 MB."""
+    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 38 MB."""
     import gzip
 
     heavy, big_figures = [], []
