@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwad
 
+from . import sharpness
 from ._checks import check_in_range, check_int
 from .cache import memoize
 
@@ -57,9 +58,7 @@ def hvp(loss: Callable[[Tensor], Tensor], w: Tensor, v: Tensor) -> Tensor:
         [6.0, 2.0]
     """
     w = w.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(loss(w), w, create_graph=True)
-    (hv,) = torch.autograd.grad(g @ v, w)
-    return hv
+    return sharpness.hvp(loss(w), [w])(v)  # one implementation of the product, shared with sharpness
 
 
 def gnvp(residuals: Callable[[Tensor], Tensor], w: Tensor, v: Tensor) -> Tensor:
