@@ -59,6 +59,7 @@ assets = _sibling("assets")  # theme files no reader can use, left out
 downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
 bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
+prerun = _sibling("prerun")  # the pages' code run ahead on the second core
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -106,9 +107,13 @@ EXEC = re.compile(r'\bexec="(?:1|on|true|yes)"')
 
 def page_lang_and_slug(page) -> tuple[str, str]:
     """The page's language (from its output path) and slug, e.g. ``("zh", "gradient-descent")``."""
-    dest = page.file.dest_uri
-    lang = "zh" if dest.startswith("zh/") else "en"
-    src = page.file.src_uri
+    lang = "zh" if page.file.dest_uri.startswith("zh/") else "en"
+    return lang, page_lang_and_slug_of(page.file.src_uri)[1]
+
+
+def page_lang_and_slug_of(src: str) -> tuple[str, str]:
+    """``("zh", "gradient-descent")`` for ``gradient-descent.zh.md``."""
+    lang = "zh" if re.search(r"\.zh\.\w+$", src) else "en"
     slug = re.sub(r"(\.zh)?\.(md|ipynb|py)$", "", src)
     slug = re.sub(r"(^|/)index$", r"\1", slug).strip("/") or "index"
     return lang, slug
@@ -331,11 +336,26 @@ def _executes_labs(config) -> bool:
     return jupyter is not None and jupyter.config["execute"]
 
 
+_COMMAND: list[str] = []
+_PRERUN = prerun.Prerun()
+
+
+def on_startup(command, dirty):
+    _COMMAND[:] = [command]
+
+
 def on_files(files, config):
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
     is_lab = [f.src_uri.endswith(".ipynb") for f in files]
-    return Files([f for f, lab in zip(files, is_lab) if not lab] + [f for f, lab in zip(files, is_lab) if lab])
+    files = Files([f for f, lab in zip(files, is_lab) if not lab] + [f for f, lab in zip(files, is_lab) if lab])
+    if _COMMAND == ["build"] and prerun.enabled() and _first_language(config):
+        docs = Path(config.docs_dir)
+        slugs = [page_lang_and_slug_of(f.src_uri)[1] for f in files
+                 if f.src_uri.endswith(".md") and not f.src_uri.endswith(".zh.md")
+                 and EXEC.search((docs / f.src_uri).read_text(encoding="utf-8"))]
+        _PRERUN.start(config.config_file_path, slugs)
+    return files
 
 
 def on_config(config):
@@ -345,6 +365,12 @@ def on_config(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
         _start_labs(config, sorted({p for pattern in patterns for p in docs.glob(pattern) if p.suffix == ".ipynb"}))
+    setup_execution()
+    return config
+
+
+def setup_execution() -> None:
+    """How pages' code runs, in the build and in the worker that runs pages ahead (prerun)."""
     # Both languages are built in this process and run the same experiments: let
     # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
     import gdbook.cache
@@ -354,7 +380,6 @@ def on_config(config):
     # The book's tensors are small: one thread is faster than two that contend for the
     # cores, and it fixes the order of floating-point reductions.
     torch.set_num_threads(1)
-    return config
 
 
 # A build ends holding about a million objects (both languages' pages, markdown-exec sessions,
@@ -364,6 +389,7 @@ def on_shutdown():
     import gc
 
     _LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
+    _PRERUN.close()
     gc.freeze()
 
 
@@ -374,7 +400,9 @@ def on_post_build(config):
     i18n = config.plugins.get("i18n")
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
         s = gdbook.cache.stats()
-        log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+        log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls; "
+                 f"pages run ahead by the second process: {_PRERUN.ran}")
+        _PRERUN.close()
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
@@ -493,10 +521,20 @@ def _equation_index(config) -> dict:
 
 
 def on_page_markdown(markdown, page, config, files):
+    lang, slug = page_lang_and_slug(page)
+    markdown, sessions = prepare_markdown(markdown, page.file.src_uri, lang, slug, config)
+    records = _PRERUN.take(lang, slug) if sessions else None
+    if records:
+        _blocks().preload(records)
+    return markdown
+
+
+def prepare_markdown(markdown: str, src_uri: str, lang: str, slug: str, config) -> tuple[str, list[str]]:
+    """A page's Markdown as markdown-exec is to see it; its sessions start (empty). Returns the
+    Markdown and the page's sessions."""
     from mkdocs.exceptions import PluginError
 
-    lang, slug = page_lang_and_slug(page)
-    markdown = downloads.fill(markdown, page.file.src_uri)
+    markdown = downloads.fill(markdown, src_uri)
     if slug == "glossary":
         root = Path(config.config_file_path).parent
         terms = glossary.load(root / "glossary.yml")
@@ -515,8 +553,15 @@ def on_page_markdown(markdown, page, config, files):
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
     except inline.InlineError as e:
         raise PluginError(str(e)) from None
-    _blocks().start_page(exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
-    return markdown
+    sessions, values = exec_sessions(markdown), ({f"{lang}-{slug}": items} if items else {})
+    _blocks().start_page(sessions, values)
+    return markdown, list(dict.fromkeys([*sessions, *values]))
+
+
+def records(sessions: list[str]) -> dict[str, dict[str, str]]:
+    """What the sessions' blocks and inline values gave in this build (for ``_Blocks.preload``)."""
+    blocks = _blocks()
+    return {name: dict(blocks.now.get(name, {})) for name in sessions}
 
 
 # ---------------------------------------------------------------------------
@@ -568,6 +613,12 @@ class _Blocks:
             self.sessions.pop(name, None)  # start empty, as in a clean build
             self.count[name], self.values[name] = 0, {}
             self.inline[name] = list(inline.get(name, []))
+
+    def preload(self, records: dict[str, dict[str, str]]) -> None:
+        """Outputs another process recorded for this build of the page (prerun): served as if
+        they were the page's last build."""
+        for name, outputs in records.items():
+            self.last[name] = outputs
 
     def _replay(self, name: str) -> None:
         """Run the blocks served from memory so far (for their variables: no output, no figure)."""
