@@ -5,8 +5,8 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 * ``[@kingma2015adam]`` is a parenthetical citation, "(Kingma and Ba, 2015)" /
   "（Kingma 和 Ba，2015）"; ``[@duchi2011adaptive; @zeiler2012adadelta]`` cites several,
   ``[@zhang2023d2l, §12.3]`` adds a locator.
-* ``@kingma2015adam`` on its own (after a space, an opening bracket or at the start of a
-  line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
+* ``@kingma2015adam`` on its own (after a space, an opening bracket, Chinese punctuation
+  such as 。，： or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
 * A line ``<!-- references -->`` becomes the page's reference list: every work the page cites,
   sorted by author and year, in one format; ``<!-- references: @key1 @key2 -->`` adds works
   the text does not cite.
@@ -14,7 +14,8 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 Each citation links to its entry in the list (``#ref-<key>``). Authors in citations: one
 name, "A and B" / "A 和 B", "A et al." / "A 等人"; the Chinese forms take full-width
 parentheses and comma. An entry's fields ``zh-<field>`` replace ``<field>`` on Chinese
-pages (the Chinese edition of a book: its authors, title, publisher, URL).
+pages (the Chinese edition of a book: its authors, title, publisher, URL; an empty
+``zh-eprint = {}`` drops the English edition's arXiv link).
 
 A key not in the .bib, or citations on a page without a reference list, are errors: the
 hook logs a warning naming page and key, which fails the strict build.
@@ -40,11 +41,12 @@ from pathlib import Path
 
 __all__ = ["parse", "load", "process", "cite", "reference", "Bibliography"]
 
-KEY = r"[A-Za-z][\w:.+-]*[\w]"
+#: ASCII only, so that Chinese prose may follow a key directly: "@lee2016gradient证明了".
+KEY = r"[A-Za-z][A-Za-z0-9_:.+-]*[A-Za-z0-9_]"
 #: [@a], [@a, loc], [@a; @b, loc]: a bracket whose every item starts with @key.
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
 ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:,\s*(?P<loc>.+?))?\s*$")
-NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—]))@(?P<key>" + KEY + r")")
+NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—“。，；：、]))@(?P<key>" + KEY + r")")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
 USES = re.compile(r"\[@|(?:^|[\s(（])@[A-Za-z]\w*\d{4}|<!--\s*references", re.M)
@@ -179,13 +181,14 @@ def cite(bib: Bibliography, items: list[tuple[str, str]], lang: str, narrative: 
     return "(" + "; ".join(out) + ")"
 
 
-def _links(entry) -> list[str]:
+def _links(entry, lang: str = "en") -> list[str]:
+    """DOI and arXiv links (``zh-doi = {}`` drops one the Chinese edition does not have)."""
     out = []
-    f = entry.fields
-    if f.get("doi"):
-        out.append(f"[doi:{f['doi']}](https://doi.org/{f['doi']})")
-    if f.get("eprint"):
-        out.append(f"[arXiv:{f['eprint']}](https://arxiv.org/abs/{f['eprint']})")
+    doi, eprint = _field(entry, "doi", lang), _field(entry, "eprint", lang)
+    if doi:
+        out.append(f"[doi:{doi}](https://doi.org/{doi})")
+    if eprint:
+        out.append(f"[arXiv:{eprint}](https://arxiv.org/abs/{eprint})")
     return out
 
 
@@ -241,7 +244,7 @@ def reference(bib: Bibliography, key: str, lang: str) -> str:
         if text:
             text += "" if lang == "zh" and text.endswith("。") else " "
         text += _end(part, lang)
-    links = _links(entry)
+    links = _links(entry, lang)
     url = f("url")
     if url:
         links.append(f"<{url}>")

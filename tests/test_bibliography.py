@@ -103,6 +103,21 @@ def test_reference_list_format_in_both_languages():
     assert "泽德（2001）。《那本书》，第 2 版。出版社。" in zh
 
 
+def test_chinese_prose_may_follow_a_key_directly():
+    md, problems = run("@ada2019证明了这一点[@doe2020]。\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert md.startswith("[Ada 等人（2019）](#ref-ada2019)证明了这一点（[Doe 和 Roe，2020](#ref-doe2020)）。")
+    md, problems = run("这一点。@ada2019证明了它。\n<!-- references -->\n", "zh")
+    assert problems == [] and md.startswith("这一点。[Ada 等人（2019）](#ref-ada2019)证明了它。")
+
+
+def test_a_chinese_edition_can_drop_the_english_edition_s_arxiv_link():
+    bib = bib_mod.parse("@book{b2020, author = {Bo, Bea}, title = {T}, year = {2020}, "
+                        "eprint = {2001.00001}, zh-title = {书}, zh-eprint = {}}")
+    assert "arXiv:2001.00001" in bib_mod.reference(bib, "b2020", "en")
+    assert "arXiv" not in bib_mod.reference(bib, "b2020", "zh")
+
+
 def test_code_math_and_links_are_not_citations():
     md = ("`[@doe2020]` and \\(x [@doe2020]\\) and <a@doe2020.org>\n\n"
           "```python\nx = '[@doe2020]'\n```\n")

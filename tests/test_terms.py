@@ -54,8 +54,10 @@ def lines(path: Path, *, markdown_only: bool) -> list[tuple[str, int, str]]:
 
 def prose_text(line: str) -> str:
     """A line without what is not prose: inline code, math, link targets, HTML tags, the quoted
-    title of an admonition, Markdown emphasis marks."""
+    title of an admonition, Markdown emphasis marks, citations ``[@key, locator]`` (the hook
+    writes them with the page's punctuation)."""
     line = re.sub(r"`[^`]*`", "x", line)  # a stand-in that is neither Han nor punctuation
+    line = re.sub(r"\[@[^\[\]]*\]", "x", line)
     line = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]|\$[^$]*\$", "x", line)
     line = re.sub(r"\]\([^)]*\)", "]", line)
     line = re.sub(r"<[^>]+>", "", line)
