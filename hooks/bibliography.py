@@ -5,8 +5,8 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 * ``[@kingma2015adam]`` is a parenthetical citation, "(Kingma and Ba, 2015)" /
   "（Kingma 和 Ba，2015）"; ``[@duchi2011adaptive; @zeiler2012adadelta]`` cites several,
   ``[@zhang2023d2l, §12.3]`` adds a locator.
-* ``@kingma2015adam`` on its own (after a space, an opening bracket or at the start of a
-  line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
+* ``@kingma2015adam`` on its own (after a space, an opening bracket, Chinese punctuation
+  such as ``。`` or ``，``, or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
 * A line ``<!-- references -->`` becomes the page's reference list: every work the page cites,
   sorted by author and year, in one format; ``<!-- references: @key1 @key2 -->`` adds works
   the text does not cite.
@@ -40,14 +40,16 @@ from pathlib import Path
 
 __all__ = ["parse", "load", "process", "cite", "reference", "Bibliography"]
 
-KEY = r"[A-Za-z][\w:.+-]*[\w]"
+#: ASCII only: on a Chinese page a narrative citation runs straight into Han text ("@key 的" would
+#: leave a space after the closing full-width parenthesis), and \w would take the Han characters in.
+KEY = r"[A-Za-z][A-Za-z0-9_:.+-]*[A-Za-z0-9_]"
 #: [@a], [@a, loc], [@a; @b, loc]: a bracket whose every item starts with @key.
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
 ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:,\s*(?P<loc>.+?))?\s*$")
-NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—]))@(?P<key>" + KEY + r")")
+NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。，；：、“]))@(?P<key>" + KEY + r")")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
-USES = re.compile(r"\[@|(?:^|[\s(（])@[A-Za-z]\w*\d{4}|<!--\s*references", re.M)
+USES = re.compile(r"\[@|(?:^|[\s(（—。，；：、“])@[A-Za-z][A-Za-z0-9_]*\d{4}|<!--\s*references", re.M)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _MASK = re.compile(
     r"(`+)(?:(?!\1).)+?\1"            # code spans

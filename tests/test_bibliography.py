@@ -126,3 +126,9 @@ def test_every_citation_in_the_chapters_is_in_the_bibliography():
             if bib_mod.USES.search(md):
                 _, problems = bib_mod.process(md, BIB, lang)
                 assert problems == [], f"{lang}/{slug}: {problems}"
+
+
+def test_a_narrative_citation_may_run_straight_into_chinese_text():
+    md, problems = run("按 @doe2020的写法。@zed2001指出，\n\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "按 [Doe 和 Roe（2020）](#ref-doe2020)的写法。[泽德（2001）](#ref-zed2001)指出，" in md
