@@ -231,7 +231,9 @@ def reference(bib: Bibliography, key: str, lang: str) -> str:
         if kind == "inproceedings":
             venue = f"*{f('booktitle')}*"
     elif book_like:
-        venue = ", ".join(x for x in (f("type"), f("school"), f("publisher")) if x)
+        parts = [x for x in (f("type"), f("school"), f("publisher")) if x]
+        # a Chinese type and school ("毕业论文，慕尼黑工业大学") take the full-width comma
+        venue = ("，" if lang == "zh" and parts and all(_is_zh(x) for x in parts) else ", ").join(parts)
     else:
         venue = f("howpublished")
     if f("note"):
