@@ -4,7 +4,8 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 
 * ``[@kingma2015adam]`` is a parenthetical citation, "(Kingma and Ba, 2015)" /
   "（Kingma 和 Ba，2015）"; ``[@duchi2011adaptive; @zeiler2012adadelta]`` cites several,
-  ``[@zhang2023d2l, §12.3]`` adds a locator.
+  ``[@zhang2023d2l, §12.3]`` adds a locator (on Chinese pages
+  ``[@zhang2023d2l，第 11 章]``, and ``；`` between works, keep the punctuation Chinese).
 * ``@kingma2015adam`` on its own (after a space, an opening bracket, Chinese punctuation
   such as ``。`` or ``，``, or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
 * A line ``<!-- references -->`` becomes the page's reference list: every work the page cites,
@@ -45,7 +46,8 @@ __all__ = ["parse", "load", "process", "cite", "reference", "Bibliography"]
 KEY = r"[A-Za-z][A-Za-z0-9_:.+-]*[A-Za-z0-9_]"
 #: [@a], [@a, loc], [@a; @b, loc]: a bracket whose every item starts with @key.
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
-ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:,\s*(?P<loc>.+?))?\s*$")
+#: the locator follows a comma, full-width on a Chinese page: [@key, §3], [@key，第 3 章]
+ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:[,，]\s*(?P<loc>.+?))?\s*$")
 NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。，；：、“]))@(?P<key>" + KEY + r")")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
@@ -309,7 +311,7 @@ def process(markdown: str, bib: Bibliography, lang: str) -> tuple[str, list[str]
 
     def bracket(m):
         items = []
-        for part in m.group("body").split(";"):
+        for part in re.split("[;；]", m.group("body")):
             im = ITEM.match(part)
             if im is None:
                 return m.group(0)  # not a citation, e.g. [@ in prose]

@@ -139,3 +139,9 @@ def test_a_thesis_with_a_chinese_type_and_school_is_listed_with_chinese_punctuat
                         " type = {Diploma thesis}, year = {1991}, zh-school = {某大学}, zh-type = {毕业论文}}")
     assert bib_mod.reference(bib, "t1991", "zh").endswith("。毕业论文，某大学。")
     assert bib_mod.reference(bib, "t1991", "en").endswith(". Diploma thesis, TU.")
+
+
+def test_a_chinese_page_may_write_its_locators_and_separators_full_width():
+    md, problems = run("[@doe2020，第 3 章；@zed2001]\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "（[Doe 和 Roe，2020，第 3 章](#ref-doe2020)；[泽德，2001](#ref-zed2001)）" in md
