@@ -4,9 +4,10 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 
 * ``[@kingma2015adam]`` is a parenthetical citation, "(Kingma and Ba, 2015)" /
   "（Kingma 和 Ba，2015）"; ``[@duchi2011adaptive; @zeiler2012adadelta]`` cites several,
-  ``[@zhang2023d2l, §12.3]`` adds a locator.
+  ``[@zhang2023d2l, §12.3]`` adds a locator (on Chinese pages
+  ``[@zhang2023d2l，第 11 章]``, and ``；`` between works, keep the punctuation Chinese).
 * ``@kingma2015adam`` on its own (after a space, an opening bracket, Chinese punctuation
-  such as 。，： or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
+  such as ``。`` or ``，``, or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
 * A line ``<!-- references -->`` becomes the page's reference list: every work the page cites,
   sorted by author and year, in one format; ``<!-- references: @key1 @key2 -->`` adds works
   the text does not cite.
@@ -41,15 +42,17 @@ from pathlib import Path
 
 __all__ = ["parse", "load", "process", "cite", "reference", "Bibliography"]
 
-#: ASCII only, so that Chinese prose may follow a key directly: "@lee2016gradient证明了".
+#: ASCII only: on a Chinese page a narrative citation runs straight into Han text ("@key 的" would
+#: leave a space after the closing full-width parenthesis), and \w would take the Han characters in.
 KEY = r"[A-Za-z][A-Za-z0-9_:.+-]*[A-Za-z0-9_]"
 #: [@a], [@a, loc], [@a; @b, loc]: a bracket whose every item starts with @key.
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
-ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:,\s*(?P<loc>.+?))?\s*$")
-NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—“。，；：、]))@(?P<key>" + KEY + r")")
+#: the locator follows a comma, full-width on a Chinese page: [@key, §3], [@key，第 3 章]
+ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:[,，]\s*(?P<loc>.+?))?\s*$")
+NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。，；：、“]))@(?P<key>" + KEY + r")")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
-USES = re.compile(r"\[@|(?:^|[\s(（])@[A-Za-z]\w*\d{4}|<!--\s*references", re.M)
+USES = re.compile(r"\[@|(?:^|[\s(（—。，；：、“])@[A-Za-z][A-Za-z0-9_]*\d{4}|<!--\s*references", re.M)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _MASK = re.compile(
     r"(`+)(?:(?!\1).)+?\1"            # code spans
@@ -232,7 +235,9 @@ def reference(bib: Bibliography, key: str, lang: str) -> str:
         if kind == "inproceedings":
             venue = f"*{f('booktitle')}*"
     elif book_like:
-        venue = ", ".join(x for x in (f("type"), f("school"), f("publisher")) if x)
+        parts = [x for x in (f("type"), f("school"), f("publisher")) if x]
+        # a Chinese type and school ("毕业论文，慕尼黑工业大学") take the full-width comma
+        venue = ("，" if lang == "zh" and parts and all(_is_zh(x) for x in parts) else ", ").join(parts)
     else:
         venue = f("howpublished")
     if f("note"):
@@ -308,7 +313,7 @@ def process(markdown: str, bib: Bibliography, lang: str) -> tuple[str, list[str]
 
     def bracket(m):
         items = []
-        for part in m.group("body").split(";"):
+        for part in re.split("[;；]", m.group("body")):
             im = ITEM.match(part)
             if im is None:
                 return m.group(0)  # not a citation, e.g. [@ in prose]

@@ -141,3 +141,22 @@ def test_every_citation_in_the_chapters_is_in_the_bibliography():
             if bib_mod.USES.search(md):
                 _, problems = bib_mod.process(md, BIB, lang)
                 assert problems == [], f"{lang}/{slug}: {problems}"
+
+
+def test_a_narrative_citation_may_run_straight_into_chinese_text():
+    md, problems = run("按 @doe2020的写法。@zed2001指出，\n\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "按 [Doe 和 Roe（2020）](#ref-doe2020)的写法。[泽德（2001）](#ref-zed2001)指出，" in md
+
+
+def test_a_thesis_with_a_chinese_type_and_school_is_listed_with_chinese_punctuation():
+    bib = bib_mod.parse("@phdthesis{t1991, author = {Tee, Tom}, title = {Thesis}, school = {TU},"
+                        " type = {Diploma thesis}, year = {1991}, zh-school = {某大学}, zh-type = {毕业论文}}")
+    assert bib_mod.reference(bib, "t1991", "zh").endswith("。毕业论文，某大学。")
+    assert bib_mod.reference(bib, "t1991", "en").endswith(". Diploma thesis, TU.")
+
+
+def test_a_chinese_page_may_write_its_locators_and_separators_full_width():
+    md, problems = run("[@doe2020，第 3 章；@zed2001]\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "（[Doe 和 Roe，2020，第 3 章](#ref-doe2020)；[泽德，2001](#ref-zed2001)）" in md
