@@ -140,3 +140,15 @@ def test_defaults():
     assert np.array_equal(a.sharpness, b.sharpness) and a.products == b.products
     c = st.sharpness_run.uncached(net, X, y, lr=0.2, steps=20, tol=1e-3)
     assert c.products > a.products
+
+
+def test_a_warm_start_that_does_not_converge_falls_back_to_top_eigenvalue():
+    """With max_iter=1 no run meets the tolerance: the first measurement is top_eigenvalue's
+    two runs (1 + 1 products), each later one the warm start (1) and then top_eigenvalue (2)."""
+    net, X, y = problem(seed=5)
+    run = st.sharpness_run.uncached(net, X, y, lr=0.2, steps=20, every=5, max_iter=1)
+    assert run.measured.tolist() == [0, 5, 10, 15, 20]
+    assert run.products == 2 + 3 * 4
+    nets = states(net, X, y, lr=0.2, steps=20)
+    last = sh.sharpness(nets[20], X, y, seed=0, tol=1e-2, max_iter=1)
+    assert not last.converged and run.sharpness[-1] == last.value  # the fallback's value, from its seeded start
