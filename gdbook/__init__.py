@@ -20,6 +20,7 @@ from . import quadratic
 from . import landscape
 from . import init, nets
 from . import sharpness
+from . import stability
 from . import compare
 from . import explore
 from . import convergence
@@ -45,6 +46,7 @@ __all__ = [
     "init",
     "nets",
     "sharpness",
+    "stability",
     "compare",
     "explore",
     "convergence",
