@@ -42,6 +42,7 @@ EMPTY_LINK = re.compile(r"\[\]\(#(eq:[\w.-]+)\)")
 DISPLAY = re.compile(r"\\\[(?:.|\n)*?\\\]|\$\$(?:.|\n)*?\$\$")
 USES = re.compile(r"\\label\{eq:|\\eqref\{eq:|\]\(#eq:")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})", re.M)
+_BLANK = re.compile(r"[^\r\n]")
 
 
 def chapter_numbers(nav) -> dict[str, str]:
@@ -65,17 +66,18 @@ def chapter_numbers(nav) -> dict[str, str]:
 
 
 def _without_code(markdown: str) -> str:
-    """The Markdown with fenced code blocks blanked out (labels in code are not labels)."""
+    """The Markdown with fenced code blocks blanked out (labels in code are not labels): every
+    character of a code line but its newline becomes a space, so offsets stay those of the page."""
     out, fence = [], None
     for line in markdown.splitlines(keepends=True):
         m = _FENCE.match(line)
         if fence is None and m:
             fence = m.group(1)
-            out.append("\n")
+            out.append(_BLANK.sub(" ", line))
         elif fence is not None:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and line.strip() == m.group(1):
                 fence = None
-            out.append("\n")
+            out.append(_BLANK.sub(" ", line))
         else:
             out.append(line)
     return "".join(out)
@@ -104,9 +106,7 @@ def process(markdown: str, src: str, idx: dict[str, tuple[str, str]]) -> tuple[s
     problems: list[str] = []
     seen: set[str] = set()
     code_free = _without_code(markdown)
-    # only touch display math outside code: work on spans found in the code-free copy,
-    # whose offsets are the same as the original's line by line only if nothing was blanked;
-    # so rebuild from the original using the positions of the code-free copy's matches.
+    # only touch display math outside code: spans found in the code-free copy (same offsets)
     pieces, last = [], 0
     for d in DISPLAY.finditer(code_free):
         block = markdown[d.start():d.end()]
@@ -123,7 +123,9 @@ def process(markdown: str, src: str, idx: dict[str, tuple[str, str]]) -> tuple[s
         seen.add(label)
         where = idx.get(label)
         if where is None or where[0] != src:
-            problems.append(f"equation label {label} is not numbered (not in a chapter, or not in the English page)")
+            why = f"labelled in {where[0]} already (labels are the book's, not the page's)" if where else \
+                "not in a chapter, or not in the English page"
+            problems.append(f"equation label {label} is not numbered: {why}")
             number = "?"
         else:
             number = where[1]
@@ -143,6 +145,8 @@ def process(markdown: str, src: str, idx: dict[str, tuple[str, str]]) -> tuple[s
         target = f"#{anchor(label)}" if where[0] == src else f"{where[0]}#{anchor(label)}"
         return f"[({where[1]})]({target})"
 
+    if any(LABEL.search(d.group(0)) for d in DISPLAY.finditer(_without_code(text))):
+        problems.append("a \\label left in the page (inside display math that was not numbered)")
     text = EQREF.sub(lambda m: ref(m.group(1)), text)
     text = EMPTY_LINK.sub(lambda m: ref(m.group(1)), text)
     return text, problems

@@ -7,10 +7,15 @@ chapters from the end of the build order and, for each, converts both languages'
 with the build's own extensions: markdown-exec runs the blocks and the inline values are
 evaluated exactly as in the build, and the book's ``_Blocks`` records each output under the
 digest of its session's chain of code. The worker sends those records back. The main process
-takes chapters from the front; when it reaches a chapter the worker took, ``Prerun.take``
+takes chapters from the front; when it reaches a page the worker took, ``Prerun.take``
 waits for the worker's records and the hook hands them to ``_Blocks`` as the page's last
 build, so markdown-exec serves every block from memory: the path an unchanged page takes
-under ``mkdocs serve``. The two meet in the middle, each claiming a chapter before running it.
+under ``mkdocs serve``. Each side claims a page before running it. When the two meet, the
+main process has the English pages of the first chapters still to build in Chinese; the
+worker then takes those Chinese pages from the end while the main process builds the English
+labs and starts the Chinese pages from the front. Both processes keep gdbook's cache in one
+directory of the build as well as in memory, so a Chinese page reuses the experiments of its
+English twin whichever process ran it.
 
 A block's output depends only on its session's code (every page starts its session empty,
 seeds are explicit, figures are named by their content), so the site has the same bytes
@@ -28,8 +33,10 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -48,17 +55,22 @@ class Prerun:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self.lock = threading.Lock()
-        self.owner: dict[str, str] = {}  # slug -> "main" | "worker"
+        self.owner: dict[tuple[str, str], str] = {}  # (lang, slug) -> "main" | "worker"
         self.records: dict[tuple[str, str], dict | None] = {}  # (lang, slug) -> {session: {key: output}}
         self.arrived = threading.Condition(self.lock)
         self.reader: threading.Thread | None = None
         self.ran = 0  # pages whose records the main process used (for the log and the tests)
 
     def start(self, config_file: str, slugs: list[str]) -> None:
-        """Start the worker on ``slugs`` (chapters in build order; it takes them from the end)."""
+        """Start the worker on ``slugs`` (chapters in build order; it takes them from the end).
+        gdbook's cache is shared with it through a directory of the build."""
         if self.proc is not None or not slugs:
             return
-        env = dict(os.environ, GDBOOK_PRERUN_WORKER="1")
+        import gdbook.cache
+
+        self.cache = tempfile.mkdtemp(prefix="gdbook-prerun-")
+        gdbook.cache.enable(self.cache)
+        env = dict(os.environ, GDBOOK_PRERUN_WORKER="1", GDBOOK_CACHE_DIR=self.cache)
         self.proc = subprocess.Popen(
             [sys.executable, __file__, config_file, *slugs],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=os.getcwd(),
@@ -72,7 +84,7 @@ class Prerun:
                 message = pickle.load(self.proc.stdout)
                 if message[0] == "claim":
                     with self.lock:
-                        ok = self.owner.setdefault(message[1], "worker") == "worker"
+                        ok = self.owner.setdefault(message[1:], "worker") == "worker"
                     pickle.dump(ok, self.proc.stdin)
                     self.proc.stdin.flush()
                 elif message[0] == "done":
@@ -94,7 +106,7 @@ class Prerun:
         if self.proc is None:
             return None
         with self.lock:
-            if self.owner.setdefault(slug, "main") == "main":
+            if self.owner.setdefault((lang, slug), "main") == "main":
                 return None
             while (lang, slug) not in self.records and not getattr(self, "proc_done", False):
                 self.arrived.wait()
@@ -118,6 +130,7 @@ class Prerun:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+        shutil.rmtree(self.cache, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -151,23 +164,35 @@ def _work(config_file: str, slugs: list[str], send, receive) -> None:
     warnings = _Warnings()
     logging.getLogger().addHandler(warnings)
     docs = Path(config.docs_dir)
-    for slug in reversed(slugs):
-        send(("claim", slug))
-        if not receive():
+
+    def run(lang: str, slug: str) -> None:
+        src = ("index" if slug == "index" else slug) + (".md" if lang == "en" else ".zh.md")
+        path = docs / src
+        records = None
+        if path.exists():
+            before = warnings.count
+            text, sessions = book.prepare_markdown(path.read_text(encoding="utf-8"), src, lang, slug, config)
+            md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs or {})
+            md.convert(text)
+            if warnings.count == before:
+                records = book.records(sessions)
+        send(("done", lang, slug, records))
+
+    def claim(lang: str, slug: str) -> bool:
+        send(("claim", lang, slug))
+        return receive()
+
+    rest = list(slugs)  # chapters whose English page the main process has, or may still take
+    while rest and claim("en", rest[-1]):
+        slug = rest.pop()
+        run("en", slug)
+        if claim("zh", slug):
+            run("zh", slug)
+    # the Chinese pages of the main process's chapters, from the end, until the two meet again
+    for slug in reversed(rest):
+        if not claim("zh", slug):
             break
-        for lang in ("en", "zh"):
-            src = ("index" if slug == "index" else slug) + (".md" if lang == "en" else ".zh.md")
-            path = docs / src
-            records = None
-            if path.exists():
-                before = warnings.count
-                text, sessions = book.prepare_markdown(path.read_text(encoding="utf-8"), src, lang, slug, config)
-                md = markdown.Markdown(extensions=config.markdown_extensions,
-                                       extension_configs=config.mdx_configs or {})
-                md.convert(text)
-                if warnings.count == before:
-                    records = book.records(sessions)
-            send(("done", lang, slug, records))
+        run("zh", slug)
     send(("end",))
 
 

@@ -68,3 +68,27 @@ def test_both_languages_label_the_same_equations_in_the_same_order():
         en, zh = source(slug, "en"), source(slug, "zh")
         if zh.exists():
             assert num.labels(en.read_text(encoding="utf-8")) == num.labels(zh.read_text(encoding="utf-8")), slug
+
+
+def test_equations_after_a_code_block_are_numbered():
+    """A page's code blocks come before most of its equations: they must not shift where the
+    hook looks for the math (it once left every \\label after a code block in place)."""
+    page = "```python exec=\"on\"\nx = 1  # \\[ not math \\]\nprint(x)\n```\n\n" + ONE
+    md, problems = num.process(page, "one.md", idx())
+    assert problems == []
+    assert "\\tag{1.1}" in md and "\\tag{1.2}" in md and "\\label" not in md
+    assert md.startswith("```python exec=\"on\"\nx = 1  # \\[ not math \\]\n")
+
+
+def test_every_chapter_s_labels_become_tags():
+    """Every labelled equation of every chapter, both languages, is numbered: none is left for
+    KaTeX (which has no \\label) to reject."""
+    nav = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)["nav"]
+    chapters = num.chapter_numbers(nav)
+    sources = {src: (ROOT / "docs" / src).read_text(encoding="utf-8") for src in chapters}
+    index = num.index(sources, chapters)
+    for src in chapters:
+        for lang, path in (("en", ROOT / "docs" / src), ("zh", ROOT / "docs" / src.replace(".md", ".zh.md"))):
+            md, problems = num.process(path.read_text(encoding="utf-8"), src, index)
+            assert problems == [], (lang, src, problems)
+            assert md.count("\\tag{") == len(num.labels(sources[src])), (lang, src)
