@@ -203,7 +203,9 @@ def reference(bib: Bibliography, key: str, lang: str) -> str:
     f = lambda name: _field(entry, name, lang)  # noqa: E731
     people = _persons(entry, lang)
     zh_names = any(_is_zh(full) for _, full in people)
-    authors = ("、" if zh_names else ", ").join(full for _, full in people)
+    # "and others" in the .bib: a list cut short
+    full_names = [("等" if lang == "zh" else "et al.") if full == "others" else full for _, full in people]
+    authors = ("、" if zh_names else ", ").join(full_names)
     year = f("year")
     head = f"{authors}（{year}）" if lang == "zh" else f"{authors} ({year})"
     title = f("title")

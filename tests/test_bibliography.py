@@ -126,3 +126,11 @@ def test_every_citation_in_the_chapters_is_in_the_bibliography():
             if bib_mod.USES.search(md):
                 _, problems = bib_mod.process(md, BIB, lang)
                 assert problems == [], f"{lang}/{slug}: {problems}"
+
+
+def test_an_author_list_cut_short_with_and_others_ends_in_et_al():
+    bib = bib_mod.parse("@misc{many2025, author = {One, Ann and Two, Ben and others}, title = {T}, year = {2025}}")
+    en, _ = run("[@many2025]\n<!-- references -->\n", bib=bib)
+    zh, _ = run("[@many2025]\n<!-- references -->\n", "zh", bib=bib)
+    assert "A. One, B. Two, et al. (2025). T." in en and "[One et al., 2025]" in en
+    assert "A. One, B. Two, 等（2025）。T。" in zh and "[One 等人，2025]" in zh
