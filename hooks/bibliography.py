@@ -5,8 +5,8 @@ In a page's Markdown (prose only: code blocks, code spans and math are left alon
 * ``[@kingma2015adam]`` is a parenthetical citation, "(Kingma and Ba, 2015)" /
   "（Kingma 和 Ba，2015）"; ``[@duchi2011adaptive; @zeiler2012adadelta]`` cites several,
   ``[@zhang2023d2l, §12.3]`` adds a locator.
-* ``@kingma2015adam`` on its own (after a space, an opening bracket or at the start of a
-  line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
+* ``@kingma2015adam`` on its own (after a space, an opening bracket, a dash or Chinese
+  punctuation such as 。 or ；, or at the start of a line) is a narrative citation, "Kingma and Ba (2015)" / "Kingma 和 Ba（2015）".
 * A line ``<!-- references -->`` becomes the page's reference list: every work the page cites,
   sorted by author and year, in one format; ``<!-- references: @key1 @key2 -->`` adds works
   the text does not cite.
@@ -44,10 +44,14 @@ KEY = r"[A-Za-z][\w:.+-]*[\w]"
 #: [@a], [@a, loc], [@a; @b, loc]: a bracket whose every item starts with @key.
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
 ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:,\s*(?P<loc>.+?))?\s*$")
-NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—]))@(?P<key>" + KEY + r")")
+#: after a space, an opening bracket, a dash or Chinese punctuation (a Chinese sentence starts
+#: right after 。 or ；, with no space).
+#: The space that must follow the key before a Han character is dropped on Chinese pages:
+#: "@kingma2015adam 证明" -> "Kingma 和 Ba（2015）证明".
+NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。；，：、]))@(?P<key>" + KEY + r")(?P<space> (?=[\u4e00-\u9fff]))?")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
-USES = re.compile(r"\[@|(?:^|[\s(（])@[A-Za-z]\w*\d{4}|<!--\s*references", re.M)
+USES = re.compile(r"\[@|(?:^|[\s(（—。；，：、])@[A-Za-z]\w*\d{4}|<!--\s*references", re.M)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _MASK = re.compile(
     r"(`+)(?:(?!\1).)+?\1"            # code spans
@@ -326,7 +330,8 @@ def process(markdown: str, bib: Bibliography, lang: str) -> tuple[str, list[str]
                 problems.append(f"unknown citation key @{key}")
             return m.group(0)
         cited.append(key)
-        return cite(bib, [(key, "")], lang, narrative=True) + m.group("key")[len(key):]
+        space = "" if lang == "zh" else (m.group("space") or "")
+        return cite(bib, [(key, "")], lang, narrative=True) + m.group("key")[len(key):] + space
 
     def prose(text: str) -> str:
         text = BRACKET.sub(bracket, text)

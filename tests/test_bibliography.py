@@ -134,3 +134,12 @@ def test_an_author_list_cut_short_with_and_others_ends_in_et_al():
     zh, _ = run("[@many2025]\n<!-- references -->\n", "zh", bib=bib)
     assert "A. One, B. Two, et al. (2025). T." in en and "[One et al., 2025]" in en
     assert "A. One, B. Two, 等（2025）。T。" in zh and "[One 等人，2025]" in zh
+
+
+def test_a_narrative_citation_may_open_a_chinese_sentence():
+    md, problems = run("前一句。@doe2020 证明了它；@zed2001 也是。邮箱 a@doe2020 不是引用。\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "前一句。[Doe 和 Roe（2020）](#ref-doe2020)证明了它；[泽德（2001）](#ref-zed2001)也是。" in md
+    en, _ = run("As @doe2020 showed.\n<!-- references -->\n")
+    assert "As [Doe and Roe (2020)](#ref-doe2020) showed." in en
+    assert "a@doe2020" in md
