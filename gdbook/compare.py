@@ -268,7 +268,7 @@ def mlp_task(n: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mlp_init(width: int, K: int, seed: int) -> dict:
-    """Weights \\(N(0, 1/\\text{fan-in})\\), biases 0, the same for all ``K`` runs."""
+    r"""Weights \(N(0, 1/\text{fan-in})\), biases 0, the same for all ``K`` runs."""
     rng = np.random.default_rng(seed + 1)
     shapes = {"W1": (width, 2), "b1": (width,), "W2": (width, width), "b2": (width,), "W3": (1, width), "b3": (1,)}
     params = {}
