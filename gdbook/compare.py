@@ -55,7 +55,7 @@ from .train import History
 from .trajectory import Trajectory, optimizer_name, start_point, trajectory
 from .cache import memoize
 
-__all__ = ["lr_grid", "sweep", "sweep_regression", "Search", "best_of", "grid_search", "search_lr", "compare",
+__all__ = ["lr_grid", "sweep", "sweep_regression", "mlp_task", "sweep_mlp", "Search", "best_of", "grid_search", "search_lr", "compare",
            "steps_rows", "thin"]
 
 Run = Union[Trajectory, History]
@@ -250,6 +250,148 @@ def sweep_regression(
                 break
     for k in np.nonzero(alive)[0]:
         _finish(hs[k], theta[k], d)
+    return hs
+
+
+def mlp_task(n: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The small network's data: ``n`` points \(\mathbf x\) uniform in \([-2, 2]^2\) and
+    targets \(y = \sin(2x_1)\cos(1.5x_2)\), drawn with ``seed``.
+
+    Examples:
+        >>> X, y = mlp_task(4)
+        >>> X.shape, y.shape, bool(np.abs(X).max() <= 2)
+        ((4, 2), (4, 1), True)
+    """
+    check_int("n", n, low=1)
+    X = np.random.default_rng(seed).uniform(-2.0, 2.0, size=(n, 2))
+    return X, (np.sin(2 * X[:, 0]) * np.cos(1.5 * X[:, 1]))[:, None]
+
+
+def _mlp_init(width: int, K: int, seed: int) -> dict:
+    r"""Weights \(N(0, 1/\text{fan-in})\), biases 0, the same for all ``K`` runs."""
+    rng = np.random.default_rng(seed + 1)
+    shapes = {"W1": (width, 2), "b1": (width,), "W2": (width, width), "b2": (width,), "W3": (1, width), "b3": (1,)}
+    params = {}
+    for name, shape in shapes.items():
+        p = rng.normal(0.0, 1 / math.sqrt(shape[1]), size=shape) if len(shape) == 2 else np.zeros(shape)
+        params[name] = np.tile(p, (K,) + (1,) * len(shape))
+    return params
+
+
+def _mlp_loss_grads(p: dict, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict]:
+    r"""Loss \(\operatorname{mean}(\hat y - y)^2\) of each of the ``K`` networks and its gradients (backpropagation by hand)."""
+    H1 = np.tanh(X @ p["W1"].transpose(0, 2, 1) + p["b1"][:, None])          # (K, n, h)
+    H2 = np.tanh(H1 @ p["W2"].transpose(0, 2, 1) + p["b2"][:, None])
+    out = H2 @ p["W3"].transpose(0, 2, 1) + p["b3"][:, None]                  # (K, n, 1)
+    r = out - y
+    loss = (r**2).mean(axis=(1, 2))
+    d3 = 2 * r / len(X)
+    d2 = (d3 @ p["W3"]) * (1 - H2**2)
+    d1 = (d2 @ p["W2"]) * (1 - H1**2)
+    grads = {"W3": d3.transpose(0, 2, 1) @ H2, "b3": d3.sum(1), "W2": d2.transpose(0, 2, 1) @ H1,
+             "b2": d2.sum(1), "W1": d1.transpose(0, 2, 1) @ X, "b1": d1.sum(1)}
+    return loss, grads
+
+
+@memoize
+def sweep_mlp(
+    optimizer: Callable,
+    lrs: Sequence[float],
+    *,
+    width: int = 16,
+    steps: int = 300,
+    n: int = 128,
+    seed: int = 0,
+    label: str | None = None,
+    **hyper: object,
+) -> list[History]:
+    r"""Train a small network once per learning rate, by full-batch steps: the book's small-network benchmark.
+
+    The network maps \(\mathbf x \in \mathbb R^2\) through two tanh layers of ``width`` units
+    to one output, \(\hat y = W_3\tanh(W_2\tanh(W_1\mathbf x + \mathbf b_1) + \mathbf b_2) + b_3\);
+    weights start \(N(0, 1/\text{fan-in})\), biases at 0 (seed ``seed + 1``), and it fits
+    [`mlp_task`][gdbook.compare.mlp_task]``(n, seed)`` on the mean squared error. Every
+    step uses all ``n`` examples, so ``History.epoch`` counts steps; ``loss[k]`` is the loss
+    before step \(k\), one entry per step and a last one after the last step.
+
+    The ``K`` rates run in one loop. A rule that acts elementwise (SGD, Adam, NAdam, RAdam,
+    Adamax, Lion, ...) updates all parameters of all runs as one ``(K, P)`` array. Adafactor
+    (whose step depends on each matrix's RMS and row and column means) runs per parameter and
+    per rate. Muon runs on the hidden matrix \(W_2\) only, per rate, as its authors advise;
+    the other parameters (first and last layer, biases) take AdamW's steps with AdamW's
+    defaults (its ``weight_decay`` set to Muon's) at the same \(\eta\), as torch's documentation
+    suggests; ``adjust_lr_fn="match_rms_adamw"`` lets one \(\eta\) suit both.
+
+    Args:
+        optimizer: one of gdbook's optimizer classes (its rule is used).
+        lrs: strictly increasing learning rates.
+        width, steps, n, seed: the network's width, the number of steps, the data.
+        label: name for the histories (default: the class's name).
+        **hyper: the optimizer's other hyperparameters.
+
+    Examples:
+        >>> from gdbook import optim
+        >>> hs = sweep_mlp(optim.Adam, (1e-3, 1e-2), steps=50)
+        >>> len(hs), len(hs[0].loss), hs[1].loss[-1] < hs[0].loss[-1] < hs[0].loss[0]
+        (2, 51, True)
+    """
+    from .optim import AdamW, Muon
+
+    lrs = _check_lrs(lrs)
+    rule = getattr(optimizer, "rule", None)
+    if rule is None:
+        raise TypeError(f"sweep_mlp needs one of gdbook.optim's optimizers, got {optimizer_name(optimizer)}")
+    check_int("steps", steps, low=1)
+    check_int("width", width, low=1)
+    X, y = mlp_task(n, seed)
+    K = len(lrs)
+    params = _mlp_init(width, K, seed)
+    names = list(params)
+    dummy = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+    full = [optimizer([dummy], lr=lr, **hyper).rule_hyper() for lr in lrs]
+    column = np.array(lrs).reshape(-1, 1)
+    if optimizer is Muon:
+        other = AdamW.rule.inplace
+        other_full = dict(AdamW([dummy]).rule_hyper(), weight_decay=full[0]["weight_decay"], lr=column)
+        mine, rest = ["W2"], [k for k in names if k != "W2"]
+    elif optimizer.__name__ == "Adafactor":
+        mine, rest = names, []
+    else:
+        mine, rest = [], names
+    sizes = [params[k][0].size for k in rest]
+    flat = np.concatenate([params[k].reshape(K, -1) for k in rest], axis=1) if rest else None
+    flat_state, states = {}, [{k: {} for k in mine} for _ in range(K)]
+    flat_rule, flat_full = (other, other_full) if optimizer is Muon else (rule.inplace, dict(full[0], lr=column))
+    hs = [History(label=label or optimizer_name(optimizer)) for _ in lrs]
+    alive = np.ones(K, dtype=bool)
+
+    def record(loss, step):
+        for k in np.nonzero(alive)[0]:
+            hs[k].epoch.append(step)
+            hs[k].loss.append(float(loss[k]))
+            hs[k].examples, hs[k].steps = step * n, step
+            if not math.isfinite(hs[k].loss[-1]):
+                hs[k].diverged, hs[k].diverged_epoch = True, step
+                alive[k] = False
+
+    with np.errstate(all="ignore"):
+        for step in range(steps + 1):
+            if rest:  # the views of the flat array are the parameters
+                parts = np.split(flat, np.cumsum(sizes)[:-1], axis=1)
+                params.update({k: v.reshape((K,) + params[k].shape[1:]) for k, v in zip(rest, parts)})
+            loss, grads = _mlp_loss_grads(params, X, y)
+            record(loss, step)
+            if step == steps or not alive.any():
+                break
+            if rest:
+                flat_rule(flat, np.concatenate([grads[k].reshape(K, -1) for k in rest], axis=1), flat_state,
+                          **flat_full)
+            for k in np.nonzero(alive)[0]:
+                for name in mine:
+                    x = params[name][k]
+                    rule.inplace(x, grads[name][k], states[k][name], **full[k])
+    for k, h in enumerate(hs):
+        h.lr = [lrs[k]] * h.steps
     return hs
 
 

@@ -39,6 +39,12 @@ METHOD_COLORS = {
     "adamw": "#bcbd22",
     "newton": "#000000",
     "lbfgs": "#7f7f7f",
+    "nadam": "#5254a3",
+    "radam": "#de9ed6",
+    "adamax": "#637939",
+    "adafactor": "#8c6d31",
+    "lion": "#e7ba52",
+    "muon": "#843c39",
 }
 
 _LABELS = {

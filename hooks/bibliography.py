@@ -49,7 +49,9 @@ KEY = r"[A-Za-z][A-Za-z0-9_:.+-]*[A-Za-z0-9_]"
 BRACKET = re.compile(r"\[(?P<body>@" + KEY + r"[^\[\]\n]*?)\](?!\()")
 #: the locator follows a comma, full-width on a Chinese page: [@key, §3], [@key，第 3 章]
 ITEM = re.compile(r"^\s*(?P<minus>-?)@(?P<key>" + KEY + r")\s*(?:[,，]\s*(?P<loc>.+?))?\s*$")
-NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。，；：、“]))@(?P<key>" + KEY + r")")
+#: The space that may follow the key before a Han character is dropped on Chinese pages:
+#: "@kingma2015adam 证明" -> "Kingma 和 Ba（2015）证明".
+NARRATIVE = re.compile(r"(?:(?<=^)|(?<=[\s(（—。，；：、“]))@(?P<key>" + KEY + r")(?P<space> (?=[\u4e00-\u9fff]))?")
 MARKER = re.compile(r"^[ \t]*<!--\s*references(?::(?P<keys>[^>]*))?\s*-->[ \t]*$", re.M)
 #: A page that may cite: the hook leaves every other page alone (and pybtex unimported).
 USES = re.compile(r"\[@|(?:^|[\s(（—。，；：、“])@[A-Za-z][A-Za-z0-9_]*\d{4}|<!--\s*references", re.M)
@@ -209,7 +211,9 @@ def reference(bib: Bibliography, key: str, lang: str) -> str:
     f = lambda name: _field(entry, name, lang)  # noqa: E731
     people = _persons(entry, lang)
     zh_names = any(_is_zh(full) for _, full in people)
-    authors = ("、" if zh_names else ", ").join(full for _, full in people)
+    # "and others" in the .bib: a list cut short
+    full_names = [("等" if lang == "zh" else "et al.") if full == "others" else full for _, full in people]
+    authors = ("、" if zh_names else ", ").join(full_names)
     year = f("year")
     head = f"{authors}（{year}）" if lang == "zh" else f"{authors} ({year})"
     title = f("title")
@@ -332,7 +336,8 @@ def process(markdown: str, bib: Bibliography, lang: str) -> tuple[str, list[str]
                 problems.append(f"unknown citation key @{key}")
             return m.group(0)
         cited.append(key)
-        return cite(bib, [(key, "")], lang, narrative=True) + m.group("key")[len(key):]
+        space = "" if lang == "zh" else (m.group("space") or "")
+        return cite(bib, [(key, "")], lang, narrative=True) + m.group("key")[len(key):] + space
 
     def prose(text: str) -> str:
         text = BRACKET.sub(bracket, text)

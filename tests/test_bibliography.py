@@ -160,3 +160,20 @@ def test_a_chinese_page_may_write_its_locators_and_separators_full_width():
     md, problems = run("[@doe2020，第 3 章；@zed2001]\n<!-- references -->\n", "zh")
     assert problems == []
     assert "（[Doe 和 Roe，2020，第 3 章](#ref-doe2020)；[泽德，2001](#ref-zed2001)）" in md
+
+
+def test_an_author_list_cut_short_with_and_others_ends_in_et_al():
+    bib = bib_mod.parse("@misc{many2025, author = {One, Ann and Two, Ben and others}, title = {T}, year = {2025}}")
+    en, _ = run("[@many2025]\n<!-- references -->\n", bib=bib)
+    zh, _ = run("[@many2025]\n<!-- references -->\n", "zh", bib=bib)
+    assert "A. One, B. Two, et al. (2025). T." in en and "[One et al., 2025]" in en
+    assert "A. One, B. Two, 等（2025）。T。" in zh and "[One 等人，2025]" in zh
+
+
+def test_a_narrative_citation_may_open_a_chinese_sentence():
+    md, problems = run("前一句。@doe2020 证明了它；@zed2001 也是。邮箱 a@doe2020 不是引用。\n<!-- references -->\n", "zh")
+    assert problems == []
+    assert "前一句。[Doe 和 Roe（2020）](#ref-doe2020)证明了它；[泽德（2001）](#ref-zed2001)也是。" in md
+    en, _ = run("As @doe2020 showed.\n<!-- references -->\n")
+    assert "As [Doe and Roe (2020)](#ref-doe2020) showed." in en
+    assert "a@doe2020" in md

@@ -159,3 +159,78 @@ def test_thin_keeps_the_ends_and_is_dense_at_the_start():
     kept = [int(np.nonzero((run.path == p).all(axis=1))[0][0]) for p in short.path]
     assert kept[:5] == [0, 1, 2, 3, 4] and np.all(np.diff(kept) > 0)
     assert C.thin(short, 100) is short
+
+
+# ---------------------------------------------------------------------------
+# The small network (sweep_mlp)
+# ---------------------------------------------------------------------------
+
+
+def _torch_mlp_run(lr, groups, *, width=8, steps=15, n=32, seed=0):
+    """The reference: the same network in torch, trained by torch's optimizers, one rate."""
+    X, y = (torch.tensor(a) for a in C.mlp_task(n, seed))
+    p = {k: torch.tensor(v[0], requires_grad=True) for k, v in C._mlp_init(width, 1, seed).items()}
+    opts = [cls([p[k] for k in names], lr=lr, **hyper) for cls, names, hyper in groups]
+    losses = []
+    for _ in range(steps + 1):
+        h = torch.tanh(torch.tanh(X @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"])
+        loss = ((h @ p["W3"].T + p["b3"] - y) ** 2).mean()
+        losses.append(loss.item())
+        for o in opts:
+            o.zero_grad()
+        loss.backward()
+        for o in opts:
+            o.step()
+    return np.array(losses[:steps + 1])
+
+
+def test_mlp_gradients_are_autograd_s():
+    X, y = C.mlp_task(16)
+    params = C._mlp_init(5, 2, seed=3)
+    params["b2"] = params["b2"] + 0.1  # non-zero biases too
+    loss, grads = C._mlp_loss_grads(params, X, y)
+    p = {k: torch.tensor(v[1], requires_grad=True) for k, v in params.items()}
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    h = torch.tanh(torch.tanh(Xt @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"])
+    ref = ((h @ p["W3"].T + p["b3"] - yt) ** 2).mean()
+    ref.backward()
+    assert loss[1] == pytest.approx(ref.item(), rel=1e-12)
+    for k in p:
+        np.testing.assert_allclose(grads[k][1], p[k].grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+ALL = ["W1", "b1", "W2", "b2", "W3", "b3"]
+
+
+@pytest.mark.parametrize("optimizer, torch_cls, hyper, rtol", [
+    (gd.optim.Adam, torch.optim.Adam, {}, 1e-9),
+    (gd.optim.SGD, torch.optim.SGD, dict(momentum=0.9), 1e-9),
+    (gd.optim.NAdam, torch.optim.NAdam, {}, 1e-7),  # torch keeps the μ product in float32, the sweep's rule in float64
+    (gd.optim.Adafactor, torch.optim.Adafactor, {}, 1e-9),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_sweep_mlp_equals_torch_training_per_rate(optimizer, torch_cls, hyper, rtol):
+    lrs = (1e-3, 0.03, 0.3)
+    hs = C.sweep_mlp(optimizer, lrs, width=8, steps=15, n=32, **hyper)
+    for lr, h in zip(lrs, hs):
+        ref = _torch_mlp_run(lr, [(torch_cls, ALL, hyper)])
+        got = np.array(h.loss)
+        assert len(got) == 16 and h.steps == 15 and h.epoch == list(range(16))
+        np.testing.assert_allclose(got, ref, rtol=rtol)
+
+
+def test_sweep_mlp_gives_muon_the_hidden_matrix_and_adamw_the_rest():
+    lrs = (0.01, 0.1)
+    hyper = dict(adjust_lr_fn="match_rms_adamw", weight_decay=0.05)
+    hs = C.sweep_mlp(gd.optim.Muon, lrs, width=8, steps=10, n=32, **hyper)
+    rest = [k for k in ALL if k != "W2"]
+    for lr, h in zip(lrs, hs):
+        ref = _torch_mlp_run(lr, [(torch.optim.Muon, ["W2"], hyper), (torch.optim.AdamW, rest, dict(weight_decay=0.05))],
+                             steps=10)
+        np.testing.assert_allclose(np.array(h.loss), ref, rtol=1e-6)
+
+
+def test_sweep_mlp_records_divergence_per_rate_and_needs_a_rule():
+    hs = C.sweep_mlp(gd.optim.SGD, (0.01, 1e10), width=4, steps=20, n=16)
+    assert not hs[0].diverged and hs[1].diverged and len(hs[1].loss) < len(hs[0].loss) == 21
+    with pytest.raises(TypeError, match="gdbook.optim"):
+        C.sweep_mlp(torch.optim.SGD, (0.1,))
