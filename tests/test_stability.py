@@ -100,6 +100,7 @@ def test_a_linear_model_has_the_sharpness_of_its_quadratic():
     assert stable.loss[-1] < stable.loss[0]
     unstable = st.sharpness_run(lin, X, 3 * X, lr=1.1 * 2 / lam, steps=3000, every=1000)
     assert unstable.diverged and not np.isfinite(unstable.loss[-1]) and len(unstable.loss) < 3001
+    assert np.isfinite(unstable.loss[:-1]).all() and unstable.measured[-1] < len(unstable.loss) - 1
 
 
 @pytest.mark.parametrize("kwargs,exc,message", [
