@@ -12,8 +12,8 @@ neural networks typically occurs at the edge of stability").
 The sharpness is measured by power iteration on Hessian-vector products
 ([`gdbook.sharpness`][gdbook.sharpness]). The first measurement is
 [`top_eigenvalue`][gdbook.sharpness.top_eigenvalue] from its seeded random start; each later
-one starts from the previous measurement's eigenvector (the net has moved little in between,
-so a few products suffice) with the same stopping rule, and falls back to ``top_eigenvalue``
+one starts from the previous measurement's eigenvector (usually close to the new one, so it
+needs fewer products than a random start) with the same stopping rule, and falls back to ``top_eigenvalue``
 when that run does not converge within ``max_iter`` products or ends at a negative value.
 
 Examples:
