@@ -12,8 +12,8 @@ neural networks typically occurs at the edge of stability").
 The sharpness is measured by power iteration on Hessian-vector products
 ([`gdbook.sharpness`][gdbook.sharpness]). The first measurement is
 [`top_eigenvalue`][gdbook.sharpness.top_eigenvalue] from its seeded random start; each later
-one starts from the previous measurement's eigenvector (the net has moved little in between,
-so a few products suffice) with the same stopping rule, and falls back to ``top_eigenvalue``
+one starts from the previous measurement's eigenvector (usually close to the new one, so it
+needs fewer products than a random start) with the same stopping rule, and falls back to ``top_eigenvalue``
 when that run does not converge within ``max_iter`` products or ends at a negative value.
 
 Examples:
@@ -53,13 +53,15 @@ class SharpnessRun:
 
     Attributes:
         lr, momentum: \(\eta\) and \(\beta\) of the run.
-        threshold: \(2(1+\beta)/\eta\), the largest curvature a quadratic admits for these
-            settings (\(2/\eta\) without momentum).
+        threshold: \(2(1+\beta)/\eta\), the curvature above which these settings diverge on a
+            quadratic (\(2/\eta\) without momentum).
         loss: the mean squared error before step \(k\) for \(k = 0, \dots\), and one entry after
-            the last step (``steps + 1`` entries, fewer if the run diverged).
+            the last step (``steps + 1`` entries); if the loss became non-finite, the record ends
+            with that entry.
         measured: the steps \(k\) at which the sharpness was measured (multiples of ``every``,
-            and the last step).
-        sharpness: \(\lambda_{\max}\) of the Hessian of the loss at those steps.
+            and the last step; none at or after a non-finite loss).
+        sharpness: \(\lambda_{\max}\) of the Hessian of the loss at those steps, as power iteration
+            estimates it to the tolerance ``tol``.
         products: Hessian-vector products spent on the measurements.
         diverged: whether the loss became non-finite (the run stops there).
         label: a legend text.
