@@ -14,7 +14,7 @@ Inline values: `` `{python} expr` `` in prose is evaluated in the page's session
 the executed block above it, and its value replaces the code span (``hooks/inline.py``).
 
 Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
-before them in their session, changed (``_Blocks``); the others give their last output, and
+before them in their session, changed (``hooks/execution.py``); the others give their last output, and
 an inline value is evaluated again only if it or the code above it changed.
 
 Jupyter pages: mkdocs-static-i18n would copy ``.ipynb`` files as static files;
@@ -27,10 +27,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -60,6 +56,9 @@ downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with th
 bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
 prerun = _sibling("prerun")  # the pages' code run ahead on the second core
+execution = _sibling("execution")  # markdown-exec's sessions; block outputs remembered for `serve`
+labs = _sibling("labs")  # the labs executed in the background
+page_lang_and_slug, page_lang_and_slug_of = execution.page_lang_and_slug, execution.page_lang_and_slug_of
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -101,222 +100,6 @@ logging.getLogger("mkdocs.plugins.mkdocs_static_i18n.reconfigure").addFilter(
     _DropMessage("contextual link is not compatible with theme.features = navigation.instant")
 )
 
-FENCE = re.compile(r'^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<lang>python|py)\b(?P<attrs>[^\n]*)$', re.M)
-EXEC = re.compile(r'\bexec="(?:1|on|true|yes)"')
-
-
-def page_lang_and_slug(page) -> tuple[str, str]:
-    """The page's language (from its output path) and slug, e.g. ``("zh", "gradient-descent")``."""
-    lang = "zh" if page.file.dest_uri.startswith("zh/") else "en"
-    return lang, page_lang_and_slug_of(page.file.src_uri)[1]
-
-
-def page_lang_and_slug_of(src: str) -> tuple[str, str]:
-    """``("zh", "gradient-descent")`` for ``gradient-descent.zh.md``."""
-    lang = "zh" if re.search(r"\.zh\.\w+$", src) else "en"
-    slug = re.sub(r"(\.zh)?\.(md|ipynb|py)$", "", src)
-    slug = re.sub(r"(^|/)index$", r"\1", slug).strip("/") or "index"
-    return lang, slug
-
-
-def add_exec_defaults(markdown: str, lang: str, slug: str) -> str:
-    """Add ``session``, ``id`` and ``source`` to every executed Python fence of a page."""
-    count = 0
-
-    def fix(m: re.Match) -> str:
-        nonlocal count
-        attrs = m.group("attrs")
-        if not EXEC.search(attrs):
-            return m.group(0)
-        count += 1
-        extra = []
-        if "session=" not in attrs:
-            extra.append(f'session="{lang}-{slug}"')
-        if " id=" not in f" {attrs}":
-            extra.append(f'id="{lang}/{slug}#{count}"')
-        if "source=" not in attrs:
-            extra.append('source="above"')
-        attrs = attrs.replace('source="none"', "")
-        return f"{m.group('indent')}{m.group('ticks')}{m.group('lang')}{attrs} {' '.join(extra)}".rstrip()
-
-    return FENCE.sub(fix, markdown)
-
-
-# ---------------------------------------------------------------------------
-# Labs: execute the notebooks in the background
-# ---------------------------------------------------------------------------
-# mkdocs-jupyter executes each notebook in its own kernel when it reaches the page, and
-# the build waits. The kernels are separate processes, so the hook starts them when the
-# build starts, one at a time and at a lower priority: the chapters keep one core, the labs
-# take the other. When mkdocs-jupyter reaches a notebook (the labs are rendered last in
-# each language), it converts the copy executed in the background, waiting for it if need
-# be. Conversion stays in the main thread, in the same order as before (nbconvert keeps
-# global counters), so the HTML is unchanged. The two kernels of a lab share gdbook's cache
-# through a directory of the build named by the lab's code and gdbook's source
-# (GDBOOK_CACHE_DIR, `_lab_cache_key`; the English labs run first), so a Chinese lab reuses
-# the English lab's experiments, as the Chinese chapters do in this process.
-# Under `mkdocs serve` the executed copies last as long as the server: a rebuild executes
-# again only a notebook whose content changed (or whose run failed).
-
-
-class _Labs:
-    def __init__(self):
-        self.pool: ThreadPoolExecutor | None = None
-        self.jobs: dict[str, tuple[str, object]] = {}
-        self.tmp: Path | None = None
-
-    def open(self, workers: int) -> None:
-        if self.pool is None:
-            self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
-            self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        self.pool, self.jobs, self.tmp = None, {}, None
-
-    @staticmethod
-    def digest(path: Path) -> str:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-
-    def start(self, path: Path, docs_dir: Path, kernel_name: str, allow_errors: bool) -> None:
-        """Execute ``path`` in the background, unless its current content was or is being executed."""
-        key, digest = str(path.resolve()), self.digest(path)
-        if key in self.jobs:
-            known, job = self.jobs[key]
-            if known == digest and not (job.done() and job.exception() is not None):
-                return
-        out = self.tmp / digest[:16] / path.resolve().relative_to(docs_dir.resolve())
-        # A kernel imports gdbook afresh: results cached by a kernel that ran other gdbook code,
-        # or other notebook code, are not its to reuse (a server lives through edits to both).
-        # The two languages of a lab share a directory: their code differs only in comments
-        # and strings.
-        cache = self.tmp / "cache" / _lab_cache_key(path)
-        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache)
-        self.jobs[key] = (digest, job)
-
-    @staticmethod
-    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool, cache: Path) -> str:
-        import nbformat
-        from nbclient import NotebookClient
-
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        # A lower priority: the kernel takes the core the build's main thread leaves idle.
-        client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, 10)
-        client.execute(env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
-        _coalesce_streams(nb)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, out)
-        return str(out)
-
-    def executed(self, path) -> str | None:
-        """The executed copy of ``path`` (waiting for it), or None if none was started or it changed."""
-        key = str(Path(path).resolve())
-        if key not in self.jobs:
-            return None
-        digest, job = self.jobs[key]
-        if digest != self.digest(Path(path)):
-            return None
-        return job.result()
-
-
-_LABS = _Labs()
-
-
-def _coalesce_streams(nb) -> None:
-    """Merge a cell's consecutive outputs to the same stream. How a kernel splits what a cell
-    prints into messages depends on timing (two prints gave one output in one build and two in
-    the next): merged, the page is the same in every build."""
-    for cell in nb.cells:
-        merged = []
-        for out in cell.get("outputs", []):
-            last = merged[-1] if merged else None
-            if last is not None and out.output_type == "stream" == last.output_type and out.name == last.name:
-                last.text += out.text
-            else:
-                merged.append(out)
-        if cell.cell_type == "code":
-            cell.outputs = merged
-
-
-def _lab_cache_key(path: Path) -> str:
-    """The name of the cache directory that the kernel running notebook ``path`` shares.
-
-    A digest of gdbook's source and of the notebook's code cells without their comments and
-    string literals: the English and the Chinese lab (same code, other comments, captions
-    and ``LANG``) share it; an edit to a code cell, or to gdbook, gets a new one.
-    """
-    import nbformat
-
-    h = hashlib.sha256(_gdbook_digest().encode())
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code":
-            h.update(b"\0cell\0" + _code_tokens(cell.source).encode())
-    return h.hexdigest()[:16]
-
-
-def _code_tokens(code: str) -> str:
-    """``code`` without comments, string literals and layout, as one string of tokens
-    (the code itself if it does not tokenize, e.g. an IPython magic)."""
-    import io
-    import tokenize
-
-    out, depth = [], 0  # depth: inside an f-string (Python >= 3.12 tokenizes its parts)
-    starts = {getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)}
-    ends = {getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)}
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type in starts:
-                depth += 1
-            elif tok.type in ends:
-                depth -= 1
-                out.append("<str>")
-            elif depth or tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
-                continue
-            elif tok.type == tokenize.STRING:
-                out.append("<str>")
-            else:
-                out.append(tok.string if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE)
-                           else tokenize.tok_name[tok.type])
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return code
-    return " ".join(out)
-
-
-def _gdbook_digest() -> str:
-    """A digest of gdbook's source files as they are on disk now."""
-    import gdbook
-
-    h = hashlib.sha256()
-    for f in sorted(Path(gdbook.__file__).parent.rglob("*.py")):
-        h.update(f.as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _patch_nb2html() -> None:
-    import mkdocs_jupyter.convert as convert
-
-    if getattr(convert.nb2html, "_gdbook", False):
-        return
-    original = convert.nb2html
-
-    def nb2html(nb_path, *args, execute=False, **kwargs):
-        start = time.perf_counter()
-        done = _LABS.executed(nb_path) if execute else None
-        if done is not None:
-            waited = time.perf_counter() - start
-            log.info(f"Converting notebook executed in the background (waited {waited:.1f} s): {nb_path}")
-            return original(done, *args, execute=False, **kwargs)
-        return original(nb_path, *args, execute=execute, **kwargs)
-
-    nb2html._gdbook = True
-    convert.nb2html = nb2html
-
-
 def _first_language(config) -> bool:
     """True in the build of the default language, the one that starts a (re)build."""
     i18n = config.plugins.get("i18n")
@@ -325,10 +108,10 @@ def _first_language(config) -> bool:
 
 def _start_labs(config, paths) -> None:
     jupyter = config.plugins["mkdocs-jupyter"]
-    _patch_nb2html()
-    _LABS.open(workers=1)
+    labs.patch_nb2html()
+    labs.LABS.open(workers=1)
     for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
-        _LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
+        labs.LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
 
 
 def _executes_labs(config) -> bool:
@@ -353,7 +136,7 @@ def on_files(files, config):
         docs = Path(config.docs_dir)
         slugs = [page_lang_and_slug_of(f.src_uri)[1] for f in files
                  if f.src_uri.endswith(".md") and not f.src_uri.endswith(".zh.md")
-                 and EXEC.search((docs / f.src_uri).read_text(encoding="utf-8"))]
+                 and execution.EXEC.search((docs / f.src_uri).read_text(encoding="utf-8"))]
         _PRERUN.start(config.config_file_path, slugs)
     return files
 
@@ -388,7 +171,7 @@ def setup_execution() -> None:
 def on_shutdown():
     import gc
 
-    _LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
+    labs.LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
     _PRERUN.close()
     gc.freeze()
 
@@ -423,15 +206,15 @@ def on_page_content(html, page, config, files):
 def _inline_values(html: str, page) -> str:
     """Put the page's inline values in place of their tokens; report the ones that failed."""
     lang, slug = page_lang_and_slug(page)
-    blocks = _blocks()
+    blocks = execution.installed()
     name = f"{lang}-{slug}"
     values = blocks.values.get(name, {})
     for item in blocks.inline.get(name, []):
         value = values.get(item.token)
-        if value is None or isinstance(value, _Failed):
+        if value is None or isinstance(value, execution.Failed):
             why = value or "not evaluated (a block above it failed, or it is not below any executed block)"
             log.warning(f"{lang}/{slug}, line {item.line}: inline value `{item.expr}`: {why}")
-    return inline.substitute(html, {k: v for k, v in values.items() if not isinstance(v, _Failed)})
+    return inline.substitute(html, {k: v for k, v in values.items() if not isinstance(v, execution.Failed)})
 
 
 # The search plugin runs every page through Python's HTMLParser, which takes as long over the
@@ -525,7 +308,7 @@ def on_page_markdown(markdown, page, config, files):
     markdown, sessions = prepare_markdown(markdown, page.file.src_uri, lang, slug, config)
     records = _PRERUN.take(lang, slug) if sessions else None
     if records:
-        _blocks().preload(records)
+        execution.installed().preload(records)
     return markdown
 
 
@@ -548,137 +331,20 @@ def prepare_markdown(markdown: str, src_uri: str, lang: str, slug: str, config) 
         markdown, problems = numbering.process(markdown, f"{slug}.md", _equation_index(config))
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
-    markdown = add_exec_defaults(markdown, lang, slug)
+    markdown = execution.add_exec_defaults(markdown, lang, slug)
     try:
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
     except inline.InlineError as e:
         raise PluginError(str(e)) from None
-    sessions, values = exec_sessions(markdown), ({f"{lang}-{slug}": items} if items else {})
-    _blocks().start_page(sessions, values)
+    sessions, values = execution.exec_sessions(markdown), ({f"{lang}-{slug}": items} if items else {})
+    execution.installed().start_page(sessions, values)
     return markdown, list(dict.fromkeys([*sessions, *values]))
 
 
 def records(sessions: list[str]) -> dict[str, dict[str, str]]:
-    """What the sessions' blocks and inline values gave in this build (for ``_Blocks.preload``)."""
-    blocks = _blocks()
+    """What the sessions' blocks and inline values gave in this build (for ``execution.Blocks.preload``)."""
+    blocks = execution.installed()
     return {name: dict(blocks.now.get(name, {})) for name in sessions}
-
-
-# ---------------------------------------------------------------------------
-# `mkdocs serve`: an edit to a page's prose does not run its code again
-# ---------------------------------------------------------------------------
-# markdown-exec runs every block of a page on every rebuild of the page, so under `serve` a
-# typo fixed in a paragraph used to cost all of the page's experiments and figures. A block's
-# output is a function of the code its session has run up to and including that block: a
-# session is one page in one language, every page starts its session empty (below), seeds are
-# fixed, and the server does not reload gdbook. So `_Blocks` keys each output by a digest of
-# that chain of code and, when the page is built again, serves the output of a block whose
-# chain is unchanged without running it. Blocks served this way are remembered, in order,
-# and run (their output discarded, their figures not drawn) before the first block that has
-# to run, so that block sees the variables a run from the top would give it. A clean build
-# runs each session once, so there nothing is served from memory. Only the page's last build
-# is kept.
-
-
-def exec_sessions(markdown: str) -> list[str]:
-    """The markdown-exec sessions of a page's executed Python blocks, in order of appearance."""
-    sessions = [re.search(r'\bsession="([^"]*)"', m.group("attrs")) for m in FENCE.finditer(markdown)
-                if EXEC.search(m.group("attrs"))]
-    return list(dict.fromkeys(s.group(1) for s in sessions if s))
-
-
-class _Blocks:
-    """markdown-exec's ``_run_python``, remembering each block's output by its session's chain of code."""
-
-    def __init__(self, run, sessions: dict):
-        self.run, self.sessions = run, sessions  # markdown-exec's function and its sessions' globals
-        self.last: dict[str, dict[str, str]] = {}  # session -> {chain digest: output}, its page's last build
-        self.now: dict[str, dict[str, str]] = {}  # the same, for the build under way
-        self.chain: dict[str, str] = {}
-        self.skipped: dict[str, list] = {}
-        self.count: dict[str, int] = {}  # blocks of the session seen in this build of its page
-        self.inline: dict[str, list] = {}  # session -> its page's inline values (inline.Inline)
-        self.values: dict[str, dict] = {}  # session -> {token: text, or an error message (_Failed)}
-        self.runs = 0  # blocks run (for the tests)
-        self.evals = 0  # inline values evaluated (for the tests)
-
-    def start_page(self, sessions, inline: dict | None = None) -> None:
-        """A page is built (again): its sessions start empty; ``inline`` maps a session to the
-        page's inline values (``inline.scan``)."""
-        inline = inline or {}
-        for name in dict.fromkeys([*sessions, *inline]):
-            self.last[name] = self.now.pop(name, self.last.get(name, {}))
-            self.now[name], self.skipped[name] = {}, []
-            self.chain[name] = hashlib.sha256(name.encode()).hexdigest()
-            self.sessions.pop(name, None)  # start empty, as in a clean build
-            self.count[name], self.values[name] = 0, {}
-            self.inline[name] = list(inline.get(name, []))
-
-    def preload(self, records: dict[str, dict[str, str]]) -> None:
-        """Outputs another process recorded for this build of the page (prerun): served as if
-        they were the page's last build."""
-        for name, outputs in records.items():
-            self.last[name] = outputs
-
-    def _replay(self, name: str) -> None:
-        """Run the blocks served from memory so far (for their variables: no output, no figure)."""
-        if self.skipped[name]:
-            from gdbook.figures import _not_drawn
-
-            with _not_drawn():  # their output was served already
-                for skipped in self.skipped[name]:
-                    self._run(*skipped)
-            self.skipped[name].clear()
-
-    def _evaluate(self, name: str, key: str) -> None:
-        """The inline values that follow the session's block just seen (its chain digest ``key``)."""
-        for item in (i for i in self.inline[name] if i.after == self.count[name]):
-            vkey = hashlib.sha256(f"{key}\0{item.expr}".encode()).hexdigest()
-            value = self.last[name].get(vkey)
-            if value is None:
-                self._replay(name)
-                self.evals += 1
-                try:
-                    value = inline.evaluate(item.expr, self.sessions[name], f"{name} line {item.line}")
-                except Exception as e:  # reported by the page (a warning: the strict build fails)
-                    self.values[name][item.token] = _Failed(f"{type(e).__name__}: {e}")
-                    continue
-            self.now[name][vkey] = self.values[name][item.token] = value
-
-    def _run(self, code, kwargs) -> str:
-        self.runs += 1
-        return self.run(code, **kwargs)
-
-    def __call__(self, code: str, **kwargs) -> str:
-        name = kwargs.get("session")
-        if name not in self.chain:
-            return self._run(code, kwargs)
-        link = repr((self.chain[name], code, sorted(kwargs.items()), os.getcwd(), os.environ.get("COLUMNS")))
-        key = self.chain[name] = hashlib.sha256(link.encode()).hexdigest()
-        self.count[name] += 1
-        output = self.last[name].get(key)
-        if output is None:
-            self._replay(name)
-            output = self._run(code, kwargs)
-        else:
-            self.skipped[name].append((code, kwargs))
-        self.now[name][key] = output
-        self._evaluate(name, key)
-        return output
-
-
-class _Failed(str):
-    """Why an inline value could not be computed (kept apart from values, which are ``str``)."""
-
-
-def _blocks() -> _Blocks:
-    """The ``_Blocks`` installed in markdown-exec, which keeps the sessions: one per process, kept
-    by every build and rebuild of a `serve`."""
-    import markdown_exec._internal.formatters.python as python
-
-    if not hasattr(python._run_python, "start_page"):
-        python._run_python = _Blocks(python._run_python, python._sessions_globals)
-    return python._run_python
 
 
 # ---------------------------------------------------------------------------

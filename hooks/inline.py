@@ -15,7 +15,7 @@ How (three steps, one module):
    by a token (letters and digits, which Markdown leaves alone) and recorded with the number of
    executed blocks above it. An expression in a heading, or above the page's first executed
    block, is an error.
-2. The hook's block runner (``_Blocks`` in ``hooks/book.py``) evaluates the expressions that
+2. The hook's block runner (``Blocks`` in ``hooks/execution.py``) evaluates the expressions that
    follow a block as soon as that block has run (``evaluate``).
 3. ``substitute`` (from ``on_page_content``) puts each value, rendered as inline Markdown, in
    place of its token (as plain text inside an HTML attribute such as alt text). A value that

@@ -5,10 +5,10 @@ other, and the pages' code is most of the build. When the build starts, ``Prerun
 starts a second Python process, the *worker* (this file run as a script). The worker takes
 chapters from the end of the build order and, for each, converts both languages' Markdown
 with the build's own extensions: markdown-exec runs the blocks and the inline values are
-evaluated exactly as in the build, and the book's ``_Blocks`` records each output under the
+evaluated exactly as in the build, and the book's ``execution.Blocks`` records each output under the
 digest of its session's chain of code. The worker sends those records back. The main process
 takes chapters from the front; when it reaches a page the worker took, ``Prerun.take``
-waits for the worker's records and the hook hands them to ``_Blocks`` as the page's last
+waits for the worker's records and the hook hands them to ``Blocks`` as the page's last
 build, so markdown-exec serves every block from memory: the path an unchanged page takes
 under ``mkdocs serve``. Each side claims a page before running it. When the two meet, the
 main process has the English pages of the first chapters still to build in Chinese; the

@@ -237,7 +237,7 @@ def test_the_cache_imports_no_other_module_of_gdbook():
 
 
 # ---------------------------------------------------------------------------
-# The labs' shared directory (hooks/book.py)
+# The labs' shared directory (hooks/labs.py)
 # ---------------------------------------------------------------------------
 
 
@@ -261,7 +261,7 @@ def write_lab(path, cells):
 
 
 def test_lab_cache_directory_follows_the_notebook_code(tmp_path):
-    key = hook()._lab_cache_key
+    key = hook().labs.lab_cache_key
     en = write_lab(tmp_path / "lab.ipynb", ['LANG = "en"  # the language', 'x = gd.sweep(f, lr=0.1, label="loss")'])
     zh = write_lab(tmp_path / "lab.zh.ipynb", ['LANG = "zh"  # 语言', 'x = gd.sweep(f, lr=0.1, label="损失")'])
     edited = write_lab(tmp_path / "edited.ipynb", ['LANG = "en"  # the language', 'x = gd.sweep(f, lr=0.2, label="loss")'])
@@ -272,7 +272,7 @@ def test_lab_cache_directory_follows_the_notebook_code(tmp_path):
 def test_the_labs_of_the_book_share_a_directory_across_languages():
     from pathlib import Path
 
-    key = hook()._lab_cache_key
+    key = hook().labs.lab_cache_key
     labs = Path(__file__).resolve().parents[1] / "docs" / "labs"
     english = sorted(p for p in labs.glob("*.ipynb") if not p.name.endswith(".zh.ipynb"))
     assert english

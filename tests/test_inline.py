@@ -80,7 +80,7 @@ def blocks():
     import markdown_exec._internal.formatters.python as python
 
     run = getattr(python._run_python, "run", python._run_python)
-    return hook._Blocks(run, python._sessions_globals)
+    return hook.execution.Blocks(run, python._sessions_globals)
 
 
 def build(blocks, text: str, session: str = "t-inline") -> tuple[list[str], dict]:
@@ -101,7 +101,7 @@ def test_each_value_sees_the_session_as_it_is_right_after_the_block_above_it(blo
 
 def test_a_failing_expression_is_reported_not_raised(blocks):
     _, values = build(blocks, page(FENCE.format(code="x = 1"), "`{python} y`", "`{python} x`"))
-    assert isinstance(values["y"], hook._Failed) and "NameError" in values["y"]
+    assert isinstance(values["y"], hook.execution.Failed) and "NameError" in values["y"]
     assert values["x"] == "1"
 
 

@@ -1,6 +1,6 @@
 """`mkdocs serve`: a rebuilt page runs only the code that changed, with the results of a clean build.
 
-The hook (hooks/book.py, ``_Blocks``) wraps markdown-exec's Python runner: a block whose session
+The hook (hooks/execution.py, ``Blocks``) wraps markdown-exec's Python runner: a block whose session
 has run the same chain of code is served from the page's last build; the first block that has
 to run is preceded by the skipped ones, so it sees the variables of a run from the top.
 """
@@ -41,7 +41,7 @@ def blocks():
     import markdown_exec._internal.formatters.python as python
 
     run = getattr(python._run_python, "run", python._run_python)  # markdown-exec's own
-    return hook._Blocks(run, python._sessions_globals)
+    return hook.execution.Blocks(run, python._sessions_globals)
 
 
 def build(blocks, page: list[str], session: str = "test-page") -> list[str]:
@@ -69,7 +69,7 @@ def test_a_changed_block_runs_after_the_skipped_ones_as_in_a_clean_build(blocks)
     edited = [*PAGE[:2], PAGE[2].replace("round(", "1 + round(")]
     out = build(blocks, edited)
     assert blocks.runs == 3 + 3  # blocks 1 and 2 for the session's state, then block 3
-    clean = hook._Blocks(blocks.run, blocks.sessions)
+    clean = hook.execution.Blocks(blocks.run, blocks.sessions)
     assert out == build(clean, edited, session="test-clean")
     assert build(blocks, edited) == out and blocks.runs == 6
 
@@ -78,7 +78,7 @@ def test_a_change_runs_every_later_block(blocks):
     build(blocks, PAGE)
     out = build(blocks, [PAGE[0].replace("Random(0)", "Random(1)"), *PAGE[1:]])
     assert blocks.runs == 6
-    assert out[1] != build(hook._Blocks(blocks.run, blocks.sessions), PAGE, session="test-clean")[1]
+    assert out[1] != build(hook.execution.Blocks(blocks.run, blocks.sessions), PAGE, session="test-clean")[1]
 
 
 def test_every_build_of_a_page_starts_its_session_empty(blocks):
@@ -141,7 +141,7 @@ def test_pages_print_their_figures_where_they_make_them():
 def test_exec_sessions_lists_the_executed_blocks_sessions():
     md = ('```python exec="on" session="a"\n```\n```python session="b"\n```\n'
           '```py exec="1" session="c"\n```\n```python exec="on" session="a"\n```\n')
-    assert hook.exec_sessions(md) == ["a", "c"]
+    assert hook.execution.exec_sessions(md) == ["a", "c"]
 
 
 def test_a_cells_outputs_to_one_stream_are_merged():
@@ -155,7 +155,7 @@ def test_a_cells_outputs_to_one_stream_are_merged():
                     nbformat.v4.new_output("stream", name="stderr", text="w\n"),
                     nbformat.v4.new_output("stream", name="stdout", text="3\n")]
     nb = nbformat.v4.new_notebook(cells=[cell])
-    hook._coalesce_streams(nb)
+    hook.labs.coalesce_streams(nb)
     assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "1\n2\n"), ("stderr", "w\n"), ("stdout", "3\n")]
 
 
@@ -178,8 +178,8 @@ def test_labs_are_executed_again_only_when_they_change_or_failed(tmp_path, monke
         out.write_text(runs[-1])
         return str(out)
 
-    monkeypatch.setattr(hook._Labs, "_execute", staticmethod(execute))
-    labs, lab = hook._Labs(), tmp_path / "lab.ipynb"
+    monkeypatch.setattr(hook.labs.Labs, "_execute", staticmethod(execute))
+    labs, lab = hook.labs.Labs(), tmp_path / "lab.ipynb"
     labs.open(workers=1)
     try:
         for text in ["one", "one", "two", "fail", "fail", "two"]:
