@@ -59,6 +59,7 @@ assets = _sibling("assets")  # theme files no reader can use, left out
 downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
 bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
+figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -389,7 +390,13 @@ def on_page_content(html, page, config, files):
     figures aside while the search plugin indexes the page (see ``_hide_figures``)."""
     if page.file.src_uri.endswith(".ipynb"):
         html = _notebook_page(html, page, config)
-    return _hide_figures(_inline_values(html, page), page)
+    html = _inline_values(html, page)
+    if page.file.src_uri.endswith(".md"):
+        lang, slug = page_lang_and_slug(page)
+        html, problems = figcaptions.attach(html, lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
+    return _hide_figures(html, page)
 
 
 def _inline_values(html: str, page) -> str:
@@ -492,6 +499,26 @@ def _equation_index(config) -> dict:
     return numbering.index(sources, chapters)
 
 
+def _figure_index(config) -> dict:
+    """``{label: (page source, number)}`` from the English pages of the nav (figcaptions.index)."""
+    chapters = numbering.chapter_numbers(config.nav)
+    docs = Path(config.docs_dir)
+    pages = [src for src in _nav_pages(config.nav) if (docs / src).exists()]
+    return figcaptions.index({src: (docs / src).read_text(encoding="utf-8") for src in pages}, chapters)
+
+
+def _nav_pages(items) -> list[str]:
+    """The Markdown pages of the nav, in order."""
+    out = []
+    for item in items or []:
+        if isinstance(item, str):
+            out += [item] if item.endswith(".md") else []
+        elif isinstance(item, dict):
+            for value in item.values():
+                out += _nav_pages(value if isinstance(value, list) else [value])
+    return out
+
+
 def on_page_markdown(markdown, page, config, files):
     from mkdocs.exceptions import PluginError
 
@@ -508,6 +535,10 @@ def on_page_markdown(markdown, page, config, files):
             log.warning(f"{lang}/{slug}: {problem}")
     if numbering.USES.search(markdown):
         markdown, problems = numbering.process(markdown, f"{slug}.md", _equation_index(config))
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
+    if figcaptions.USES.search(markdown):
+        markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
     markdown = add_exec_defaults(markdown, lang, slug)
