@@ -537,15 +537,15 @@ def on_page_markdown(markdown, page, config, files):
         markdown, problems = numbering.process(markdown, f"{slug}.md", _equation_index(config))
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
-    if figcaptions.USES.search(markdown):
-        markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
-        for problem in problems:
-            log.warning(f"{lang}/{slug}: {problem}")
     markdown = add_exec_defaults(markdown, lang, slug)
     try:
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
     except inline.InlineError as e:
         raise PluginError(str(e)) from None
+    if figcaptions.USES.search(markdown):  # after scan: an inline value in alt text is a token by now
+        markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
     _blocks().start_page(exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
     return markdown
 

@@ -34,7 +34,7 @@ How (two steps):
 1. ``process`` (``on_page_markdown``): each ``/// figure`` becomes a ``<div class="gd-caption"
    markdown>`` holding the caption (so Python-Markdown renders it with the page) and carrying
    the label, number and alt text; references become links; folded blocks become a
-   ``<details>`` with the code and the block, run with ``source="none"``.
+   ``<details>`` with the code, and the block runs without showing its source.
 2. ``attach`` (``on_page_content``, after the inline values are in): each caption moves into
    the ``<figcaption>`` of the figure printed just above it, the alt text into the SVG's
    ``aria-label``, the label into the figure's ``id``.
@@ -183,10 +183,11 @@ def process(markdown: str, src: str, idx: dict, lang: str) -> tuple[str, list[st
             problems.append(f"{where}: figure label {label} is not in the English page {src}")
         elif entry is not None and entry[1]:
             number = entry[1]
-        caption = [REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, n + 1), c) for c in caption]
         head = (f'{indent}<div class="gd-caption" data-gd-label="{_attr(label)}" data-gd-number="{number}" '
                 f'data-gd-line="{n + 1}" data-gd-alt="{_attr(alt[0] if alt else "")}" markdown>')
-        out += ["", head, *caption, f"{indent}</div>", ""]
+        # as many lines as the source's (line numbers stay right): the alt line becomes blank
+        out += [head, *("" if ALT.match(b) else REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, n + 1), b)
+                        for b in body), f"{indent}</div>" if j < len(lines) else ""]
         i = j + 1
     text = "\n".join(out)
     return (_fold(text, lang) if FOLD.search(text) else text), problems
@@ -206,7 +207,7 @@ def _ref(label: str, src: str, idx: dict, lang: str, problems: list, line: int) 
 
 def _fold(markdown: str, lang: str) -> str:
     """Executed blocks with ``fold="1"``: the code in a collapsed ``<details>`` (not run), then
-    the block itself run with ``source="none"`` (its output, the figure, stays visible)."""
+    the block itself, its source not shown (its output, the figure, stays visible)."""
     lines = markdown.split("\n")
     out, i = [], 0
     while i < len(lines):
@@ -225,8 +226,7 @@ def _fold(markdown: str, lang: str) -> str:
             out += block
             i = j + 1
             continue
-        info = FOLD.sub("", info)
-        info = re.sub(r'[ \t]+source="[^"]*"', "", info) + ' source="none"'
+        info = re.sub(r'[ \t]+source="[^"]*"', "", FOLD.sub("", info))  # markdown-exec's default: no source
         lang_word = info.split()[0]
         shown = [f"{indent}    {ticks}{lang_word}"]
         shown += [f"    {b}" if b.strip() else "" for b in block[1:-1]]
