@@ -183,7 +183,8 @@ def process(markdown: str, src: str, idx: dict, lang: str) -> tuple[str, list[st
             problems.append(f"{where}: figure label {label} is not in the English page {src}")
         elif entry is not None and entry[1]:
             number = entry[1]
-        head = (f'{indent}<div class="gd-caption" data-gd-label="{_attr(label)}" data-gd-number="{number}" '
+        # the id: MkDocs checks links to the anchor against the page's Markdown; attach() moves it to the figure
+        head = (f'{indent}<div class="gd-caption" id="{anchor(label)}" data-gd-label="{_attr(label)}" data-gd-number="{number}" '
                 f'data-gd-line="{n + 1}" data-gd-alt="{_attr(alt[0] if alt else "")}" markdown>')
         # as many lines as the source's (line numbers stay right): the alt line becomes blank
         out += [head, *("" if ALT.match(b) else REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, n + 1), b)
