@@ -13,6 +13,10 @@ Python blocks marked ``exec="on"`` (markdown-exec) get, unless they set them:
 Inline values: `` `{python} expr` `` in prose is evaluated in the page's session right after
 the executed block above it, and its value replaces the code span (``hooks/inline.py``).
 
+Figures: a ``/// figure | fig:name`` block below the block that prints a figure gives its alt
+text and its caption as prose; the build numbers it per chapter and moves both into the figure;
+``[](#fig:name)`` links to it; ``fold="1"`` folds a block's plotting code (``hooks/figcaptions.py``).
+
 Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
 before them in their session, changed (``_Blocks``); the others give their last output, and
 an inline value is evaluated again only if it or the code above it changed.

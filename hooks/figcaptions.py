@@ -292,7 +292,8 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
         captions.append((m.start(), end, data, _inner(html[m.end():end - len("</div>")])))
     figures = _figures(html)
     if not captions:
-        return html, ["a figure without a caption (a /// figure block below its code block)"] * len(figures)
+        return html, [f"figure {k} of the page has no caption (a /// figure block below the block that prints it)"
+                      for k in range(1, len(figures) + 1)]
     # group captions separated only by white space; each group captions as many figures, the last
     # ones above it that no earlier group took
     groups: list[list] = []
@@ -307,7 +308,8 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
     for group in groups:
         above = [f for f in figures[taken:] if prev_end <= f[0] and f[1] <= group[0][0]]
         for f in above[:max(0, len(above) - len(group))]:
-            problems.append(f"a figure without a caption above the caption at line {group[0][2].get('line')}")
+            problems.append(f"figure {figures.index(f) + 1} of the page has no caption "
+                            f"(the caption at line {group[0][2].get('line')} is the next one below it)")
         mine = above[-len(group):] if above else []
         if len(mine) < len(group):
             for c in group[:len(group) - len(mine)]:
@@ -317,7 +319,7 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
         taken += len(above)
         prev_end = group[-1][1] if group else prev_end
     for f in figures[taken:]:
-        problems.append("a figure without a caption at the end of the page")
+        problems.append(f"figure {figures.index(f) + 1} of the page has no caption (none below it)")
     # rewrite from the end, so that earlier offsets stay valid
     edits = []  # (start, end, replacement)
     for (fs, fe, kind), (cs, ce, data, inner) in assigned:

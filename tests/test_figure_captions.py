@@ -167,11 +167,14 @@ def test_a_problem_names_the_line():
 
 def test_figures_and_captions_must_pair_up():
     _, problems = build("# One\n\n" + block(FIG.format("a"), FIG.format("b")) + caption("fig:first", "C."), "one.md")
-    assert problems == ["a figure without a caption above the caption at line 8"]
+    assert problems == ["figure 1 of the page has no caption (the caption at line 8 is the next one below it)"]
     _, problems = build("# One\n\n" + block("<p>no figure</p>") + caption("fig:first", "C."), "one.md")
     assert problems == ["line 7: figure caption fig:first is not below a figure"]
     _, problems = build("# One\n\n" + block(FIG.format("a")), "one.md")
-    assert problems == ["a figure without a caption (a /// figure block below its code block)"]
+    assert problems == ["figure 1 of the page has no caption (a /// figure block below the block that prints it)"]
+    _, problems = build("# One\n\n" + block(FIG.format("a")) + caption("fig:first", "C.") + "\n" + block(FIG.format("b")),
+                        "one.md")
+    assert problems == ["figure 2 of the page has no caption (none below it)"]
 
 
 def test_a_caption_also_given_in_code_is_a_problem():
