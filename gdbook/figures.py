@@ -202,7 +202,9 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
 
     Args:
         fig: a matplotlib figure.
-        caption: text under the figure (in the page's language); Markdown is not parsed.
+        caption: text under the figure (in the page's language); Markdown is not parsed. The
+            book's pages leave it out and write the caption as prose below the block
+            (``/// figure``, hooks/figcaptions.py); the labs pass it here.
         alt: a text description for screen readers; defaults to the caption.
         close: close the figure afterwards, freeing its memory.
 

@@ -13,6 +13,10 @@ Python blocks marked ``exec="on"`` (markdown-exec) get, unless they set them:
 Inline values: `` `{python} expr` `` in prose is evaluated in the page's session right after
 the executed block above it, and its value replaces the code span (``hooks/inline.py``).
 
+Figures: a ``/// figure | fig:name`` block below the block that prints a figure gives its alt
+text and its caption as prose; the build numbers it per chapter and moves both into the figure;
+``[](#fig:name)`` links to it; ``fold="1"`` folds a block's plotting code (``hooks/figcaptions.py``).
+
 Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
 before them in their session, changed (``hooks/execution.py``); the others give their last output, and
 an inline value is evaluated again only if it or the code above it changed.
@@ -59,6 +63,7 @@ prerun = _sibling("prerun")  # the pages' code run ahead on the second core
 execution = _sibling("execution")  # markdown-exec's sessions; block outputs remembered for `serve`
 labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug, page_lang_and_slug_of = execution.page_lang_and_slug, execution.page_lang_and_slug_of
+figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -200,7 +205,13 @@ def on_page_content(html, page, config, files):
     figures aside while the search plugin indexes the page (see ``_hide_figures``)."""
     if page.file.src_uri.endswith(".ipynb"):
         html = _notebook_page(html, page, config)
-    return _hide_figures(_inline_values(html, page), page)
+    html = _inline_values(html, page)
+    if page.file.src_uri.endswith(".md"):
+        lang, slug = page_lang_and_slug(page)
+        html, problems = figcaptions.attach(html, lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
+    return _hide_figures(html, page)
 
 
 def _inline_values(html: str, page) -> str:
@@ -303,6 +314,26 @@ def _equation_index(config) -> dict:
     return numbering.index(sources, chapters)
 
 
+def _figure_index(config) -> dict:
+    """``{label: (page source, number)}`` from the English pages of the nav (figcaptions.index)."""
+    chapters = numbering.chapter_numbers(config.nav)
+    docs = Path(config.docs_dir)
+    pages = [src for src in _nav_pages(config.nav) if (docs / src).exists()]
+    return figcaptions.index({src: (docs / src).read_text(encoding="utf-8") for src in pages}, chapters)
+
+
+def _nav_pages(items) -> list[str]:
+    """The Markdown pages of the nav, in order."""
+    out = []
+    for item in items or []:
+        if isinstance(item, str):
+            out += [item] if item.endswith(".md") else []
+        elif isinstance(item, dict):
+            for value in item.values():
+                out += _nav_pages(value if isinstance(value, list) else [value])
+    return out
+
+
 def on_page_markdown(markdown, page, config, files):
     lang, slug = page_lang_and_slug(page)
     markdown, sessions = prepare_markdown(markdown, page.file.src_uri, lang, slug, config)
@@ -336,6 +367,10 @@ def prepare_markdown(markdown: str, src_uri: str, lang: str, slug: str, config) 
         markdown, items = inline.scan(markdown, f"{lang}/{slug}")
     except inline.InlineError as e:
         raise PluginError(str(e)) from None
+    if figcaptions.USES.search(markdown):  # after scan: an inline value in alt text is a token by now
+        markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
+        for problem in problems:
+            log.warning(f"{lang}/{slug}: {problem}")
     sessions, values = execution.exec_sessions(markdown), ({f"{lang}-{slug}": items} if items else {})
     execution.installed().start_page(sessions, values)
     return markdown, list(dict.fromkeys([*sessions, *values]))

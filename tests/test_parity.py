@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import page_file, slugs, source
+from conftest import ROOT, page_file, slugs, source
 
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 EXEC = re.compile(r'\bexec="(?:1|on|true|yes)"')
@@ -235,6 +235,31 @@ def test_same_counts(slug, what):
     label = {"display_math": r"display-math blocks (\[)", "admonitions": "admonitions (!!! / ???)",
              "solutions": "exercise solutions (??? success)", "figures": "figures (gd.svg calls)"}[what]
     assert a == b, f"{slug}: {a} {label} in English, {b} in Chinese"
+
+
+def _figure_labels(text: str) -> list[str]:
+    """The page's figure labels (``/// figure | fig:...``, hooks/figcaptions.py), in order."""
+    import importlib.util
+    import sys
+
+    name = "gdbook_hooks_figcaptions"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / "figcaptions.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name].labels(text)
+
+
+@pytest.mark.parametrize("slug", slugs())
+def test_same_figure_labels(slug):
+    """Figure numbers come from the English page: the Chinese one labels the same figures in
+    the same order."""
+    zh = source(slug, "zh")
+    if not zh.exists():
+        pytest.fail(f"{slug}: no Chinese page docs/{slug}.zh.md")
+    a = _figure_labels(source(slug, "en").read_text(encoding="utf-8"))
+    b = _figure_labels(zh.read_text(encoding="utf-8"))
+    assert a == b, f"{slug}: figure labels differ:\n  en {a}\n  zh {b}"
 
 
 # ---------------------------------------------------------------------------

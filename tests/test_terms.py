@@ -54,14 +54,15 @@ def lines(path: Path, *, markdown_only: bool) -> list[tuple[str, int, str]]:
 
 def prose_text(line: str) -> str:
     """A line without what is not prose: inline code, math, link targets, HTML tags, the quoted
-    title of an admonition, Markdown emphasis marks, citations ``[@key, locator]`` (the hook
-    writes them with the page's punctuation)."""
+    title of an admonition, the ``alt:`` key of a figure caption, Markdown emphasis marks,
+    citations ``[@key, locator]`` (the hook writes them with the page's punctuation)."""
     line = re.sub(r"`[^`]*`", "x", line)  # a stand-in that is neither Han nor punctuation
     line = re.sub(r"\[@[^\[\]]*\]", "x", line)
     line = re.sub(r"\\\(.*?\\\)|\\\[.*?\\\]|\$[^$]*\$", "x", line)
     line = re.sub(r"\]\([^)]*\)", "]", line)
     line = re.sub(r"<[^>]+>", "", line)
     line = re.sub(r'^(\s*(?:!!!|\?\?\?\+?)\s+\w+)\s+"[^"]*"', r"\1", line)
+    line = re.sub(r"^\s*alt:\s*", "", line)  # the key of a figure's alt text (/// figure)
     return line
 
 
@@ -194,7 +195,7 @@ def test_chinese_paragraphs_are_one_line_each(path):
     for (where, n, a), (where_b, _, b) in zip(rows, rows[1:]):
         if where != where_b:  # the next notebook cell
             continue
-        if not a.strip() or not b.strip() or re.match(r"^\s*(?:!!!|\?\?\?)", a) or STRUCTURE.match(b):
+        if not a.strip() or not b.strip() or re.match(r"^\s*(?:!!!|\?\?\?|alt:)", a) or STRUCTURE.match(b):
             continue
         if re.match(f"[{HAN}“（《]", b.strip()) and re.search(f"[{HAN}，、“”（）]$", a.rstrip()):
             found.append(f"{where}:{n}: a paragraph continues on the next line (join it)")
