@@ -186,3 +186,47 @@ def test_sgd_chains_never_move_away_on_consistent_data_with_small_steps():
     assert run.dist2_se.shape == run.dist2.shape
     with pytest.raises(ValueError):
         sgd_chains(A, y[:5], np.full(3, eta))
+
+
+def test_rule_chains_with_sgd_take_the_steps_of_sgd_chains():
+    """rules.sgd in rule_chains makes the draws and steps of sgd_chains, chain by chain."""
+    from gdbook.train import rule_chains, sgd_chains
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(25, 3))
+    y = A @ np.array([0.5, 1.0, -1.0]) + rng.normal(size=25)
+    lr = np.linspace(0.1, 0.01, 40)
+    ref = sgd_chains(A, y, lr, batch_size=3, chains=6, seed=4)
+    run = rule_chains(A, y, optim.rules.sgd, lr, batch_size=3, chains=6, seed=4)
+    assert np.allclose(run.dist2, ref.dist2, rtol=1e-12)
+    assert np.allclose(run.dist2_se, ref.dist2_se, rtol=1e-10)
+    assert np.isnan(run.avg_dist2).all()
+
+
+def test_rule_chains_run_each_chain_as_its_own_adam_and_radam():
+    """Stacking chains as rows is exact for an elementwise rule: every chain equals a
+    single-chain run of the rule with that chain's draws, state included (RAdam's step
+    counter switches all chains at once)."""
+    from gdbook.train import rule_chains
+
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(15, 2))
+    y = A @ np.array([2.0, -1.0]) + 0.3 * rng.normal(size=15)
+    star = np.linalg.lstsq(A, y, rcond=None)[0]
+    lr = np.full(12, 0.05)
+    for rule in (optim.rules.adam, optim.rules.radam):
+        run = rule_chains(A, y, rule, lr, batch_size=2, chains=3, start=(1.0, 1.0), seed=9, betas=(0.8, 0.99))
+        draws = np.random.default_rng(9)
+        idx = [draws.integers(0, 15, (3, 2)) for _ in lr]
+        per_chain = []
+        for c in range(3):
+            th, state, d2 = np.array([1.0, 1.0]), {}, [((np.array([1.0, 1.0]) - star) ** 2).sum()]
+            for t, eta in enumerate(lr):
+                rows = idx[t][c]
+                th, state = rule(th, (A[rows] @ th - y[rows]) @ A[rows] / 2, state, lr=eta, betas=(0.8, 0.99))
+                d2.append(((th - star) ** 2).sum())
+            per_chain.append(d2)
+        assert np.allclose(run.dist2, np.mean(per_chain, axis=0), rtol=1e-12)
+        assert np.allclose(run.dist2_se, np.std(per_chain, axis=0, ddof=1) / np.sqrt(3), rtol=1e-9)
+    with pytest.raises(ValueError):
+        rule_chains(A, y[:4], optim.rules.adam, lr)
