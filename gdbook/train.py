@@ -27,6 +27,7 @@ import torch
 
 from ._checks import check_in_range, check_int
 from .cache import memoize
+from .clip import clip_grad_norm_, clip_grad_value_, total_norm
 from .data import minibatches, synthetic_regression
 from .schedules import constant
 from .trajectory import optimizer_name
@@ -54,6 +55,8 @@ class History:
         diverged_epoch: the epoch (fractional, in examples / n) at which it did.
         examples: examples processed, i.e. per-example gradients evaluated.
         steps: parameter updates made.
+        grad_norm: the joint norm of the minibatch gradient at each update, before any
+            clipping (recorded when ``train_regression`` clips).
     """
 
     epoch: list = field(default_factory=list)
@@ -66,6 +69,7 @@ class History:
     diverged_epoch: float | None = None
     examples: int = 0
     steps: int = 0
+    grad_norm: list = field(default_factory=list)
 
 
 @memoize
@@ -81,6 +85,8 @@ def train_regression(
     seed: int = 0,
     label: str | None = None,
     init_scale: float = 0.01,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
     **hyper: object,
 ) -> History:
     r"""Fit \(\hat y = X\mathbf w + b\) by minibatch training and record the loss.
@@ -97,6 +103,10 @@ def train_regression(
         seed: seeds the data (when generated), the initial weights and the shuffling.
         init_scale: standard deviation of the initial weights.
         label: the legend text; defaults to the optimizer's name.
+        clip_norm: clip the minibatch gradient by its joint norm before each update
+            ([`clip_grad_norm_`][gdbook.clip.clip_grad_norm_]); ``None``: no clipping.
+        clip_value: clamp every gradient entry to \([-c, c]\) instead
+            ([`clip_grad_value_`][gdbook.clip.clip_grad_value_]); at most one of the two.
         **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
 
     The loss is [`squared_loss`][gdbook.train.squared_loss]. Weights start at
@@ -107,6 +117,8 @@ def train_regression(
     check_int("epochs", epochs, low=1)
     check_int("period", period, low=1)
     check_in_range("init_scale", init_scale, 0.0)
+    if clip_norm is not None and clip_value is not None:
+        raise ValueError("give at most one of clip_norm and clip_value")
     X, y = data if data is not None else synthetic_regression(seed=seed)
     n, d = X.shape
     check_int("batch_size", batch_size, low=1, high=n)
@@ -131,6 +143,11 @@ def train_regression(
         for idx in minibatches(n, batch_size, g):
             opt.zero_grad()
             squared_loss(X[idx] @ w + b, y[idx]).backward()
+            if clip_norm is not None:
+                h.grad_norm.append(float(clip_grad_norm_([w, b], clip_norm)))
+            elif clip_value is not None:
+                h.grad_norm.append(float(total_norm([w.grad, b.grad])))
+                clip_grad_value_([w, b], clip_value)
             opt.step()
             before = h.examples
             h.examples += len(idx)

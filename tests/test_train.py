@@ -230,3 +230,34 @@ def test_rule_chains_run_each_chain_as_its_own_adam_and_radam():
         assert np.allclose(run.dist2_se, np.std(per_chain, axis=0, ddof=1) / np.sqrt(3), rtol=1e-9)
     with pytest.raises(ValueError):
         rule_chains(A, y[:4], optim.rules.adam, lr)
+
+
+@pytest.mark.parametrize("kind, c", [("norm", 0.5), ("value", 0.05)])
+def test_train_regression_clips_as_torch_does(kind, c):
+    """Clipping in train_regression: the run equals a hand-written loop with torch's own
+    clipping, and grad_norm holds the norm before clipping at every update."""
+    X, y = data.synthetic_regression(n=60, seed=3)
+    X[:2] *= 20                                            # a few large gradients to clip
+    kw = {"clip_norm": c} if kind == "norm" else {"clip_value": c}
+    h = train_regression(optim.SGD, lr=0.05, batch_size=6, epochs=2, data=(X, y), seed=1, **kw)
+    g = torch.Generator().manual_seed(1)
+    w = (0.01 * torch.randn(2, generator=g, dtype=X.dtype)).requires_grad_(True)
+    b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=0.05)
+    norms = []
+    for _ in range(2):
+        for idx in data.minibatches(60, 6, g):
+            opt.zero_grad()
+            squared_loss(X[idx] @ w + b, y[idx]).backward()
+            norms.append(float(torch.cat([w.grad, b.grad.reshape(1)]).norm()))
+            if kind == "norm":
+                torch.nn.utils.clip_grad_norm_([w, b], c)
+            else:
+                torch.nn.utils.clip_grad_value_([w, b], c)
+            opt.step()
+    assert h.steps == len(h.grad_norm) == 20
+    assert np.allclose(h.grad_norm, norms, rtol=1e-12)
+    assert max(norms) > 10 * c                             # clipping did act
+    assert np.allclose(h.w, w.detach().numpy(), rtol=1e-12) and h.b == pytest.approx(b.item(), rel=1e-12)
+    with pytest.raises(ValueError):
+        train_regression(optim.SGD, lr=0.05, data=(X, y), clip_norm=1.0, clip_value=1.0)
