@@ -259,5 +259,36 @@ def test_train_regression_clips_as_torch_does(kind, c):
     assert np.allclose(h.grad_norm, norms, rtol=1e-12)
     assert max(norms) > 10 * c                             # clipping did act
     assert np.allclose(h.w, w.detach().numpy(), rtol=1e-12) and h.b == pytest.approx(b.item(), rel=1e-12)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at most one of clip_norm and clip_value"):
         train_regression(optim.SGD, lr=0.05, data=(X, y), clip_norm=1.0, clip_value=1.0)
+
+
+def test_rule_chains_defaults_dtypes_and_argument_checks():
+    """Defaults are one example per step, 100 chains and seed 0 (the draws of sgd_chains);
+    every input is taken in float64; the rates are flattened; one chain has no standard
+    error; bad shapes and counts are refused by name."""
+    from gdbook.train import rule_chains, sgd_chains
+
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(12, 2))
+    y = A @ np.array([1.0, -1.0]) + rng.normal(size=12)
+    lr = np.array([[0.05, 0.04], [0.03, 0.02]])
+    run = rule_chains(A, y, optim.rules.sgd, lr)
+    ref = sgd_chains(A, y, lr.ravel(), batch_size=1, chains=100, seed=0)
+    assert run.dist2.shape == (5,) and np.allclose(run.dist2, ref.dist2, rtol=1e-12)
+    assert np.allclose(run.theta_star, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-12)
+    low = rule_chains(A.astype(np.float32), y.astype(np.float32), optim.rules.sgd, lr.astype(np.float32),
+                      start=np.array([0.5, 0.25], dtype=np.float32))
+    high = rule_chains(A.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64),
+                       optim.rules.sgd, lr.astype(np.float32).astype(np.float64), start=[0.5, 0.25])
+    assert np.allclose(low.dist2, high.dist2, rtol=1e-12)          # computed in float64, not float32
+    one = rule_chains(A, y, optim.rules.sgd, np.full(3, 0.01), chains=1, start=[1, 1])
+    assert one.dist2_se.shape == (4,) and np.isnan(one.dist2_se).all()
+    assert one.dist2[0] == pytest.approx(((np.ones(2) - run.theta_star) ** 2).sum(), rel=1e-12)
+    two = rule_chains(A, y, optim.rules.sgd, np.full(3, 0.01), chains=2)
+    assert np.isfinite(two.dist2_se).all()
+    with pytest.raises(ValueError, match="A must be"):
+        rule_chains(A[:, 0], y, optim.rules.sgd, lr)
+    for kw, name in (({"batch_size": 0}, "batch_size"), ({"chains": 0}, "chains")):
+        with pytest.raises(ValueError, match=name):
+            rule_chains(A, y, optim.rules.sgd, lr, **kw)
