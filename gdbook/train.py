@@ -2,7 +2,9 @@ r"""Training loops that record what the book plots, and never crash on divergenc
 
 [`train_regression`][gdbook.train.train_regression] trains one model with a torch optimizer;
 [`sgd_chains`][gdbook.train.sgd_chains] runs many independent SGD chains on a least-squares
-problem at once, to estimate expectations such as \(\mathbb E\|\boldsymbol\theta_t - \boldsymbol\theta^\ast\|^2\).
+problem at once, to estimate expectations such as \(\mathbb E\|\boldsymbol\theta_t - \boldsymbol\theta^\ast\|^2\);
+[`rule_chains`][gdbook.train.rule_chains] does the same with any elementwise update rule
+(Adam, RAdam, ...) in place of plain SGD.
 
 Examples:
     >>> from gdbook import optim, schedules
@@ -25,11 +27,12 @@ import torch
 
 from ._checks import check_in_range, check_int
 from .cache import memoize
+from .clip import clip_grad_norm_, clip_grad_value_, total_norm
 from .data import minibatches, synthetic_regression
 from .schedules import constant
 from .trajectory import optimizer_name
 
-__all__ = ["History", "squared_loss", "train_regression", "Chains", "sgd_chains"]
+__all__ = ["History", "squared_loss", "train_regression", "Chains", "sgd_chains", "rule_chains"]
 
 
 def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -52,6 +55,8 @@ class History:
         diverged_epoch: the epoch (fractional, in examples / n) at which it did.
         examples: examples processed, i.e. per-example gradients evaluated.
         steps: parameter updates made.
+        grad_norm: the joint norm of the minibatch gradient at each update, before any
+            clipping (recorded when ``train_regression`` clips).
     """
 
     epoch: list = field(default_factory=list)
@@ -64,6 +69,7 @@ class History:
     diverged_epoch: float | None = None
     examples: int = 0
     steps: int = 0
+    grad_norm: list = field(default_factory=list)
 
 
 @memoize
@@ -79,6 +85,8 @@ def train_regression(
     seed: int = 0,
     label: str | None = None,
     init_scale: float = 0.01,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
     **hyper: object,
 ) -> History:
     r"""Fit \(\hat y = X\mathbf w + b\) by minibatch training and record the loss.
@@ -95,6 +103,10 @@ def train_regression(
         seed: seeds the data (when generated), the initial weights and the shuffling.
         init_scale: standard deviation of the initial weights.
         label: the legend text; defaults to the optimizer's name.
+        clip_norm: clip the minibatch gradient by its joint norm before each update
+            ([`clip_grad_norm_`][gdbook.clip.clip_grad_norm_]); ``None``: no clipping.
+        clip_value: clamp every gradient entry to \([-c, c]\) instead
+            ([`clip_grad_value_`][gdbook.clip.clip_grad_value_]); at most one of the two.
         **hyper: further optimizer hyperparameters (``momentum=0.9``, ``alpha=0.9``, ...).
 
     The loss is [`squared_loss`][gdbook.train.squared_loss]. Weights start at
@@ -105,6 +117,8 @@ def train_regression(
     check_int("epochs", epochs, low=1)
     check_int("period", period, low=1)
     check_in_range("init_scale", init_scale, 0.0)
+    if clip_norm is not None and clip_value is not None:
+        raise ValueError("give at most one of clip_norm and clip_value")
     X, y = data if data is not None else synthetic_regression(seed=seed)
     n, d = X.shape
     check_int("batch_size", batch_size, low=1, high=n)
@@ -129,6 +143,11 @@ def train_regression(
         for idx in minibatches(n, batch_size, g):
             opt.zero_grad()
             squared_loss(X[idx] @ w + b, y[idx]).backward()
+            if clip_norm is not None:
+                h.grad_norm.append(float(clip_grad_norm_([w, b], clip_norm)))
+            elif clip_value is not None:
+                h.grad_norm.append(float(total_norm([w.grad, b.grad])))
+                clip_grad_value_([w, b], clip_value)
             opt.step()
             before = h.examples
             h.examples += len(idx)
@@ -213,3 +232,50 @@ def sgd_chains(A, y, lr, *, batch_size: int = 1, chains: int = 100, start=None,
             avg_d2[t] = ((avg - theta_star) ** 2).sum(axis=1).mean()
     se = d2.std(axis=1, ddof=1) / np.sqrt(chains) if chains > 1 else np.full(steps + 1, np.nan)
     return Chains(d2.mean(axis=1), se, avg_d2, theta_star)
+
+
+@memoize
+def rule_chains(A, y, rule: Callable, lr, *, batch_size: int = 1, chains: int = 100, start=None,
+                seed: int = 0, **hyper: object) -> Chains:
+    r"""[`sgd_chains`][gdbook.train.sgd_chains] with any update rule of
+    [`gdbook.optim.rules`][gdbook.optim.rules] in place of the SGD step.
+
+    Each step of each chain draws ``batch_size`` rows with replacement and computes the
+    minibatch gradient \(\mathbf g = \frac1b\sum_{i\in B}(\mathbf a_i^\top\boldsymbol\theta - y_i)\,\mathbf a_i\);
+    then ``x, state = rule(x, g, state, lr=lr[t], **hyper)`` updates all chains at once, the
+    chains stacked as the rows of ``x``. This is exact for rules that act entry by entry (SGD,
+    Adagrad, RMSProp, Adam, AdamW, NAdam, RAdam, Adamax, Lion): each chain then follows its own
+    run of the rule. ``lr`` holds one rate per step; ``start`` defaults to \(\mathbf 0\). The
+    draws are those of ``sgd_chains`` with the same ``seed``, so ``rule=rules.sgd`` takes the
+    same steps. ``avg_dist2`` is all NaN (no averaging).
+
+    Examples:
+        >>> from gdbook.optim import rules
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> y = A @ np.array([1.0, -1.0])
+        >>> run = rule_chains(A, y, rules.adam, np.full(300, 0.05), chains=4)
+        >>> bool(run.dist2[-1] < 1e-3 * run.dist2[0])
+        True
+    """
+    A = np.asarray(A, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    lr = np.asarray(lr, dtype=np.float64).reshape(-1)
+    if A.ndim != 2 or y.shape != (A.shape[0],):
+        raise ValueError(f"A must be (n, d) and y (n,), got {A.shape} and {y.shape}")
+    n, d = A.shape
+    check_int("batch_size", batch_size, low=1)
+    check_int("chains", chains, low=1)
+    theta_star = np.linalg.lstsq(A, y, rcond=None)[0]
+    rng = np.random.default_rng(seed)
+    th = np.tile(np.zeros(d) if start is None else np.asarray(start, dtype=np.float64), (chains, 1))
+    state: dict = {}
+    d2 = np.empty((len(lr) + 1, chains))
+    d2[0] = ((th - theta_star) ** 2).sum(axis=1)
+    for t in range(1, len(lr) + 1):
+        idx = rng.integers(0, n, (chains, batch_size))
+        Ab = A[idx]
+        resid = np.einsum("cbk,ck->cb", Ab, th) - y[idx]
+        th, state = rule(th, np.einsum("cb,cbk->ck", resid, Ab) / batch_size, state, lr=lr[t - 1], **hyper)
+        d2[t] = ((th - theta_star) ** 2).sum(axis=1)
+    se = d2.std(axis=1, ddof=1) / np.sqrt(chains) if chains > 1 else np.full(len(d2), np.nan)
+    return Chains(d2.mean(axis=1), se, np.full(len(d2), np.nan), theta_star)

@@ -186,3 +186,109 @@ def test_sgd_chains_never_move_away_on_consistent_data_with_small_steps():
     assert run.dist2_se.shape == run.dist2.shape
     with pytest.raises(ValueError):
         sgd_chains(A, y[:5], np.full(3, eta))
+
+
+def test_rule_chains_with_sgd_take_the_steps_of_sgd_chains():
+    """rules.sgd in rule_chains makes the draws and steps of sgd_chains, chain by chain."""
+    from gdbook.train import rule_chains, sgd_chains
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(25, 3))
+    y = A @ np.array([0.5, 1.0, -1.0]) + rng.normal(size=25)
+    lr = np.linspace(0.1, 0.01, 40)
+    ref = sgd_chains(A, y, lr, batch_size=3, chains=6, seed=4)
+    run = rule_chains(A, y, optim.rules.sgd, lr, batch_size=3, chains=6, seed=4)
+    assert np.allclose(run.dist2, ref.dist2, rtol=1e-12)
+    assert np.allclose(run.dist2_se, ref.dist2_se, rtol=1e-10)
+    assert np.isnan(run.avg_dist2).all()
+
+
+def test_rule_chains_run_each_chain_as_its_own_adam_and_radam():
+    """Stacking chains as rows is exact for an elementwise rule: every chain equals a
+    single-chain run of the rule with that chain's draws, state included (RAdam's step
+    counter switches all chains at once)."""
+    from gdbook.train import rule_chains
+
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(15, 2))
+    y = A @ np.array([2.0, -1.0]) + 0.3 * rng.normal(size=15)
+    star = np.linalg.lstsq(A, y, rcond=None)[0]
+    lr = np.full(12, 0.05)
+    for rule in (optim.rules.adam, optim.rules.radam):
+        run = rule_chains(A, y, rule, lr, batch_size=2, chains=3, start=(1.0, 1.0), seed=9, betas=(0.8, 0.99))
+        draws = np.random.default_rng(9)
+        idx = [draws.integers(0, 15, (3, 2)) for _ in lr]
+        per_chain = []
+        for c in range(3):
+            th, state, d2 = np.array([1.0, 1.0]), {}, [((np.array([1.0, 1.0]) - star) ** 2).sum()]
+            for t, eta in enumerate(lr):
+                rows = idx[t][c]
+                th, state = rule(th, (A[rows] @ th - y[rows]) @ A[rows] / 2, state, lr=eta, betas=(0.8, 0.99))
+                d2.append(((th - star) ** 2).sum())
+            per_chain.append(d2)
+        assert np.allclose(run.dist2, np.mean(per_chain, axis=0), rtol=1e-12)
+        assert np.allclose(run.dist2_se, np.std(per_chain, axis=0, ddof=1) / np.sqrt(3), rtol=1e-9)
+    with pytest.raises(ValueError):
+        rule_chains(A, y[:4], optim.rules.adam, lr)
+
+
+@pytest.mark.parametrize("kind, c", [("norm", 0.5), ("value", 0.05)])
+def test_train_regression_clips_as_torch_does(kind, c):
+    """Clipping in train_regression: the run equals a hand-written loop with torch's own
+    clipping, and grad_norm holds the norm before clipping at every update."""
+    X, y = data.synthetic_regression(n=60, seed=3)
+    X[:2] *= 20                                            # a few large gradients to clip
+    kw = {"clip_norm": c} if kind == "norm" else {"clip_value": c}
+    h = train_regression(optim.SGD, lr=0.05, batch_size=6, epochs=2, data=(X, y), seed=1, **kw)
+    g = torch.Generator().manual_seed(1)
+    w = (0.01 * torch.randn(2, generator=g, dtype=X.dtype)).requires_grad_(True)
+    b = torch.zeros((), dtype=X.dtype, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=0.05)
+    norms = []
+    for _ in range(2):
+        for idx in data.minibatches(60, 6, g):
+            opt.zero_grad()
+            squared_loss(X[idx] @ w + b, y[idx]).backward()
+            norms.append(float(torch.cat([w.grad, b.grad.reshape(1)]).norm()))
+            if kind == "norm":
+                torch.nn.utils.clip_grad_norm_([w, b], c)
+            else:
+                torch.nn.utils.clip_grad_value_([w, b], c)
+            opt.step()
+    assert h.steps == len(h.grad_norm) == 20
+    assert np.allclose(h.grad_norm, norms, rtol=1e-12)
+    assert max(norms) > 10 * c                             # clipping did act
+    assert np.allclose(h.w, w.detach().numpy(), rtol=1e-12) and h.b == pytest.approx(b.item(), rel=1e-12)
+    with pytest.raises(ValueError, match="at most one of clip_norm and clip_value"):
+        train_regression(optim.SGD, lr=0.05, data=(X, y), clip_norm=1.0, clip_value=1.0)
+
+
+def test_rule_chains_defaults_dtypes_and_argument_checks():
+    """Defaults are one example per step, 100 chains and seed 0 (the draws of sgd_chains);
+    every input is taken in float64; the rates are flattened; one chain has no standard
+    error; bad shapes and counts are refused by name."""
+    from gdbook.train import rule_chains, sgd_chains
+
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(12, 2))
+    y = A @ np.array([1.0, -1.0]) + rng.normal(size=12)
+    lr = np.array([[0.05, 0.04], [0.03, 0.02]])
+    run = rule_chains(A, y, optim.rules.sgd, lr)
+    ref = sgd_chains(A, y, lr.ravel(), batch_size=1, chains=100, seed=0)
+    assert run.dist2.shape == (5,) and np.allclose(run.dist2, ref.dist2, rtol=1e-12)
+    assert np.allclose(run.theta_star, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-12)
+    low = rule_chains(A.astype(np.float32), y.astype(np.float32), optim.rules.sgd, lr.astype(np.float32),
+                      start=np.array([0.5, 0.25], dtype=np.float32))
+    high = rule_chains(A.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64),
+                       optim.rules.sgd, lr.astype(np.float32).astype(np.float64), start=[0.5, 0.25])
+    assert np.allclose(low.dist2, high.dist2, rtol=1e-12)          # computed in float64, not float32
+    one = rule_chains(A, y, optim.rules.sgd, np.full(3, 0.01), chains=1, start=[1, 1])
+    assert one.dist2_se.shape == (4,) and np.isnan(one.dist2_se).all()
+    assert one.dist2[0] == pytest.approx(((np.ones(2) - run.theta_star) ** 2).sum(), rel=1e-12)
+    two = rule_chains(A, y, optim.rules.sgd, np.full(3, 0.01), chains=2)
+    assert np.isfinite(two.dist2_se).all()
+    with pytest.raises(ValueError, match="A must be"):
+        rule_chains(A[:, 0], y, optim.rules.sgd, lr)
+    for kw, name in (({"batch_size": 0}, "batch_size"), ({"chains": 0}, "chains")):
+        with pytest.raises(ValueError, match=name):
+            rule_chains(A, y, optim.rules.sgd, lr, **kw)
