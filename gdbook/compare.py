@@ -279,7 +279,8 @@ def _mlp_init(width: int, K: int, seed: int) -> dict:
 
 
 def _mlp_loss_grads(p: dict, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict]:
-    r"""Loss \(\operatorname{mean}(\hat y - y)^2\) of each of the ``K`` networks and its gradients (backpropagation by hand)."""
+    r"""Loss \(\operatorname{mean}(\hat y - y)^2\) of each of the ``K`` networks and its gradients (backpropagation by
+    hand, for speed: see [`sweep_mlp`][gdbook.compare.sweep_mlp]; tested against autograd)."""
     H1 = np.tanh(X @ p["W1"].transpose(0, 2, 1) + p["b1"][:, None])          # (K, n, h)
     H2 = np.tanh(H1 @ p["W2"].transpose(0, 2, 1) + p["b2"][:, None])
     out = H2 @ p["W3"].transpose(0, 2, 1) + p["b3"][:, None]                  # (K, n, 1)
@@ -321,6 +322,15 @@ def sweep_mlp(
     the other parameters (first and last layer, biases) take AdamW's steps with AdamW's
     defaults (its ``weight_decay`` set to Muon's) at the same \(\eta\), as torch's documentation
     suggests; ``adjust_lr_fn="match_rms_adamw"`` lets one \(\eta\) suit both.
+
+    The gradients are backpropagated by hand through the two tanh layers, for all ``K``
+    networks at once (``_mlp_loss_grads``), not taken from autograd, against the book's
+    habit, for cost: this function runs at build time for every method of a chapter's
+    comparison, and torch's autograd, which builds a graph of a dozen small operations per
+    step, took more than twice as long per step as the NumPy backward pass on one thread (and
+    many times longer when torch's threads compete with other processes). The tests hold the
+    hand-written gradients equal to autograd's and every rate's run equal to torch's own
+    training loop.
 
     Args:
         optimizer: one of gdbook's optimizer classes (its rule is used).
