@@ -8,7 +8,7 @@ import torch
 
 import gdbook as gd
 from gdbook import objectives, optim
-from gdbook.trajectory import Trajectory, optimizer_name
+from gdbook.trajectory import Trajectory, optimizer_name, start_point
 
 
 def test_shapes_2d():
@@ -129,3 +129,99 @@ def test_start_required_when_no_default():
     assert f.start is None
     with pytest.raises(ValueError, match="start is required"):
         gd.trajectory(f, optim.SGD, lr=0.1)
+
+
+# ---------------------------------------------------------------------------
+# Defaults, messages and boundaries a caller relies on
+# ---------------------------------------------------------------------------
+
+
+def test_default_steps_and_label():
+    """Twenty steps unless told; the label is the optimizer's (the rule's) name unless given."""
+    f = objectives.bowl(2)
+    run = gd.trajectory(f, optim.SGD, lr=0.1)
+    assert run.steps == 20 and run.grad_evals == 20 and run.label == "SGD"
+    rr = gd.run_rule(f, optim.rules.sgd, lr=0.1)
+    assert rr.steps == 20 and rr.label == "sgd"
+    assert gd.run_rule(f, optim.rules.sgd, lr=0.1, steps=1, label="mine").label == "mine"
+    assert gd.run_rule(f, lambda x, g, s, **h: (x - 0.1 * g, s), steps=1).label == "<lambda>"
+
+
+def test_one_step_and_steps_limits():
+    """One step is one update from the start; steps are checked: 0 .. 10**7 (trajectory), 0 .. 10**8 (run_rule)."""
+    f = objectives.bowl(2)
+    one = gd.trajectory(f, optim.SGD, lr=0.1, steps=1, start=(1.0, 1.0))
+    np.testing.assert_allclose(one.path, [[1.0, 1.0], [1 - 0.1 * 4, 1 - 0.1 * 2]], rtol=1e-15)
+    rr = gd.run_rule(f, optim.rules.sgd, lr=0.1, steps=1, start=(1.0, 1.0))
+    np.testing.assert_allclose(rr.path, one.path, rtol=1e-15)
+    assert rr.grad_evals == 1 and rr.losses.tolist() == [f.value(np.array([1.0, 1.0])), f.value(rr.path[1])]
+    for call, high in ((gd.trajectory, 10**7), (gd.run_rule, 10**8)):
+        opt = optim.SGD if call is gd.trajectory else optim.rules.sgd
+        with pytest.raises(ValueError, match=rf"^steps must be an integer in \[0, {high}\], got -1$"):
+            call(f, opt, lr=0.1, steps=-1)
+        with pytest.raises(ValueError, match=rf"^steps must be an integer in \[0, {high}\], got {high + 1}$"):
+            call(f, opt, lr=0.1, steps=high + 1)
+    still = gd.run_rule(f, optim.rules.sgd, lr=0.1, steps=0, start=(1.0, 2.0))
+    assert still.path.tolist() == [[1.0, 2.0]] and still.grad_evals == 0 and not still.diverged
+
+
+def test_run_rule_takes_the_optimizers_path():
+    """The pure rule and its class take the same path (1-D and 2-D objectives), and a rule without a class runs."""
+    for f, start in ((objectives.rosenbrock(), None), (objectives.square(), 3.0)):
+        a = gd.trajectory(f, optim.Adam, lr=0.05, steps=40, start=start)
+        b = gd.run_rule(f, optim.rules.adam, lr=0.05, steps=40, start=start)
+        np.testing.assert_allclose(b.path, a.path, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b.losses, f.value(b.path if f.dim > 1 else b.path[:, 0]), rtol=1e-15)
+    ema = gd.run_rule(objectives.bowl(10), optim.rules.momentum_ema, lr=0.05, momentum=0.5, steps=3)
+    classic = gd.run_rule(objectives.bowl(10), optim.rules.momentum_classic, lr=0.025, momentum=0.5, steps=3)
+    np.testing.assert_allclose(ema.path, classic.path, rtol=1e-12)
+
+
+@pytest.mark.parametrize("objective,lr,start", [(objectives.square(), 1.5, 1.0), (objectives.bowl(10), 0.2, None)])
+def test_run_rule_records_divergence(objective, lr, start):
+    """As trajectory: the run stops at the first non-finite value, keeps the finite points, counts the
+    gradient that produced it, and reaches the same step as the class."""
+    run = gd.run_rule(objective, optim.rules.sgd, lr=lr, steps=5000, start=start)
+    ref = gd.trajectory(objective, optim.SGD, lr=lr, steps=5000, start=start)
+    assert run.diverged and run.diverged_at == ref.diverged_at
+    assert np.all(np.isfinite(run.path)) and np.all(np.isfinite(run.losses))
+    assert len(run.path) == run.diverged_at and run.grad_evals == run.diverged_at
+    fine = gd.run_rule(objective, optim.rules.sgd, lr=0.01, steps=5, start=start)
+    assert not fine.diverged and fine.diverged_at is None and fine.grad_evals == 5
+
+
+def test_divergence_at_an_infinite_loss_with_finite_point():
+    """A point still finite whose loss overflows counts as divergence: the loss is checked, not only the point."""
+    f = objectives.square()
+    start = 1.3e154  # f = 1.69e308, finite; one ascent step to 1.56e154 makes f overflow
+    for run in (gd.trajectory(f, optim.SGD, lr=0.1, maximize=True, steps=3, start=start),
+                gd.run_rule(f, optim.rules.sgd, lr=0.1, maximize=True, steps=3, start=start)):
+        assert run.diverged and run.diverged_at == 1 and run.path.tolist() == [[start]]
+        assert run.grad_evals == 1 and np.isfinite(run.losses).all()
+
+
+def test_arguments_named_in_errors():
+    f = objectives.bowl(1)
+    with pytest.raises(TypeError, match=r"^optimizer must be an optimizer class or factory \(gd\.optim\.SGD\), "
+                                        r"not an instance"):
+        gd.trajectory(f, optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lr=0.1)
+    with pytest.raises(TypeError, match=r"^optimizer must be an optimizer class or a callable\(params, \*\*hyper\), "
+                                        r"got str: 'SGD'$"):
+        gd.trajectory(f, "SGD", lr=0.1)
+    with pytest.raises(TypeError, match=r"^rule must be an update rule"):
+        gd.run_rule(f, optim.SGD, lr=0.1)
+    with pytest.raises(TypeError, match=r"^rule must be an update rule"):
+        gd.run_rule(f, "sgd", lr=0.1)
+    with pytest.raises(TypeError, match=r"^objective must be a gdbook Objective"):
+        gd.trajectory(lambda x: x * x, optim.SGD, lr=0.1)
+    with pytest.raises(TypeError, match=r"^start must be a number or a sequence of 2 numbers, got 'a'$"):
+        gd.trajectory(f, optim.SGD, lr=0.1, start="a")
+    with pytest.raises(ValueError, match=r"^start must be a point \(a flat sequence of 2 coordinate\(s\)\), "
+                                         r"got an array of shape \(1, 2\)$"):
+        gd.trajectory(f, optim.SGD, lr=0.1, start=[[1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"^start must have 2 coordinate\(s\) for 'x² \+ y²', got 1$"):
+        start_point(f, 1.0)
+    with pytest.raises(ValueError, match=r"^start must be finite, got \[1\.0, nan\]$"):
+        start_point(f, (1.0, float("nan")))
+    p = start_point(objectives.square(), 3)
+    assert p.dtype == np.float64 and p.tolist() == [3.0]
