@@ -186,3 +186,77 @@ def test_sgd_chains_never_move_away_on_consistent_data_with_small_steps():
     assert run.dist2_se.shape == run.dist2.shape
     with pytest.raises(ValueError):
         sgd_chains(A, y[:5], np.full(3, eta))
+
+
+# ---------------------------------------------------------------------------
+# gdbook.data: defaults, dimensions, seeds and the errors' messages
+# ---------------------------------------------------------------------------
+
+
+def test_synthetic_regression_defaults_dimensions_and_noise():
+    """The defaults are the book's w = (2, −3.4), b = 4.2, 1000 examples, noise 0.01, seed 0; with
+    noise 0 the targets are exactly Xw + b, in any dimension."""
+    X, y = data.synthetic_regression()
+    X0, y0 = data.synthetic_regression(w=(2.0, -3.4), b=4.2, n=1000, noise=0.01, seed=0)
+    assert torch.equal(X, X0) and torch.equal(y, y0)
+    assert data.TRUE_W == (2.0, -3.4) and data.TRUE_B == 4.2
+    w = (1.0, -2.0, 0.5)
+    X3, y3 = data.synthetic_regression(w=w, b=-1.0, n=7, noise=0.0, seed=3)
+    assert X3.shape == (7, 3) and y3.dtype == torch.float64
+    assert torch.equal(y3, X3 @ torch.tensor(w, dtype=torch.float64) - 1.0)
+    X1, y1 = data.synthetic_regression(w=(3.0,), b=0.0, n=1, noise=0.0)
+    assert X1.shape == (1, 1) and float(y1[0]) == 3.0 * float(X1[0, 0])
+    # the noise scales with its standard deviation, the same draws underneath
+    _, y_big = data.synthetic_regression(noise=1.0)
+    clean = X0 @ torch.tensor(data.TRUE_W, dtype=torch.float64) + 4.2
+    np.testing.assert_allclose((y_big - clean).numpy(), 100 * (y0 - clean).numpy(), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        data.synthetic_regression(n=0)
+    with pytest.raises(ValueError, match=r"^noise must be in \[0.0, inf\], got -0.1$"):
+        data.synthetic_regression(noise=-0.1)
+
+
+def test_synthetic_classification_classes_and_means():
+    """Half the examples (rounded down) are class 1, the first ones; the class means sit at
+    ±(s/2)·1/√d, a distance s apart, in any dimension; the defaults are n = 200, d = 2, s = 1.5, seed 0."""
+    X, y = data.synthetic_classification(n=11, d=3, seed=1)
+    assert X.shape == (11, 3) and X.dtype == np.float64 and y.dtype == np.float64
+    assert y.tolist() == [1.0] * 5 + [0.0] * 6
+    Xd, yd = data.synthetic_classification()
+    Xe, ye = data.synthetic_classification(n=200, d=2, separation=1.5, seed=0)
+    assert Xd.shape == (200, 2) and np.array_equal(Xd, Xe) and np.array_equal(yd, ye)
+    assert not np.array_equal(Xd, data.synthetic_classification(seed=1)[0])
+    for d, s in ((1, 2.0), (4, 3.0)):
+        X, y = data.synthetic_classification(n=40_000, d=d, separation=s, seed=2)
+        one, zero = X[y == 1].mean(axis=0), X[y == 0].mean(axis=0)
+        np.testing.assert_allclose(one, np.full(d, s / 2 / np.sqrt(d)), atol=0.03)
+        np.testing.assert_allclose(zero, np.full(d, -s / 2 / np.sqrt(d)), atol=0.03)
+        assert np.linalg.norm(one - zero) == pytest.approx(s, abs=0.05)
+        assert X[y == 1].std(axis=0) == pytest.approx(np.ones(d), abs=0.03)  # identity covariance
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[2, inf\], got 1$"):
+        data.synthetic_classification(n=1)
+    with pytest.raises(ValueError, match=r"^d must be an integer in \[1, inf\], got 0$"):
+        data.synthetic_classification(d=0)
+    with pytest.raises(ValueError, match=r"^separation must be in \[0.0, inf\], got -1.0$"):
+        data.synthetic_classification(separation=-1.0)
+    assert data.synthetic_classification(n=2, d=1, separation=0.0)[1].tolist() == [1.0, 0.0]
+
+
+def test_minibatches_seed_generator_and_limits():
+    """Seed 0 by default; a torch.Generator continues its sequence from one pass to the next;
+    a batch of n is one batch of everything; batch_size out of [1, n] or n < 1 is named."""
+    assert all(torch.equal(a, b) for a, b in zip(data.minibatches(10, 3), data.minibatches(10, 3, seed=0)))
+    assert not all(torch.equal(a, b) for a, b in zip(data.minibatches(10, 3), data.minibatches(10, 3, seed=1)))
+    g = torch.Generator().manual_seed(5)
+    first, second = torch.cat(list(data.minibatches(10, 3, g))), torch.cat(list(data.minibatches(10, 3, g)))
+    ref = torch.Generator().manual_seed(5)
+    assert torch.equal(first, torch.randperm(10, generator=ref)) and torch.equal(second, torch.randperm(10, generator=ref))
+    whole = list(data.minibatches(10, 10, seed=2))
+    assert len(whole) == 1 and sorted(whole[0].tolist()) == list(range(10))
+    assert [b.tolist() for b in data.minibatches(1, 1)] == [[0]]
+    with pytest.raises(ValueError, match=r"^batch_size must be an integer in \[1, 10\], got 11$"):
+        list(data.minibatches(10, 11))
+    with pytest.raises(ValueError, match=r"^batch_size must be an integer in \[1, 10\], got 0$"):
+        list(data.minibatches(10, 0))
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        list(data.minibatches(0, 1))
