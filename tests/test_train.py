@@ -260,3 +260,101 @@ def test_minibatches_seed_generator_and_limits():
         list(data.minibatches(10, 0))
     with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
         list(data.minibatches(0, 1))
+
+
+# ---------------------------------------------------------------------------
+# train_regression: defaults, when it records, what a divergence leaves
+# ---------------------------------------------------------------------------
+
+
+def test_train_regression_defaults():
+    """batch_size 10, 5 epochs, a record every 10 examples, seed 0, init_scale 0.01, a constant rate."""
+    h = train_regression(optim.SGD, lr=0.01)
+    ref = train_regression(optim.SGD, lr=0.01, batch_size=10, epochs=5, period=10, seed=0, init_scale=0.01,
+                           schedule=schedules.constant())
+    assert h.loss == ref.loss and h.epoch == ref.epoch and np.array_equal(h.w, ref.w) and h.b == ref.b
+    assert h.steps == 500 and h.examples == 5000 and len(h.loss) == 1 + 500 and h.lr == [0.01] * 5
+    assert h.label == "SGD" and train_regression(optim.SGD, lr=0.01, epochs=1, label="mine").label == "mine"
+
+
+def test_records_at_the_first_batch_boundary_past_each_period_and_at_the_end():
+    """n = 50, batches of 20, 20, 10, a record every 30 examples: at 0, then at 40 (past 30), 70
+    (past 60), 90 (past 90) and at the end, 100; never twice for one multiple."""
+    X, y = data.synthetic_regression(n=50, seed=1)
+    h = train_regression(optim.SGD, lr=0.05, batch_size=20, epochs=2, period=30, data=(X, y), seed=0)
+    assert h.epoch == [0.0, 0.8, 1.4, 1.8, 2.0]
+    assert h.steps == 6 and h.examples == 100 and len(h.lr) == 2
+
+
+def test_zero_rate_leaves_the_initial_weights():
+    """lr = 0 is allowed (the bound is inclusive): the weights stay at their seeded start, the loss flat."""
+    h = train_regression(optim.SGD, lr=0.0, epochs=1, period=500, seed=3)
+    w0 = 0.01 * torch.randn(2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert np.array_equal(h.w, w0.numpy()) and h.b == 0.0 and len(set(h.loss)) == 1 and len(h.loss) == 3
+
+
+def test_divergence_stops_at_once_and_keeps_finite_weights_only():
+    """The first non-finite record stops the run (no further step); w and b are kept when finite,
+    None when they overflowed too."""
+    y = torch.zeros(20, dtype=torch.float64)
+    big = train_regression(optim.SGD, lr=1.0, batch_size=10, epochs=2, period=10, seed=0,
+                           data=(torch.full((20, 2), 1e100, dtype=torch.float64), y))
+    assert big.diverged and big.diverged_epoch == 0.5 and big.steps == 1 and big.examples == 10
+    assert math.isfinite(big.loss[0]) and big.loss[1] == math.inf and big.epoch == [0.0, 0.5]
+    assert big.w is not None and np.all(np.isfinite(big.w)) and math.isfinite(big.b)
+    huge = train_regression(optim.SGD, lr=1.0, batch_size=10, epochs=2, period=10, seed=0,
+                            data=(torch.full((20, 2), 1e160, dtype=torch.float64), y))
+    assert huge.diverged and huge.steps == 1 and huge.w is None and huge.b is None
+    ok = train_regression(optim.SGD, lr=0.01, epochs=1, period=1000)
+    assert not ok.diverged and ok.diverged_epoch is None
+
+
+def test_train_regression_messages():
+    for kwargs, exc, message in [
+        (dict(lr=-0.1), ValueError, r"^lr must be in \[0.0, inf\], got -0.1$"),
+        (dict(lr=0.1, epochs=0), ValueError, r"^epochs must be an integer in \[1, inf\], got 0$"),
+        (dict(lr=0.1, period=0), ValueError, r"^period must be an integer in \[1, inf\], got 0$"),
+        (dict(lr=0.1, batch_size=1001), ValueError, r"^batch_size must be an integer in \[1, 1000\], got 1001$"),
+        (dict(lr=0.1, batch_size=0), ValueError, r"^batch_size must be an integer in \[1, 1000\], got 0$"),
+        (dict(lr=0.1, init_scale=-1.0), ValueError, r"^init_scale must be in \[0.0, inf\], got -1.0$"),
+    ]:
+        with pytest.raises(exc, match=message):
+            train_regression(optim.SGD, **kwargs)
+    h = train_regression(optim.SGD, lr=0.1, batch_size=1000, epochs=1, period=1)  # batch_size = n: allowed
+    assert h.steps == 1 and h.epoch == [0.0, 1.0]
+
+
+# ---------------------------------------------------------------------------
+# sgd_chains: defaults, start, one chain, averaging from the start
+# ---------------------------------------------------------------------------
+
+
+def test_sgd_chains_defaults_start_and_standard_error():
+    """100 chains of batch 1 from θ = 0, seed 0; a given start; one chain has no standard error;
+    average_from = 0 averages from θ₀; a single rate is one step."""
+    from gdbook.train import sgd_chains
+
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(15, 2))
+    y = A @ np.array([1.0, 2.0]) + 0.1 * rng.normal(size=15)
+    lr = np.full(6, 0.1)
+    run = sgd_chains(A, y, lr)
+    same = sgd_chains(A, y, lr, batch_size=1, chains=100, start=np.zeros(2), average_from=0, seed=0)
+    assert np.array_equal(run.dist2, same.dist2) and np.array_equal(run.avg_dist2, same.avg_dist2)
+    star = np.linalg.lstsq(A, y, rcond=None)[0]
+    assert run.dist2[0] == pytest.approx((star**2).sum(), rel=1e-12) and run.avg_dist2[0] == run.dist2[0]
+    assert run.dist2.shape == run.dist2_se.shape == run.avg_dist2.shape == (7,)
+    from_star = sgd_chains(A, y, lr, start=star, chains=3)
+    assert from_star.dist2[0] == 0.0
+    one = sgd_chains(A, y, 0.1, chains=1, seed=1)
+    assert one.dist2.shape == (2,) and np.isnan(one.dist2_se).all()
+    assert run.dist2_se[0] == 0.0 and np.all(run.dist2_se[1:] > 0)  # a shared start, then differing draws
+    for kwargs, message in [
+        (dict(batch_size=0), r"^batch_size must be an integer in \[1, inf\], got 0$"),
+        (dict(chains=0), r"^chains must be an integer in \[1, inf\], got 0$"),
+        (dict(average_from=-1), r"^average_from must be an integer in \[0, inf\], got -1$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            sgd_chains(A, y, lr, **kwargs)
+    with pytest.raises(ValueError, match=r"^A must be \(n, d\) and y \(n,\), got \(15,\) and \(15,\)$"):
+        sgd_chains(A[:, 0], y, lr)
