@@ -23,7 +23,7 @@ import torch
 
 import gdbook as gd
 from gdbook import objectives
-from gdbook.optim import rules
+from gdbook.optim import _hyper, rules
 
 DT = torch.float64
 ALGOS = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "Adafactor", "Muon"]
@@ -315,6 +315,64 @@ def test_rule_decorator_on_python_numbers_and_int_arrays():
     x1, _ = rules.sgd(1.0, 2.0, {}, lr=0.25)
     x2, _ = rules.sgd(np.array([1, 2]), np.array([2, 4]), {}, lr=0.25)
     assert float(x1) == 0.5 and x2.dtype == np.float64 and x2.tolist() == [0.5, 1.0]
+
+
+def test_rule_decorator_both_forms():
+    """``@rule`` and ``@rule(check=...)``: the pure call runs the given check on the hyperparameters
+    (check_hyper by default), works on copies, and exposes the unchecked update and the check."""
+    calls = []
+
+    def step(x, g, state, *, lr):
+        state["n"] = state.get("n", 0) + 1
+        x -= lr * g
+
+    def only_small(**hyper):
+        calls.append(hyper)
+        if hyper["lr"] > 1:
+            raise ValueError("lr too large")
+
+    for made, check in ((rules.rule(step), _hyper.check_hyper), (rules.rule(check=only_small)(step), only_small)):
+        assert made.inplace is step and made.check is check and made.__name__ == "step"
+        x = np.array([1.0, 2.0])
+        new, state = made(x, np.array([1.0, -1.0]), {}, lr=0.5)
+        assert new.tolist() == [0.5, 2.5] and state == {"n": 1} and x.tolist() == [1.0, 2.0]
+    assert calls == [{"lr": 0.5}]
+    with pytest.raises(ValueError, match="^lr too large$"):
+        rules.rule(check=only_small)(step)(np.zeros(1), np.zeros(1), {}, lr=2.0)
+    with pytest.raises(ValueError, match="^Invalid learning rate: -1.0$"):
+        rules.rule(step)(np.zeros(1), np.zeros(1), {}, lr=-1.0)
+    assert rules.adafactor.check is _hyper.check_adafactor and rules.muon.check is _hyper.check_muon
+    assert rules.adam.check is _hyper.check_hyper
+
+
+@pytest.mark.parametrize("name,sign", [("momentum_classic", 1.0), ("momentum_negative", -1.0), ("momentum_ema", 1.0)])
+def test_momentum_forms_keep_the_velocity_as_v(name, sign):
+    """State key ``v`` (the book's velocity): classic v = βv + ηg, negative v = βv − ηg, EMA v = βv + (1 − β)g."""
+    fn, g = getattr(rules, name), np.array([2.0, -4.0])
+    x, state = fn(np.zeros(2), g, {}, lr=0.5, momentum=0.75)
+    x, state = fn(x, g, state, lr=0.5, momentum=0.75)
+    first = 0.25 * g if name == "momentum_ema" else sign * 0.5 * g
+    assert set(state) == {"v"}
+    np.testing.assert_allclose(state["v"], 0.75 * first + first, rtol=1e-15)
+
+
+@pytest.mark.parametrize("variant", range(4))
+def test_rule_adamw_is_torchs_adamw(variant):
+    """The adamw rule passes every hyperparameter on (lr, betas, eps, weight_decay, amsgrad, maximize):
+    its path is torch.optim.AdamW's. A large first gradient makes the second moment fall, so amsgrad matters."""
+    hyper = random_hyper("AdamW", np.random.default_rng(40 + variant), variant)
+    hyper["weight_decay"] = 0.05 if variant % 2 else 0.0
+    gen = torch.Generator().manual_seed(variant)
+    x = torch.randn(4, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([p], foreach=False, **hyper)
+    state = {}
+    for t in range(8):
+        g = 0.3 * x + torch.randn(4, dtype=DT, generator=gen) * (100.0 if t == 0 else 1.0)
+        x, state = rules.adamw(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
 
 
 def test_rule_matches_class_on_two_d():
@@ -1118,8 +1176,8 @@ def test_rule_defaults_are_torchs(rule, cls, shape):
     p = x.clone().requires_grad_(True)
     opt = getattr(torch.optim, cls)([p])
     state = {}
-    for _ in range(7):
-        g = 2 * x + torch.randn(shape, dtype=DT, generator=gen)
+    for t in range(7):  # a large first gradient: the second moments then fall (amsgrad would differ)
+        g = 2 * x + torch.randn(shape, dtype=DT, generator=gen) * (100.0 if t == 0 else 1.0)
         x, state = fn(x, g, state, **hyper)
         p.grad = g.clone()
         opt.step()
