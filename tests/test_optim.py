@@ -881,6 +881,12 @@ X = np.array([1.0, -2.0])
     (lambda: rules.sgd(X, None, {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got NoneType: None"),
     (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
     (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
+    (lambda: rules.adam(X, X, [X]), TypeError,
+     "state must be a dict (empty before the first step), got list: [array([ 1., -2.])]"),
+    (lambda: rules.sgd(X, "2x", {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got str: '2x'"),
+    (lambda: rules.sgd(torch.tensor([1j]), torch.tensor([1.0]), {}, lr=0.1), TypeError,
+     "x must be real; complex parameters: use the classes of gdbook.optim, "
+     "which treat a complex number as a pair of reals, as torch.optim does"),
     (lambda: rules.adam(X, X, {}, amsgrad="yes"), TypeError, "amsgrad must be True or False, got str: 'yes'"),
     (lambda: rules.nadam(X, X, {}, momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
     (lambda: rules.adafactor(X, X, {}, d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
