@@ -375,6 +375,33 @@ def test_rule_adamw_is_torchs_adamw(variant):
     torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("variant", range(4))
+@pytest.mark.parametrize("name", ALGOS)
+def test_pure_rules_chained_on_their_own_state_follow_torch(name, variant):
+    """What the pages do: x, state = rules.x(x, g, state, **hyper) with the state the rule keeps
+    itself (its step count ``t`` included), random hyperparameters (``opt.rule_hyper()`` maps torch's
+    names to the rule's), 12 steps: torch.optim's path; the state holds only what torch's class keeps."""
+    hyper = random_hyper(name, np.random.default_rng(700 + 13 * ALGOS.index(name) + variant), variant)
+    shape = shapes_for(name)[variant % 2]
+    gen = torch.Generator().manual_seed(variant)
+    x = torch.randn(shape, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = make_pair(name)[1]([p], **hyper)
+    kwargs = getattr(gd.optim, name)([x.clone().requires_grad_(True)], **hyper).rule_hyper()
+    fn, state = getattr(rules, gd.optim.__dict__[name].rule.__name__), {}
+    for t in range(12):
+        g = 0.3 * x + torch.randn(shape, dtype=DT, generator=gen) * (30.0 if t == 0 else 1.0)
+        x, state = fn(x, g, state, **kwargs)
+        p.grad = g.clone()
+        opt.step()
+    rtol = 1e-8 if name == "NAdam" else 1e-12  # torch's float32 product of momenta
+    torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+    names = getattr(gd.optim, name).state_names
+    # torch counts steps even where the update does not read the count (RMSprop, Adadelta): the rule does not
+    theirs = set(opt.state[p]) - (set() if "t" in state else {"step"})
+    assert {names.get(k, k) for k in state} == theirs, (state.keys(), opt.state[p].keys())
+
+
 def test_rule_matches_class_on_two_d():
     """The book's pages call rules on 2-D points; the class must follow the same path."""
     f = objectives.rosenbrock()
