@@ -55,6 +55,10 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/trajectory.py": ["tests/test_trajectory.py"],
     "gdbook/train.py": ["tests/test_train.py"],
     "gdbook/data.py": ["tests/test_train.py"],
+    "gdbook/compare.py": ["tests/test_compare.py"],
+    "gdbook/convergence.py": ["tests/test_convergence.py"],
+    "gdbook/curvature.py": ["tests/test_curvature.py"],
+    "gdbook/nets.py": ["tests/test_nets.py"],
 }
 
 _MEMOIZE = re.compile(r"^[ \t]*@memoize[ \t]*$", re.MULTILINE)
