@@ -1234,3 +1234,89 @@ def test_check_hyper_boundaries_and_messages_as_torch():
         with pytest.raises(exc) as err:
             check_hyper(**kwargs)
         assert str(err.value) == message
+
+
+def test_check_hyper_names_every_bad_value():
+    """NaN, complex and boolean tensors, non-bool flags, arrays of rates (the pure rules sweep them):
+    each is accepted or refused with a message naming the argument (torch's where torch checks)."""
+    nan = math.nan
+    for call, exc, message in [
+        (lambda: _hyper.check_hyper(lr=nan), ValueError, "Invalid learning rate: nan"),
+        (lambda: _hyper.check_hyper(dampening=nan), ValueError, "dampening must be in [0, 1], got nan"),
+        (lambda: _hyper.check_hyper(momentum=nan), ValueError, "Invalid momentum value: nan"),
+        (lambda: _hyper.check_hyper(betas=(0.9, nan)), ValueError, "Invalid beta parameter at index 1: nan"),
+        (lambda: _hyper.check_hyper(lr=torch.tensor(1j)), TypeError, "lr must be a real number, got a torch.complex64 tensor"),
+        (lambda: _hyper.check_hyper(eps=torch.tensor(True)), TypeError, "eps must be a real number, got a torch.bool tensor"),
+        (lambda: _hyper.check_hyper(foreach="yes"), TypeError, "foreach must be True, False or None, got str: 'yes'"),
+        (lambda: _hyper.check_hyper(nesterov=None), TypeError, "nesterov must be True or False, got NoneType: None"),
+        (lambda: _hyper.check_hyper(lr=np.array([0.1, -0.2])), ValueError, "Invalid learning rate: [ 0.1 -0.2]"),
+        (lambda: _hyper.check_hyper(momentum=np.array([0.5, 1.0])), ValueError, "momentum must be in [0, 1), got [0.5 1. ]"),
+        (lambda: _hyper.check_hyper(lr=np.array([])), TypeError, "lr must be a real number, got ndarray: array([], dtype=float64)"),
+        (lambda: _hyper.check_hyper(rho=1.0 + 1e-15), ValueError, "Invalid rho value: 1.000000000000001"),
+        (lambda: _hyper.check_hyper(alpha=torch.tensor(1.0)), ValueError, "alpha must be in [0, 1), got 1.0"),
+        (lambda: _hyper.check_adafactor(d=nan), ValueError, "Clipping threshold d should be >= 1 but is: nan"),
+        (lambda: _hyper.check_adafactor(beta2_decay=nan), ValueError, "beta2_decay should be <= 0 but is: nan"),
+        (lambda: _hyper.check_adafactor(eps=(None, 1e-3, 0.0)), TypeError,
+         "eps must be a pair (epsilon1 or None, epsilon2), got (None, 0.001, 0.0)"),
+        (lambda: _hyper.check_adafactor(eps=(math.inf, 1e-3)), ValueError, "epsilon1 must be a finite number, got inf"),
+        (lambda: _hyper.check_adafactor(lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
+        (lambda: _hyper.check_muon(ns_steps=100), ValueError, "Number of steps must be less than 100 for computational efficiency"),
+        (lambda: _hyper.check_muon(ns_steps=True), TypeError, "ns_steps must be an integer, got bool: True"),
+        (lambda: _hyper.check_muon(ns_coefficients=(1.0, math.inf, 2.0)), ValueError,
+         "ns_coefficients[1] must be a finite number, got inf"),
+        (lambda: _hyper.check_muon(ns_coefficients=[1.0, "b", 2.0]), TypeError,
+         "ns_coefficients[1] must be a real number, got str: 'b'"),
+        (lambda: _hyper.check_muon(ns_coefficients=3.0), ValueError, "Coefficients must be a tuple of exactly 3 values"),
+        (lambda: _hyper.check_muon(nesterov="yes"), TypeError, "nesterov must be True or False, got str: 'yes'"),
+        (lambda: _hyper.check_muon(lr=math.inf), ValueError, "lr must be a finite number, got inf"),
+        (lambda: _hyper.check_muon(momentum=0.5, maximize="no"), TypeError, "maximize must be True or False, got str: 'no'"),
+    ]:
+        with pytest.raises(exc) as info:
+            call()
+        assert str(info.value) == message
+    # accepted: the closed ends and the values torch takes
+    _hyper.check_hyper(nesterov=True, momentum=0.9)          # dampening 0 by default
+    _hyper.check_hyper(foreach=None, fused=None, differentiable=False, lr=np.array([0.0, 1e3]), momentum=0.0)
+    _hyper.check_hyper(betas=[0.0, 0.999], rho=1.0, alpha=0.0, eps=0.0, lr=torch.tensor(0.0))
+    _hyper.check_adafactor(d=math.inf, eps=(None, 0.0), beta2_decay=0.0, lr=0.0, weight_decay=0.0)
+    _hyper.check_adafactor(eps=[1e-30, 1e-3])
+    _hyper.check_muon(ns_steps=0, momentum=0.0, nesterov=True, adjust_lr_fn="match_rms_adamw")
+    _hyper.check_muon(ns_steps=np.int64(99), ns_coefficients=[3.0, -4.0, 2.0], adjust_lr_fn="original", eps=0.0)
+
+
+def test_optimizer_classes_name_what_they_refuse():
+    """torch's errors for its implementation flags and for sparse, complex and integer parameters."""
+    w = torch.zeros(2, dtype=DT, requires_grad=True)
+    for make, exc, message in [
+        (lambda: gd.optim.Adam([w], fused=True, differentiable=True), RuntimeError, "`fused` does not support `differentiable`"),
+        (lambda: gd.optim.Adam([w], fused=True, foreach=True), RuntimeError, "`fused` and `foreach` cannot be `True` together."),
+        (lambda: gd.optim.Adam([w], betas=(0.9, torch.tensor(0.999))), ValueError, "betas must be either both floats or both Tensors"),
+        (lambda: gd.optim.Adam([w], lr=torch.tensor(0.01), foreach=True), ValueError,
+         "lr as a Tensor is not supported for capturable=False and foreach=True"),
+        (lambda: gd.optim.Adam([w], betas=(torch.tensor(0.9), torch.tensor(0.99)), foreach=True), ValueError,
+         "betas[0] as a Tensor is not supported for capturable=False and foreach=True"),
+        (lambda: gd.optim.SGD([torch.zeros(2, dtype=torch.int64)], lr=0.1), TypeError,
+         "SGD optimizes floating-point or complex tensors; parameter 0 of the group has dtype torch.int64"),
+    ]:
+        with pytest.raises(exc) as info:
+            make()
+        assert str(info.value) == message
+    gd.optim.Adam([w], fused=True)  # alone, fused is accepted (and stored)
+    gd.optim.Adam([w], lr=torch.tensor(0.01), foreach=True, capturable=True)
+    opt = gd.optim.SGD([w], lr=0.1)
+    with pytest.raises(TypeError):
+        opt.add_param_group({"params": [torch.zeros(1, dtype=torch.int32)]})
+    assert len(opt.param_groups) == 1  # the refused group is not kept
+    for cls, message in ((gd.optim.Adafactor, "Adafactor does not support complex parameters"),
+                         (gd.optim.Muon, "Muon does not support complex parameters")):
+        z = torch.zeros(2, 2, dtype=torch.complex128, requires_grad=True)
+        opt = cls([z])
+        z.grad = torch.ones_like(z)
+        with pytest.raises(RuntimeError) as info:
+            opt.step()
+        assert str(info.value) == message
+    e = torch.zeros(4, dtype=DT, requires_grad=True)
+    opt = gd.optim.Adagrad([e], weight_decay=0.1)
+    e.grad = torch.sparse_coo_tensor([[1]], [1.0], (4,), dtype=DT)
+    with pytest.raises(RuntimeError, match="^weight_decay option is not compatible with sparse gradients$"):
+        opt.step()
