@@ -84,6 +84,9 @@ def test_steps_to():
     # x_t = 0.5^t, f = 0.25^t: f <= 1e-6 first at t = 10
     assert run.steps_to(1e-6) == 10
     assert run.steps_to(1e-30) is None
+    # the first step with f - f_min <= tol, the bound included (0.25^10 is exact in binary)
+    assert run.steps_to(0.25**10) == 10 and run.steps_to(0.25**10 * (1 - 1e-15)) == 11
+    assert run.steps_to(1.0) == 0 and run.steps_to(1 + 0.25**10, f_min=-1.0) == 10
 
 
 def test_any_torch_optimizer_and_same_result():
