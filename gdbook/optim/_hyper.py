@@ -234,7 +234,7 @@ def check_muon(**hyper) -> None:
     fn = hyper.get("adjust_lr_fn")
     if fn is not None and fn not in ("original", "match_rms_adamw"):
         raise ValueError(f"Adjust learning rate function {fn} is not supported")
-    rest = {k: v for k, v in hyper.items() if k not in _MUON and k not in ("ns_steps", "ns_coefficients", "adjust_lr_fn")}
+    rest = {k: v for k, v in hyper.items() if k not in _MUON}  # check_hyper leaves ns_steps ... alone
     if "nesterov" in rest:  # a flag, but not SGD's "Nesterov needs momentum": torch's Muon takes momentum=0
         _check_flag("nesterov", rest.pop("nesterov"))
     check_hyper(**rest)
