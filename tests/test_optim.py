@@ -1255,6 +1255,8 @@ def test_check_hyper_names_every_bad_value():
         (lambda: _hyper.check_hyper(rho=1.0 + 1e-15), ValueError, "Invalid rho value: 1.000000000000001"),
         (lambda: _hyper.check_hyper(alpha=torch.tensor(1.0)), ValueError, "alpha must be in [0, 1), got 1.0"),
         (lambda: _hyper.check_adafactor(d=nan), ValueError, "Clipping threshold d should be >= 1 but is: nan"),
+        (lambda: _hyper.check_adafactor(lr="0.1"), TypeError, "lr must be a real number, got str: '0.1'"),
+        (lambda: _hyper.check_muon(weight_decay=torch.tensor([0.1, 0.2])), ValueError, "Tensor weight_decay must be 1-element"),
         (lambda: _hyper.check_adafactor(beta2_decay=nan), ValueError, "beta2_decay should be <= 0 but is: nan"),
         (lambda: _hyper.check_adafactor(eps=(None, 1e-3, 0.0)), TypeError,
          "eps must be a pair (epsilon1 or None, epsilon2), got (None, 0.001, 0.0)"),
