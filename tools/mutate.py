@@ -49,9 +49,10 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/objectives.py": ["tests/test_objectives.py"],
     "gdbook/init.py": ["tests/test_init.py"],
     "gdbook/landscape.py": ["tests/test_landscape.py"],
-    "gdbook/optim/rules.py": ["tests/test_optim.py", "tests/test_momentum_forms.py"],
-    "gdbook/optim/_hyper.py": ["tests/test_optim.py"],
-    "gdbook/optim/optimizers.py": ["tests/test_optim.py"],
+    # test_torch_matrix runs torch's own optimizer inputs: sparse, complex, differentiable, errors
+    "gdbook/optim/rules.py": ["tests/test_optim.py", "tests/test_momentum_forms.py", "tests/test_torch_matrix.py"],
+    "gdbook/optim/_hyper.py": ["tests/test_optim.py", "tests/test_torch_matrix.py"],
+    "gdbook/optim/optimizers.py": ["tests/test_optim.py", "tests/test_torch_matrix.py"],
     "gdbook/trajectory.py": ["tests/test_trajectory.py"],
     "gdbook/train.py": ["tests/test_train.py"],
     "gdbook/data.py": ["tests/test_train.py"],
