@@ -1322,3 +1322,46 @@ def test_optimizer_classes_name_what_they_refuse():
     e.grad = torch.sparse_coo_tensor([[1]], [1.0], (4,), dtype=DT)
     with pytest.raises(RuntimeError, match="^weight_decay option is not compatible with sparse gradients$"):
         opt.step()
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_an_older_checkpoint_loads_as_in_torch(name):
+    """A state_dict from an older torch (groups without the newer flags, ``step`` and NAdam's
+    ``mu_product`` plain numbers) loads into gdbook's class as into torch's: the same group
+    values (AdamW always decoupled), tensors for the counts, and the same continuation."""
+    init = initial_params(21, shapes_for(name))
+    grads = gradient_sequence(21, steps=10, shapes=shapes_for(name))
+    ours, theirs = make_pair(name)
+    params = [p.clone().requires_grad_(True) for p in init]
+    opt = ours(params, lr=0.01)
+    for step in grads[:5]:
+        for p, noise in zip(params, step):
+            p.grad = noise + 0.3 * p.detach()
+        opt.step()
+    old = copy.deepcopy(opt.state_dict())
+    for group in old["param_groups"]:
+        for key in getattr(gd.optim, name).flag_defaults:
+            group.pop(key, None)
+        if name == "AdamW":
+            group["decoupled_weight_decay"] = False
+    for st in old["state"].values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                st[key] = float(st[key])
+    resumed = []
+    for factory in (ours, theirs):
+        ps = [p.detach().clone().requires_grad_(True) for p in params]
+        o = factory(ps, lr=0.01)
+        o.load_state_dict(copy.deepcopy(old))
+        for st in o.state.values():
+            assert all(torch.is_tensor(st[k]) for k in ("step", "mu_product") if k in st)
+        for step in grads[5:]:
+            for p, noise in zip(ps, step):
+                p.grad = noise + 0.3 * p.detach()
+            o.step()
+        resumed.append((o.state_dict()["param_groups"], ps))
+    (groups_ours, a), (groups_theirs, b) = resumed
+    keys = set(getattr(gd.optim, name).flag_defaults) | {"decoupled_weight_decay"}
+    for g_ours, g_theirs in zip(groups_ours, groups_theirs):
+        assert {k: g_ours.get(k) for k in keys} == {k: g_theirs.get(k) for k in keys}
+    assert all(rel_diff(x.detach(), y.detach()) <= 1e-12 for x, y in zip(a, b))
