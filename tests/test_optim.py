@@ -1365,3 +1365,25 @@ def test_an_older_checkpoint_loads_as_in_torch(name):
     for g_ours, g_theirs in zip(groups_ours, groups_theirs):
         assert {k: g_ours.get(k) for k in keys} == {k: g_theirs.get(k) for k in keys}
     assert all(rel_diff(x.detach(), y.detach()) <= 1e-12 for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("fused", [None, True])
+def test_step_dtype_follows_torchs_default_dtype(fused):
+    """torch keeps ``step`` (and NAdam's ``mu_product``) in float32, in float64 under a float64
+    default dtype, always float32 when fused: gdbook's classes keep the same dtypes."""
+    previous = torch.get_default_dtype()
+    try:
+        for default in (torch.float32, torch.float64):
+            torch.set_default_dtype(default)
+            for name in ("Adam", "NAdam", "Adagrad"):
+                kw = {"fused": fused} if fused and name in ("Adam", "Adagrad") else {}
+                dtypes = []
+                for cls in (getattr(gd.optim, name), getattr(torch.optim, name)):
+                    w = torch.zeros(2, dtype=DT, requires_grad=True)
+                    opt = cls([w], **kw)
+                    w.grad = torch.ones_like(w)
+                    opt.step()
+                    dtypes.append({k: v.dtype for k, v in opt.state[w].items() if k in ("step", "mu_product")})
+                assert dtypes[0] == dtypes[1], (name, default, dtypes)
+    finally:
+        torch.set_default_dtype(previous)
