@@ -1173,6 +1173,12 @@ def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
     for b in ([0.9, 0.999], (0.9, 0.999), (0.0, 1.0), (0.9, math.nan), (-0.0, 0.5), (1, 0.5), (0.5,), (0.5, 0.5, 0.5)):
         assert outcome(lambda: _hyper.check_hyper(betas=b)) == outcome(lambda: _hyper._check_betas(b)), b
     assert outcome(lambda: _hyper.check_hyper(lr=10**400)) == "ValueError: lr must be a finite number, got an integer of 401 digits"
+    # and the fast path answers every plain float or int (up to 2**53) in range itself, nothing else
+    for name, (low, high, high_open, _) in _hyper._RANGES.items():
+        for v in edges + [np.float64(0.5), torch.tensor(0.5), np.array(0.5)]:
+            plain = type(v) is float or (type(v) is int and abs(v) <= 2**53)
+            inside = plain and math.isfinite(v) and low <= v and (v < high if high_open else v <= high)
+            assert _hyper._plainly_in_range(name, v) == inside, (name, v)
 
 
 def test_adafactor_machine_epsilon_per_parameter():
