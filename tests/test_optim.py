@@ -1173,6 +1173,10 @@ def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
     for b in ([0.9, 0.999], (0.9, 0.999), (0.0, 1.0), (0.9, math.nan), (-0.0, 0.5), (1, 0.5), (0.5,), (0.5, 0.5, 0.5)):
         assert outcome(lambda: _hyper.check_hyper(betas=b)) == outcome(lambda: _hyper._check_betas(b)), b
     assert outcome(lambda: _hyper.check_hyper(lr=10**400)) == "ValueError: lr must be a finite number, got an integer of 401 digits"
+    for b, plain in [((0.9, 0.999), True), ((0.0, 0.5), True), ((-0.0, 0.5), True), ([0.9, 0.999], False),
+                     ((1, 0.5), False), ((0.9, 1.0), False), ((0.9, math.nan), False), ((-0.1, 0.5), False),
+                     ((0.5,), False), ((0.5, 0.5, 0.5), False), ((np.float64(0.5), 0.5), False)]:
+        assert _hyper._plainly_betas(b) is plain, b
     # and the fast path answers every plain float or int (up to 2**53) in range itself, nothing else
     for name, (low, high, high_open, _) in _hyper._RANGES.items():
         for v in edges + [np.float64(0.5), torch.tensor(0.5), np.array(0.5)]:
