@@ -228,3 +228,58 @@ def test_arguments_named_in_errors():
         start_point(f, (1.0, float("nan")))
     p = start_point(objectives.square(), 3)
     assert p.dtype == np.float64 and p.tolist() == [3.0]
+
+
+def test_messages_name_the_culprits_type_and_labels_without_a_name():
+    """The errors name the type that was passed; a factory or rule without a ``__name__`` is
+    labelled by its type (trajectory) or as "rule" (run_rule)."""
+    import functools
+
+    f = objectives.bowl(1)
+    with pytest.raises(TypeError) as info:
+        gd.trajectory(lambda x: x * x, optim.SGD, lr=0.1)
+    assert str(info.value).startswith("objective must be a gdbook Objective") and ", got function: <function" in str(info.value)
+    with pytest.raises(TypeError) as info:
+        gd.trajectory(f, optim.Adam([torch.zeros(1, requires_grad=True)]), lr=0.1)
+    assert str(info.value) == ("optimizer must be an optimizer class or factory (gd.optim.Adam), not an instance: "
+                               "pass the class and its hyperparameters, trajectory(f, gd.optim.Adam, lr=...)")
+    factory = functools.partial(optim.SGD, momentum=0.5)
+    assert optimizer_name(factory) == "partial" and gd.trajectory(f, factory, lr=0.1, steps=1).label == "partial"
+    assert gd.run_rule(f, functools.partial(optim.rules.sgd, lr=0.1), steps=1).label == "rule"
+
+
+def test_the_optimizer_gets_a_parameter_that_requires_grad():
+    """As a model's parameters do: factories that check it (or hook on it) see requires_grad=True."""
+    seen = []
+
+    def factory(params, **hyper):
+        seen.append([(p.requires_grad, p.is_leaf, p.dtype) for p in params])
+        return optim.SGD(params, **hyper)
+
+    gd.trajectory(objectives.bowl(1), factory, lr=0.1, steps=1)
+    assert seen == [[(True, True, torch.float64)]]
+
+
+def test_run_rule_hands_the_rule_a_float64_gradient_shaped_like_x_and_stays_quiet():
+    """The rule gets g with x's shape (1-D objectives included: a vector of one); a rule that
+    overflows or makes NaN ends the run as a divergence, without NumPy's RuntimeWarnings."""
+    import warnings
+
+    shapes = []
+
+    def spy(x, g, state, **hyper):
+        shapes.append((x.shape, np.shape(g), np.asarray(g).dtype))
+        return x - 0.1 * g, state
+
+    gd.run_rule(objectives.square(), spy, steps=2, start=3.0)
+    gd.run_rule(objectives.bowl(2), spy, steps=1, start=(1.0, 2.0))
+    assert shapes == [((1,), (1,), np.float64)] * 2 + [((2,), (2,), np.float64)]
+
+    def blow_up(x, g, state):
+        big = x * 1e300 * 1e300  # overflows to inf
+        return big - big, state  # inf - inf: NaN
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = gd.run_rule(objectives.bowl(2), blow_up, steps=3, start=(1.0, 2.0))
+    assert run.diverged and run.diverged_at == 1 and run.path.tolist() == [[1.0, 2.0]]
