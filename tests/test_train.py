@@ -233,6 +233,10 @@ def test_synthetic_classification_classes_and_means():
         np.testing.assert_allclose(zero, np.full(d, -s / 2 / np.sqrt(d)), atol=0.03)
         assert np.linalg.norm(one - zero) == pytest.approx(s, abs=0.05)
         assert X[y == 1].std(axis=0) == pytest.approx(np.ones(d), abs=0.03)  # identity covariance
+    # the draws are float64, not float32 numbers promoted: hardly any offset from its class mean is a float32
+    X, y = data.synthetic_classification(n=500, d=3, seed=4)
+    noise = X - (2 * y[:, None] - 1) * 1.5 / 2 / np.sqrt(3)
+    assert np.mean(noise.astype(np.float32).astype(np.float64) == noise) < 0.01
     with pytest.raises(ValueError, match=r"^n must be an integer in \[2, inf\], got 1$"):
         data.synthetic_classification(n=1)
     with pytest.raises(ValueError, match=r"^d must be an integer in \[1, inf\], got 0$"):
