@@ -362,3 +362,47 @@ def test_sgd_chains_defaults_start_and_standard_error():
             sgd_chains(A, y, lr, **kwargs)
     with pytest.raises(ValueError, match=r"^A must be \(n, d\) and y \(n,\), got \(15,\) and \(15,\)$"):
         sgd_chains(A[:, 0], y, lr)
+
+
+def test_sgd_chains_mean_standard_error_and_late_average_over_several_chains():
+    """Three chains written out by hand with the same draws: dist2 is their mean, dist2_se the
+    standard error (ddof 1) over them, theta_star the least-squares solution, and an average
+    that starts at the last step is the last iterate (its distance averaged over the chains)."""
+    from gdbook.train import sgd_chains
+
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(12, 2))
+    y = A @ np.array([0.5, -1.0]) + 0.3 * rng.normal(size=12)
+    lr, chains, b = np.array([0.2, 0.1, 0.1]), 3, 2
+    for k in (3, 2):
+        run = sgd_chains(A, y, lr, batch_size=b, chains=k, average_from=3, seed=9)
+        star = np.linalg.lstsq(A, y, rcond=None)[0]
+        np.testing.assert_allclose(run.theta_star, star, rtol=1e-12)
+        draws, th = np.random.default_rng(9), np.zeros((k, 2))
+        per_chain = [((th - star) ** 2).sum(axis=1)]
+        for eta in lr:
+            idx = draws.integers(0, 12, (k, b))
+            th = np.stack([th[c] - eta * (A[idx[c]] @ th[c] - y[idx[c]]) @ A[idx[c]] / b for c in range(k)])
+            per_chain.append(((th - star) ** 2).sum(axis=1))
+        per_chain = np.array(per_chain)
+        np.testing.assert_allclose(run.dist2, per_chain.mean(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(run.dist2_se[1:], per_chain[1:].std(axis=1, ddof=1) / np.sqrt(k), rtol=1e-9)
+        assert np.isnan(run.avg_dist2[:3]).all() and run.avg_dist2[3] == pytest.approx(run.dist2[3], rel=1e-12)
+    one = sgd_chains(A, y, lr, chains=1)
+    assert one.dist2_se.shape == (4,) and np.isnan(one.dist2_se).all()
+
+
+def test_the_schedule_sets_the_rate_the_optimizer_uses():
+    """The rate of each epoch is the one the optimizer steps with (a schedule of 0 freezes the
+    weights whatever lr is), and the optimizer is built with lr (a factory may require it)."""
+    frozen = train_regression(optim.SGD, lr=0.5, epochs=2, period=1000, seed=2, schedule=lambda epoch: 0.0)
+    w0 = 0.01 * torch.randn(2, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert np.array_equal(frozen.w, w0.numpy()) and frozen.b == 0.0 and frozen.lr == [0.0, 0.0]
+    seen = []
+
+    def needs_lr(params, lr):
+        seen.append(lr)
+        return optim.SGD(params, lr=lr)
+
+    h = train_regression(needs_lr, lr=0.03, epochs=1, period=1000)
+    assert seen == [0.03] and not h.diverged
