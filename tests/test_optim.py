@@ -345,6 +345,18 @@ def test_rule_decorator_both_forms():
     assert rules.adam.check is _hyper.check_hyper
 
 
+def test_pure_rules_take_tensors_that_require_grad():
+    """A parameter that requires grad goes through the pure call (autograd sees the step: for SGD,
+    d x_new / d x = 1); a complex one is refused with the message, not NumPy's conversion error."""
+    x = torch.tensor([1.0, 2.0], dtype=DT, requires_grad=True)
+    new, _ = rules.sgd(x, torch.ones(2, dtype=DT), {}, lr=0.1)
+    assert new.tolist() == [0.9, 1.9] and new.requires_grad
+    (grad,) = torch.autograd.grad(new.sum(), x)
+    assert grad.tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="^x must be real; complex parameters"):
+        rules.sgd(torch.tensor([1j], requires_grad=True), torch.ones(1), {}, lr=0.1)
+
+
 @pytest.mark.parametrize("name,sign", [("momentum_classic", 1.0), ("momentum_negative", -1.0), ("momentum_ema", 1.0)])
 def test_momentum_forms_keep_the_velocity_as_v(name, sign):
     """State key ``v`` (the book's velocity): classic v = βv + ηg, negative v = βv − ηg, EMA v = βv + (1 − β)g."""
