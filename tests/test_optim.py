@@ -374,6 +374,7 @@ def test_rule_adamw_is_torchs_adamw(variant):
     its path is torch.optim.AdamW's. A large first gradient makes the second moment fall, so amsgrad matters."""
     hyper = random_hyper("AdamW", np.random.default_rng(40 + variant), variant)
     hyper["weight_decay"] = 0.05 if variant % 2 else 0.0
+    hyper["maximize"] = variant in (1, 2)
     gen = torch.Generator().manual_seed(variant)
     x = torch.randn(4, dtype=DT, generator=gen)
     p = x.clone().requires_grad_(True)
