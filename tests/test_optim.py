@@ -13,6 +13,7 @@ PyTorch's own optimizer test inputs are run in ``test_torch_matrix.py``.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import functools
 import math
@@ -1410,3 +1411,71 @@ def test_step_dtype_follows_torchs_default_dtype(fused):
                 assert dtypes[0] == dtypes[1], (name, default, dtypes)
     finally:
         torch.set_default_dtype(previous)
+
+
+def test_a_subclass_maps_group_keys_to_the_rules_keywords():
+    """RuleOptimizer reads the rule's keyword-only arguments when a subclass is made: rule_hyper()
+    passes exactly those (torch's group names mapped by hyper_names, bookkeeping left out), so a
+    new class on rules.adam steps like gdbook's Adam; an intermediate class may have no rule."""
+
+    class Base(gd.optim.RuleOptimizer):  # no rule of its own: allowed
+        pass
+
+    class MyAdam(Base):
+        rule = staticmethod(rules.adam)
+        state_names = {"t": "step", "m": "exp_avg", "s": "exp_avg_sq"}
+        hyper_names = {"decoupled": "decoupled_weight_decay"}
+
+        def __init__(self, params, lr=1e-3, decoupled_weight_decay=False):
+            super().__init__(params, dict(lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1, amsgrad=False,
+                                          maximize=False, decoupled_weight_decay=decoupled_weight_decay,
+                                          foreach=None, differentiable=False))
+
+    a = torch.tensor([1.0, -2.0], dtype=DT, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    mine, ref = MyAdam([a], lr=0.1, decoupled_weight_decay=True), gd.optim.AdamW([b], lr=0.1, weight_decay=0.1)
+    assert mine.rule_hyper() == dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1, amsgrad=False,
+                                     maximize=False, decoupled=True)
+    for _ in range(3):
+        for p in (a, b):
+            p.grad = 2 * p.detach()
+        mine.step(), ref.step()
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAdam", "Adagrad"])
+def test_checkpoint_with_plain_counts_loads_with_capturable_and_params_without_state(name):
+    """A checkpoint whose first parameter has no state yet and whose counts are plain numbers
+    loads for every parameter, capturable groups included (the counts then sit on the parameter's device)."""
+    cls = getattr(gd.optim, name)
+    kw = {} if name == "Adagrad" else {"capturable": True}
+    a, b = (torch.zeros(2, dtype=DT, requires_grad=True) for _ in range(2))
+    opt = cls([a, b], lr=0.01, **kw)
+    b.grad = torch.ones(2, dtype=DT)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    if name != "Adagrad":
+        assert 0 not in sd["state"]
+    for st in sd["state"].values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                st[key] = float(st[key])
+    fresh = cls([a.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)], lr=0.01, **kw)
+    fresh.load_state_dict(sd)
+    for st in fresh.state.values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                assert torch.is_tensor(st[key]) and st[key].device == b.device
+
+
+def test_classes_store_the_implementation_flags_they_are_given():
+    """foreach, differentiable, fused, capturable: stored in the groups as given, as torch stores them."""
+    w = torch.zeros(2, 2, dtype=DT, requires_grad=True)
+    for name in ALGOS + ["Lion"]:
+        cls = getattr(gd.optim, name)
+        sig = inspect.signature(cls.__init__).parameters
+        flags = {k: True for k in ("foreach", "differentiable", "capturable") if k in sig}
+        if name == "Adam":
+            flags["capturable"] = True
+        group = cls([w], **flags).param_groups[0]
+        assert {k: group[k] for k in flags} == flags, name
