@@ -1479,3 +1479,15 @@ def test_classes_store_the_implementation_flags_they_are_given():
             flags["capturable"] = True
         group = cls([w], **flags).param_groups[0]
         assert {k: group[k] for k in flags} == flags, name
+
+
+def test_adam_checks_in_torchs_order():
+    """Two bad arguments: the error is torch's first one (lr before eps before betas)."""
+    w = torch.zeros(2, requires_grad=True)
+    for kwargs in (dict(lr=-1.0, betas=(2.0, 0.9)), dict(lr=-1.0, eps=-1.0), dict(eps=-1.0, betas=(2.0, 0.9))):
+        messages = []
+        for cls in (gd.optim.Adam, torch.optim.Adam):
+            with pytest.raises(ValueError) as info:
+                cls([w], **kwargs)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1], kwargs
