@@ -1484,10 +1484,16 @@ def test_classes_store_the_implementation_flags_they_are_given():
 def test_adam_checks_in_torchs_order():
     """Two bad arguments: the error is torch's first one (lr before eps before betas)."""
     w = torch.zeros(2, requires_grad=True)
-    for kwargs in (dict(lr=-1.0, betas=(2.0, 0.9)), dict(lr=-1.0, eps=-1.0), dict(eps=-1.0, betas=(2.0, 0.9))):
+    for kwargs in (dict(lr=-1.0, betas=(2.0, 0.9)), dict(lr=-1.0, eps=-1.0), dict(eps=-1.0, betas=(2.0, 0.9)),
+                   dict(weight_decay=-1.0, betas=(0.9, torch.tensor(0.99)))):
         messages = []
         for cls in (gd.optim.Adam, torch.optim.Adam):
             with pytest.raises(ValueError) as info:
                 cls([w], **kwargs)
             messages.append(str(info.value))
         assert messages[0] == messages[1], kwargs
+
+    # one-element tensor betas are stored as 0-d tensors, as torch's _to_scalar does
+    groups = [cls([w], betas=(torch.tensor([0.9]), torch.tensor([0.999]))).param_groups[0]["betas"]
+              for cls in (gd.optim.Adam, torch.optim.Adam)]
+    assert [b.shape for b in groups[0]] == [b.shape for b in groups[1]] == [torch.Size([])] * 2
