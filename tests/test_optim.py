@@ -13,6 +13,7 @@ PyTorch's own optimizer test inputs are run in ``test_torch_matrix.py``.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import functools
 import math
@@ -23,7 +24,7 @@ import torch
 
 import gdbook as gd
 from gdbook import objectives
-from gdbook.optim import rules
+from gdbook.optim import _hyper, rules
 
 DT = torch.float64
 ALGOS = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "Adafactor", "Muon"]
@@ -315,6 +316,104 @@ def test_rule_decorator_on_python_numbers_and_int_arrays():
     x1, _ = rules.sgd(1.0, 2.0, {}, lr=0.25)
     x2, _ = rules.sgd(np.array([1, 2]), np.array([2, 4]), {}, lr=0.25)
     assert float(x1) == 0.5 and x2.dtype == np.float64 and x2.tolist() == [0.5, 1.0]
+
+
+def test_rule_decorator_both_forms():
+    """``@rule`` and ``@rule(check=...)``: the pure call runs the given check on the hyperparameters
+    (check_hyper by default), works on copies, and exposes the unchecked update and the check."""
+    calls = []
+
+    def step(x, g, state, *, lr):
+        state["n"] = state.get("n", 0) + 1
+        x -= lr * g
+
+    def only_small(**hyper):
+        calls.append(hyper)
+        if hyper["lr"] > 1:
+            raise ValueError("lr too large")
+
+    for made, check in ((rules.rule(step), _hyper.check_hyper), (rules.rule(check=only_small)(step), only_small)):
+        assert made.inplace is step and made.check is check and made.__name__ == "step"
+        x = np.array([1.0, 2.0])
+        new, state = made(x, np.array([1.0, -1.0]), {}, lr=0.5)
+        assert new.tolist() == [0.5, 2.5] and state == {"n": 1} and x.tolist() == [1.0, 2.0]
+    assert calls == [{"lr": 0.5}]
+    with pytest.raises(ValueError, match="^lr too large$"):
+        rules.rule(check=only_small)(step)(np.zeros(1), np.zeros(1), {}, lr=2.0)
+    with pytest.raises(ValueError, match="^Invalid learning rate: -1.0$"):
+        rules.rule(step)(np.zeros(1), np.zeros(1), {}, lr=-1.0)
+    assert rules.adafactor.check is _hyper.check_adafactor and rules.muon.check is _hyper.check_muon
+    assert rules.adam.check is _hyper.check_hyper
+
+
+def test_pure_rules_take_tensors_that_require_grad():
+    """A parameter that requires grad goes through the pure call (autograd sees the step: for SGD,
+    d x_new / d x = 1); a complex one is refused with the message, not NumPy's conversion error."""
+    x = torch.tensor([1.0, 2.0], dtype=DT, requires_grad=True)
+    new, _ = rules.sgd(x, torch.ones(2, dtype=DT), {}, lr=0.1)
+    assert new.tolist() == [0.9, 1.9] and new.requires_grad
+    (grad,) = torch.autograd.grad(new.sum(), x)
+    assert grad.tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="^x must be real; complex parameters"):
+        rules.sgd(torch.tensor([1j], requires_grad=True), torch.ones(1), {}, lr=0.1)
+
+
+@pytest.mark.parametrize("name,sign", [("momentum_classic", 1.0), ("momentum_negative", -1.0), ("momentum_ema", 1.0)])
+def test_momentum_forms_keep_the_velocity_as_v(name, sign):
+    """State key ``v`` (the book's velocity): classic v = βv + ηg, negative v = βv − ηg, EMA v = βv + (1 − β)g."""
+    fn, g = getattr(rules, name), np.array([2.0, -4.0])
+    x, state = fn(np.zeros(2), g, {}, lr=0.5, momentum=0.75)
+    x, state = fn(x, g, state, lr=0.5, momentum=0.75)
+    first = 0.25 * g if name == "momentum_ema" else sign * 0.5 * g
+    assert set(state) == {"v"}
+    np.testing.assert_allclose(state["v"], 0.75 * first + first, rtol=1e-15)
+
+
+@pytest.mark.parametrize("variant", range(4))
+def test_rule_adamw_is_torchs_adamw(variant):
+    """The adamw rule passes every hyperparameter on (lr, betas, eps, weight_decay, amsgrad, maximize):
+    its path is torch.optim.AdamW's. A large first gradient makes the second moment fall, so amsgrad matters."""
+    hyper = random_hyper("AdamW", np.random.default_rng(40 + variant), variant)
+    hyper["weight_decay"] = 0.05 if variant % 2 else 0.0
+    hyper["maximize"] = variant in (1, 2)
+    gen = torch.Generator().manual_seed(variant)
+    x = torch.randn(4, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([p], foreach=False, **hyper)
+    state = {}
+    for t in range(8):
+        g = 0.3 * x + torch.randn(4, dtype=DT, generator=gen) * (100.0 if t == 0 else 1.0)
+        x, state = rules.adamw(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("variant", range(4))
+@pytest.mark.parametrize("name", ALGOS)
+def test_pure_rules_chained_on_their_own_state_follow_torch(name, variant):
+    """What the pages do: x, state = rules.x(x, g, state, **hyper) with the state the rule keeps
+    itself (its step count ``t`` included), random hyperparameters (``opt.rule_hyper()`` maps torch's
+    names to the rule's), 12 steps: torch.optim's path; the state holds only what torch's class keeps."""
+    hyper = random_hyper(name, np.random.default_rng(700 + 13 * ALGOS.index(name) + variant), variant)
+    shape = shapes_for(name)[variant % 2]
+    gen = torch.Generator().manual_seed(variant)
+    x = torch.randn(shape, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt = make_pair(name)[1]([p], **hyper)
+    kwargs = getattr(gd.optim, name)([x.clone().requires_grad_(True)], **hyper).rule_hyper()
+    fn, state = getattr(rules, gd.optim.__dict__[name].rule.__name__), {}
+    for t in range(12):
+        g = 0.3 * x + torch.randn(shape, dtype=DT, generator=gen) * (30.0 if t == 0 else 1.0)
+        x, state = fn(x, g, state, **kwargs)
+        p.grad = g.clone()
+        opt.step()
+    rtol = 1e-8 if name == "NAdam" else 1e-12  # torch's float32 product of momenta
+    torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+    names = getattr(gd.optim, name).state_names
+    # torch counts steps even where the update does not read the count (RMSprop, Adadelta): the rule does not
+    theirs = set(opt.state[p]) - (set() if "t" in state else {"step"})
+    assert {names.get(k, k) for k in state} == theirs, (state.keys(), opt.state[p].keys())
 
 
 def test_rule_matches_class_on_two_d():
@@ -823,6 +922,12 @@ X = np.array([1.0, -2.0])
     (lambda: rules.sgd(X, None, {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got NoneType: None"),
     (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
     (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
+    (lambda: rules.adam(X, X, [X]), TypeError,
+     "state must be a dict (empty before the first step), got list: [array([ 1., -2.])]"),
+    (lambda: rules.sgd(X, "2x", {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got str: '2x'"),
+    (lambda: rules.sgd(torch.tensor([1j]), torch.tensor([1.0]), {}, lr=0.1), TypeError,
+     "x must be real; complex parameters: use the classes of gdbook.optim, "
+     "which treat a complex number as a pair of reals, as torch.optim does"),
     (lambda: rules.adam(X, X, {}, amsgrad="yes"), TypeError, "amsgrad must be True or False, got str: 'yes'"),
     (lambda: rules.nadam(X, X, {}, momentum_decay=-1.0), ValueError, "Invalid momentum_decay value: -1.0"),
     (lambda: rules.adafactor(X, X, {}, d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
@@ -1082,6 +1187,16 @@ def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
     for b in ([0.9, 0.999], (0.9, 0.999), (0.0, 1.0), (0.9, math.nan), (-0.0, 0.5), (1, 0.5), (0.5,), (0.5, 0.5, 0.5)):
         assert outcome(lambda: _hyper.check_hyper(betas=b)) == outcome(lambda: _hyper._check_betas(b)), b
     assert outcome(lambda: _hyper.check_hyper(lr=10**400)) == "ValueError: lr must be a finite number, got an integer of 401 digits"
+    for b, plain in [((0.9, 0.999), True), ((0.0, 0.5), True), ((-0.0, 0.5), True), ([0.9, 0.999], False),
+                     ((1, 0.5), False), ((0.9, 1.0), False), ((0.9, math.nan), False), ((-0.1, 0.5), False),
+                     ((0.5,), False), ((0.5, 0.5, 0.5), False), ((np.float64(0.5), 0.5), False)]:
+        assert _hyper._plainly_betas(b) is plain, b
+    # and the fast path answers every plain float or int (up to 2**53) in range itself, nothing else
+    for name, (low, high, high_open, _) in _hyper._RANGES.items():
+        for v in edges + [np.float64(0.5), torch.tensor(0.5), np.array(0.5)]:
+            plain = type(v) is float or (type(v) is int and abs(v) <= 2**53)
+            inside = plain and math.isfinite(v) and low <= v and (v < high if high_open else v <= high)
+            assert _hyper._plainly_in_range(name, v) == inside, (name, v)
 
 
 def test_adafactor_machine_epsilon_per_parameter():
@@ -1103,23 +1218,29 @@ def test_adafactor_machine_epsilon_per_parameter():
     assert not torch.allclose(final_p32(torch.optim.Adafactor, with_p64=True), alone, rtol=1e-3, atol=0)
 
 
-@pytest.mark.parametrize("rule,cls", [("sgd", "SGD"), ("adagrad", "Adagrad"), ("rmsprop", "RMSprop"),
-                                      ("adadelta", "Adadelta"), ("adam", "Adam"), ("adamw", "AdamW")])
-def test_rule_defaults_are_torchs(rule, cls):
+@pytest.mark.parametrize("rule,cls,shape", [
+    ("sgd", "SGD", (3,)), ("adagrad", "Adagrad", (3,)), ("rmsprop", "RMSprop", (3,)),
+    ("adadelta", "Adadelta", (3,)), ("adam", "Adam", (3,)), ("adamw", "AdamW", (3,)), ("nadam", "NAdam", (3,)),
+    ("radam", "RAdam", (3,)), ("adamax", "Adamax", (3,)), ("adafactor", "Adafactor", (3,)),
+    ("adafactor", "Adafactor", (3, 4)), ("adafactor", "Adafactor", (2, 3, 4)), ("muon", "Muon", (3, 5))])
+def test_rule_defaults_are_torchs(rule, cls, shape):
     """A rule called with no hyperparameters (SGD: only lr, which torch also defaults) takes torch's
-    path: the chapters call rules.adadelta(x, g, state) and rely on torch's rho, eps and lr."""
+    path: the chapters call rules.adadelta(x, g, state) and rely on torch's rho, eps and lr.
+    Seven steps: RAdam's rectified steps start at the sixth with torch's betas."""
     fn, gen = getattr(rules, rule), torch.Generator().manual_seed(5)
     hyper = {"lr": 1e-3} if rule == "sgd" else {}
-    x = torch.randn(3, dtype=DT, generator=gen)
+    x = torch.randn(shape, dtype=DT, generator=gen)
     p = x.clone().requires_grad_(True)
     opt = getattr(torch.optim, cls)([p])
     state = {}
-    for _ in range(5):
-        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+    for t in range(7):  # a large first gradient: the second moments then fall (amsgrad would differ)
+        g = 2 * x + torch.randn(shape, dtype=DT, generator=gen) * (100.0 if t == 0 else 1.0)
         x, state = fn(x, g, state, **hyper)
         p.grad = g.clone()
         opt.step()
-    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+    # torch keeps NAdam's product of momenta in a float32 tensor (float32 default dtype): 1e-10 apart
+    rtol = 1e-9 if rule == "nadam" else 1e-12
+    torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
 
 
 def test_check_hyper_boundaries_and_messages_as_torch():
@@ -1137,3 +1258,242 @@ def test_check_hyper_boundaries_and_messages_as_torch():
         with pytest.raises(exc) as err:
             check_hyper(**kwargs)
         assert str(err.value) == message
+
+
+def test_check_hyper_names_every_bad_value():
+    """NaN, complex and boolean tensors, non-bool flags, arrays of rates (the pure rules sweep them):
+    each is accepted or refused with a message naming the argument (torch's where torch checks)."""
+    nan = math.nan
+    for call, exc, message in [
+        (lambda: _hyper.check_hyper(lr=nan), ValueError, "Invalid learning rate: nan"),
+        (lambda: _hyper.check_hyper(dampening=nan), ValueError, "dampening must be in [0, 1], got nan"),
+        (lambda: _hyper.check_hyper(momentum=nan), ValueError, "Invalid momentum value: nan"),
+        (lambda: _hyper.check_hyper(betas=(0.9, nan)), ValueError, "Invalid beta parameter at index 1: nan"),
+        (lambda: _hyper.check_hyper(lr=torch.tensor(1j)), TypeError, "lr must be a real number, got a torch.complex64 tensor"),
+        (lambda: _hyper.check_hyper(eps=torch.tensor(True)), TypeError, "eps must be a real number, got a torch.bool tensor"),
+        (lambda: _hyper.check_hyper(foreach="yes"), TypeError, "foreach must be True, False or None, got str: 'yes'"),
+        (lambda: _hyper.check_hyper(nesterov=None), TypeError, "nesterov must be True or False, got NoneType: None"),
+        (lambda: _hyper.check_hyper(lr=np.array([0.1, -0.2])), ValueError, "Invalid learning rate: [ 0.1 -0.2]"),
+        (lambda: _hyper.check_hyper(momentum=np.array([0.5, 1.0])), ValueError, "momentum must be in [0, 1), got [0.5 1. ]"),
+        (lambda: _hyper.check_hyper(lr=np.array([])), TypeError, "lr must be a real number, got ndarray: array([], dtype=float64)"),
+        (lambda: _hyper.check_hyper(rho=1.0 + 1e-15), ValueError, "Invalid rho value: 1.000000000000001"),
+        (lambda: _hyper.check_hyper(alpha=torch.tensor(1.0)), ValueError, "alpha must be in [0, 1), got 1.0"),
+        (lambda: _hyper.check_adafactor(d=nan), ValueError, "Clipping threshold d should be >= 1 but is: nan"),
+        (lambda: _hyper.check_adafactor(lr="0.1"), TypeError, "lr must be a real number, got str: '0.1'"),
+        (lambda: _hyper.check_muon(weight_decay=torch.tensor([0.1, 0.2])), ValueError, "Tensor weight_decay must be 1-element"),
+        (lambda: _hyper.check_adafactor(beta2_decay=nan), ValueError, "beta2_decay should be <= 0 but is: nan"),
+        (lambda: _hyper.check_adafactor(eps=(None, 1e-3, 0.0)), TypeError,
+         "eps must be a pair (epsilon1 or None, epsilon2), got (None, 0.001, 0.0)"),
+        (lambda: _hyper.check_adafactor(eps=(math.inf, 1e-3)), ValueError, "epsilon1 must be a finite number, got inf"),
+        (lambda: _hyper.check_adafactor(lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
+        (lambda: _hyper.check_muon(ns_steps=100), ValueError, "Number of steps must be less than 100 for computational efficiency"),
+        (lambda: _hyper.check_muon(ns_steps=True), TypeError, "ns_steps must be an integer, got bool: True"),
+        (lambda: _hyper.check_muon(ns_coefficients=(1.0, math.inf, 2.0)), ValueError,
+         "ns_coefficients[1] must be a finite number, got inf"),
+        (lambda: _hyper.check_muon(ns_coefficients=[1.0, "b", 2.0]), TypeError,
+         "ns_coefficients[1] must be a real number, got str: 'b'"),
+        (lambda: _hyper.check_muon(ns_coefficients=3.0), ValueError, "Coefficients must be a tuple of exactly 3 values"),
+        (lambda: _hyper.check_muon(nesterov="yes"), TypeError, "nesterov must be True or False, got str: 'yes'"),
+        (lambda: _hyper.check_muon(lr=math.inf), ValueError, "lr must be a finite number, got inf"),
+        (lambda: _hyper.check_muon(momentum=0.5, maximize="no"), TypeError, "maximize must be True or False, got str: 'no'"),
+    ]:
+        with pytest.raises(exc) as info:
+            call()
+        assert str(info.value) == message
+    # accepted: the closed ends and the values torch takes
+    _hyper.check_hyper(nesterov=True, momentum=0.9)          # dampening 0 by default
+    _hyper.check_hyper(foreach=None, fused=None, differentiable=False, lr=np.array([0.0, 1e3]), momentum=0.0)
+    _hyper.check_hyper(betas=[0.0, 0.999], rho=1.0, alpha=0.0, eps=0.0, lr=torch.tensor(0.0))
+    _hyper.check_adafactor(d=math.inf, eps=(None, 0.0), beta2_decay=0.0, lr=0.0, weight_decay=0.0)
+    _hyper.check_adafactor(eps=[1e-30, 1e-3])
+    _hyper.check_muon(ns_steps=0, momentum=0.0, nesterov=True, adjust_lr_fn="match_rms_adamw")
+    _hyper.check_muon(ns_steps=np.int64(99), ns_coefficients=[3.0, -4.0, 2.0], adjust_lr_fn="original", eps=0.0)
+
+
+def test_optimizer_classes_name_what_they_refuse():
+    """torch's errors for its implementation flags and for sparse, complex and integer parameters."""
+    w = torch.zeros(2, dtype=DT, requires_grad=True)
+    for make, exc, message in [
+        (lambda: gd.optim.Adam([w], fused=True, differentiable=True), RuntimeError, "`fused` does not support `differentiable`"),
+        (lambda: gd.optim.Adam([w], fused=True, foreach=True), RuntimeError, "`fused` and `foreach` cannot be `True` together."),
+        (lambda: gd.optim.Adam([w], betas=(0.9, torch.tensor(0.999))), ValueError, "betas must be either both floats or both Tensors"),
+        (lambda: gd.optim.Adam([w], lr=torch.tensor(0.01), foreach=True), ValueError,
+         "lr as a Tensor is not supported for capturable=False and foreach=True"),
+        (lambda: gd.optim.Adam([w], betas=(torch.tensor(0.9), torch.tensor(0.99)), foreach=True), ValueError,
+         "betas[0] as a Tensor is not supported for capturable=False and foreach=True"),
+        (lambda: gd.optim.SGD([torch.zeros(2, dtype=torch.int64)], lr=0.1), TypeError,
+         "SGD optimizes floating-point or complex tensors; parameter 0 of the group has dtype torch.int64"),
+    ]:
+        with pytest.raises(exc) as info:
+            make()
+        assert str(info.value) == message
+    gd.optim.Adam([w], fused=True)  # alone, fused is accepted (and stored)
+    gd.optim.Adam([w], lr=torch.tensor(0.01), foreach=True, capturable=True)
+    opt = gd.optim.SGD([w], lr=0.1)
+    with pytest.raises(TypeError):
+        opt.add_param_group({"params": [torch.zeros(1, dtype=torch.int32)]})
+    assert len(opt.param_groups) == 1  # the refused group is not kept
+    for cls, message in ((gd.optim.Adafactor, "Adafactor does not support complex parameters"),
+                         (gd.optim.Muon, "Muon does not support complex parameters")):
+        z = torch.zeros(2, 2, dtype=torch.complex128, requires_grad=True)
+        opt = cls([z])
+        z.grad = torch.ones_like(z)
+        with pytest.raises(RuntimeError) as info:
+            opt.step()
+        assert str(info.value) == message
+    e = torch.zeros(4, dtype=DT, requires_grad=True)
+    opt = gd.optim.Adagrad([e], weight_decay=0.1)
+    e.grad = torch.sparse_coo_tensor([[1]], [1.0], (4,), dtype=DT)
+    with pytest.raises(RuntimeError, match="^weight_decay option is not compatible with sparse gradients$"):
+        opt.step()
+
+
+@pytest.mark.parametrize("name", ALGOS)
+def test_an_older_checkpoint_loads_as_in_torch(name):
+    """A state_dict from an older torch (groups without the newer flags, ``step`` and NAdam's
+    ``mu_product`` plain numbers) loads into gdbook's class as into torch's: the same group
+    values (AdamW always decoupled), tensors for the counts, and the same continuation."""
+    init = initial_params(21, shapes_for(name))
+    grads = gradient_sequence(21, steps=10, shapes=shapes_for(name))
+    ours, theirs = make_pair(name)
+    params = [p.clone().requires_grad_(True) for p in init]
+    opt = ours(params, lr=0.01)
+    for step in grads[:5]:
+        for p, noise in zip(params, step):
+            p.grad = noise + 0.3 * p.detach()
+        opt.step()
+    old = copy.deepcopy(opt.state_dict())
+    for group in old["param_groups"]:
+        for key in getattr(gd.optim, name).flag_defaults:
+            group.pop(key, None)
+        if name == "AdamW":
+            group["decoupled_weight_decay"] = False
+    for st in old["state"].values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                st[key] = float(st[key])
+    resumed = []
+    for factory in (ours, theirs):
+        ps = [p.detach().clone().requires_grad_(True) for p in params]
+        o = factory(ps, lr=0.01)
+        o.load_state_dict(copy.deepcopy(old))
+        for st in o.state.values():
+            assert all(torch.is_tensor(st[k]) for k in ("step", "mu_product") if k in st)
+        for step in grads[5:]:
+            for p, noise in zip(ps, step):
+                p.grad = noise + 0.3 * p.detach()
+            o.step()
+        resumed.append((o.state_dict()["param_groups"], ps))
+    (groups_ours, a), (groups_theirs, b) = resumed
+    keys = set(getattr(gd.optim, name).flag_defaults) | {"decoupled_weight_decay"}
+    for g_ours, g_theirs in zip(groups_ours, groups_theirs):
+        assert {k: g_ours.get(k) for k in keys} == {k: g_theirs.get(k) for k in keys}
+    assert all(rel_diff(x.detach(), y.detach()) <= 1e-12 for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("fused", [None, True])
+def test_step_dtype_follows_torchs_default_dtype(fused):
+    """torch keeps ``step`` (and NAdam's ``mu_product``) in float32, in float64 under a float64
+    default dtype, always float32 when fused: gdbook's classes keep the same dtypes."""
+    previous = torch.get_default_dtype()
+    try:
+        for default in (torch.float32, torch.float64):
+            torch.set_default_dtype(default)
+            for name in ("Adam", "NAdam", "Adagrad"):
+                kw = {"fused": fused} if fused and name in ("Adam", "Adagrad") else {}
+                dtypes = []
+                for cls in (getattr(gd.optim, name), getattr(torch.optim, name)):
+                    w = torch.zeros(2, dtype=DT, requires_grad=True)
+                    opt = cls([w], **kw)
+                    w.grad = torch.ones_like(w)
+                    opt.step()
+                    dtypes.append({k: v.dtype for k, v in opt.state[w].items() if k in ("step", "mu_product")})
+                assert dtypes[0] == dtypes[1], (name, default, dtypes)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def test_a_subclass_maps_group_keys_to_the_rules_keywords():
+    """RuleOptimizer reads the rule's keyword-only arguments when a subclass is made: rule_hyper()
+    passes exactly those (torch's group names mapped by hyper_names, bookkeeping left out), so a
+    new class on rules.adam steps like gdbook's Adam; an intermediate class may have no rule."""
+
+    class Base(gd.optim.RuleOptimizer):  # no rule of its own: allowed
+        pass
+
+    class MyAdam(Base):
+        rule = staticmethod(rules.adam)
+        state_names = {"t": "step", "m": "exp_avg", "s": "exp_avg_sq"}
+        hyper_names = {"decoupled": "decoupled_weight_decay"}
+
+        def __init__(self, params, lr=1e-3, decoupled_weight_decay=False):
+            super().__init__(params, dict(lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1, amsgrad=False,
+                                          maximize=False, decoupled_weight_decay=decoupled_weight_decay,
+                                          foreach=None, differentiable=False))
+
+    a = torch.tensor([1.0, -2.0], dtype=DT, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    mine, ref = MyAdam([a], lr=0.1, decoupled_weight_decay=True), gd.optim.AdamW([b], lr=0.1, weight_decay=0.1)
+    assert mine.rule_hyper() == dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1, amsgrad=False,
+                                     maximize=False, decoupled=True)
+    for _ in range(3):
+        for p in (a, b):
+            p.grad = 2 * p.detach()
+        mine.step(), ref.step()
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAdam", "Adagrad"])
+def test_checkpoint_with_plain_counts_loads_with_capturable_and_params_without_state(name):
+    """A checkpoint whose first parameter has no state yet and whose counts are plain numbers
+    loads for every parameter, capturable groups included (the counts then sit on the parameter's device)."""
+    cls = getattr(gd.optim, name)
+    kw = {} if name == "Adagrad" else {"capturable": True}
+    a, b = (torch.zeros(2, dtype=DT, requires_grad=True) for _ in range(2))
+    opt = cls([a, b], lr=0.01, **kw)
+    b.grad = torch.ones(2, dtype=DT)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    if name != "Adagrad":
+        assert 0 not in sd["state"]
+    for st in sd["state"].values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                st[key] = float(st[key])
+    fresh = cls([a.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)], lr=0.01, **kw)
+    fresh.load_state_dict(sd)
+    for st in fresh.state.values():
+        for key in ("step", "mu_product"):
+            if key in st:
+                assert torch.is_tensor(st[key]) and st[key].device == b.device
+
+
+def test_classes_store_the_implementation_flags_they_are_given():
+    """foreach, differentiable, fused, capturable: stored in the groups as given, as torch stores them."""
+    w = torch.zeros(2, 2, dtype=DT, requires_grad=True)
+    for name in ALGOS + ["Lion"]:
+        cls = getattr(gd.optim, name)
+        sig = inspect.signature(cls.__init__).parameters
+        flags = {k: True for k in ("foreach", "differentiable", "capturable") if k in sig}
+        if name == "Adam":
+            flags["capturable"] = True
+        group = cls([w], **flags).param_groups[0]
+        assert {k: group[k] for k in flags} == flags, name
+
+
+def test_adam_checks_in_torchs_order():
+    """Two bad arguments: the error is torch's first one (lr before eps before betas)."""
+    w = torch.zeros(2, requires_grad=True)
+    for kwargs in (dict(lr=-1.0, betas=(2.0, 0.9)), dict(lr=-1.0, eps=-1.0), dict(eps=-1.0, betas=(2.0, 0.9)),
+                   dict(weight_decay=-1.0, betas=(0.9, torch.tensor(0.99)))):
+        messages = []
+        for cls in (gd.optim.Adam, torch.optim.Adam):
+            with pytest.raises(ValueError) as info:
+                cls([w], **kwargs)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1], kwargs
+
+    # one-element tensor betas are stored as 0-d tensors, as torch's _to_scalar does
+    groups = [cls([w], betas=(torch.tensor([0.9]), torch.tensor([0.999]))).param_groups[0]["betas"]
+              for cls in (gd.optim.Adam, torch.optim.Adam)]
+    assert [b.shape for b in groups[0]] == [b.shape for b in groups[1]] == [torch.Size([])] * 2

@@ -49,16 +49,21 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/objectives.py": ["tests/test_objectives.py"],
     "gdbook/init.py": ["tests/test_init.py"],
     "gdbook/landscape.py": ["tests/test_landscape.py"],
-    "gdbook/optim/rules.py": ["tests/test_optim.py", "tests/test_momentum_forms.py"],
-    "gdbook/optim/_hyper.py": ["tests/test_optim.py"],
-    "gdbook/optim/optimizers.py": ["tests/test_optim.py"],
+    # test_torch_matrix runs torch's own optimizer inputs: sparse, complex, differentiable, errors
+    "gdbook/optim/rules.py": ["tests/test_optim.py", "tests/test_momentum_forms.py", "tests/test_torch_matrix.py"],
+    "gdbook/optim/_hyper.py": ["tests/test_optim.py", "tests/test_torch_matrix.py"],
+    "gdbook/optim/optimizers.py": ["tests/test_optim.py", "tests/test_torch_matrix.py"],
     "gdbook/trajectory.py": ["tests/test_trajectory.py"],
     "gdbook/train.py": ["tests/test_train.py"],
     "gdbook/data.py": ["tests/test_train.py"],
+    "gdbook/compare.py": ["tests/test_compare.py"],
+    "gdbook/convergence.py": ["tests/test_convergence.py"],
+    "gdbook/curvature.py": ["tests/test_curvature.py"],
+    "gdbook/nets.py": ["tests/test_nets.py"],
 }
 
 _MEMOIZE = re.compile(r"^[ \t]*@memoize[ \t]*$", re.MULTILINE)
-_RULE = re.compile(r"^@rule[ \t]*\n(def (\w+))", re.MULTILINE)
+_RULE = re.compile(r"^@rule(\([^)\n]*\))?[ \t]*\n(def (\w+))", re.MULTILINE)
 _LINE = re.compile(r"^(?P<module>\S+?):(?P<line>\d+): `(?P<orig>.*)` -> `(?P<new>.*)`\s+#\s*(?P<reason>\S.*)$")
 
 
@@ -153,10 +158,12 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     source = _MEMOIZE.sub("", target.read_text(encoding="utf-8"))
     # the update rules are decorated with @rule (gdbook/optim/rules.py): the scratch copy applies
     # it after the module's definitions instead, so mutmut mutates the rules' bodies too
-    rules = [name for _, name in _RULE.findall(source)]
-    source = _RULE.sub(r"\n\1", source)
+    # (``@rule(check=...)`` too: ``name = rule(check=...)(name)``)
+    rules = [(args, name) for args, _, name in _RULE.findall(source)]
+    source = _RULE.sub(r"\n\2", source)
     if rules:
-        source += "\n" + "".join(f"{name} = rule({name})\n" for name in rules)
+        source += "\n" + "".join(f"{name} = rule{args}({name})\n" if args else f"{name} = rule({name})\n"
+                                 for args, name in rules)
     target.write_text(source, encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env.pop("PYTHONPATH", None)

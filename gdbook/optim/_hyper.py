@@ -76,6 +76,12 @@ def _plainly_in_range(name: str, value) -> bool:
     return low <= value and (value < high if high_open else value <= high) and math.isfinite(value)
 
 
+def _plainly_betas(value) -> bool:
+    """Whether ``betas`` is a tuple of two floats in [0, 1), answered without NumPy like
+    ``_plainly_in_range``; anything else goes through ``_check_betas``."""
+    return type(value) is tuple and len(value) == 2 and all(type(b) is float and 0.0 <= b < 1.0 for b in value)
+
+
 def _check_range(name: str, value) -> None:
     low, high, high_open, torch_msg = _RANGES[name]
     v = _real(name, value)
@@ -147,8 +153,7 @@ def check_hyper(**hyper) -> None:
             if not _plainly_in_range(name, value):
                 _check_range(name, value)
         elif name == "betas":
-            if not (type(value) is tuple and len(value) == 2
-                    and all(type(b) is float and 0.0 <= b < 1.0 for b in value)):
+            if not _plainly_betas(value):
                 _check_betas(value)
         elif name in _FLAGS or name in _OPTIONAL_FLAGS:
             _check_flag(name, value)
@@ -234,7 +239,7 @@ def check_muon(**hyper) -> None:
     fn = hyper.get("adjust_lr_fn")
     if fn is not None and fn not in ("original", "match_rms_adamw"):
         raise ValueError(f"Adjust learning rate function {fn} is not supported")
-    rest = {k: v for k, v in hyper.items() if k not in _MUON and k not in ("ns_steps", "ns_coefficients", "adjust_lr_fn")}
+    rest = {k: v for k, v in hyper.items() if k not in _MUON}  # check_hyper leaves ns_steps ... alone
     if "nesterov" in rest:  # a flag, but not SGD's "Nesterov needs momentum": torch's Muon takes momentum=0
         _check_flag("nesterov", rest.pop("nesterov"))
     check_hyper(**rest)
