@@ -308,18 +308,29 @@ def _share_notebook_css(html: str, page, config) -> str:
 
 def _equation_index(config) -> dict:
     """``{label: (chapter source, number)}`` from the English chapters (numbering.index)."""
-    chapters = numbering.chapter_numbers(config.nav)
-    docs = Path(config.docs_dir)
-    sources = {src: (docs / src).read_text(encoding="utf-8") for src in chapters if (docs / src).exists()}
-    return numbering.index(sources, chapters)
+    return _indexes(config)[0]
 
 
 def _figure_index(config) -> dict:
     """``{label: (page source, number)}`` from the English pages of the nav (figcaptions.index)."""
-    chapters = numbering.chapter_numbers(config.nav)
+    return _indexes(config)[1]
+
+
+_INDEXES: dict = {}
+
+
+def _indexes(config) -> tuple[dict, dict]:
+    """Both indexes, computed again only when a page of the nav changed (every page asks for them)."""
     docs = Path(config.docs_dir)
     pages = [src for src in _nav_pages(config.nav) if (docs / src).exists()]
-    return figcaptions.index({src: (docs / src).read_text(encoding="utf-8") for src in pages}, chapters)
+    key = (repr(config.nav), tuple((src, (docs / src).stat().st_mtime_ns) for src in pages))
+    if key not in _INDEXES:
+        chapters = numbering.chapter_numbers(config.nav)
+        sources = {src: (docs / src).read_text(encoding="utf-8") for src in pages}
+        _INDEXES.clear()
+        _INDEXES[key] = (numbering.index({s: t for s, t in sources.items() if s in chapters}, chapters),
+                         figcaptions.index(sources, chapters))
+    return _INDEXES[key]
 
 
 def _nav_pages(items) -> list[str]:
