@@ -184,6 +184,19 @@ class Chains:
     theta_star: np.ndarray
 
 
+def _least_squares_chains(A, y, lr, batch_size, chains):
+    """The arguments ``sgd_chains`` and ``rule_chains`` share, checked and as float64 arrays, and
+    the least-squares solution \(\boldsymbol\theta^*\) the chains are measured against."""
+    A = np.asarray(A, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    lr = np.asarray(lr, dtype=np.float64).reshape(-1)
+    if A.ndim != 2 or y.shape != (A.shape[0],):
+        raise ValueError(f"A must be (n, d) and y (n,), got {A.shape} and {y.shape}")
+    check_int("batch_size", batch_size, low=1)
+    check_int("chains", chains, low=1)
+    return A, y, lr, np.linalg.lstsq(A, y, rcond=None)[0]
+
+
 @memoize
 def sgd_chains(A, y, lr, *, batch_size: int = 1, chains: int = 100, start=None,
                average_from: int = 0, seed: int = 0) -> Chains:
@@ -202,16 +215,9 @@ def sgd_chains(A, y, lr, *, batch_size: int = 1, chains: int = 100, start=None,
         >>> run.theta_star.round(6).tolist(), bool(run.dist2[-1] < 1e-6 * run.dist2[0])
         ([1.0, -1.0], True)
     """
-    A = np.asarray(A, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    lr = np.asarray(lr, dtype=np.float64).reshape(-1)
-    if A.ndim != 2 or y.shape != (A.shape[0],):
-        raise ValueError(f"A must be (n, d) and y (n,), got {A.shape} and {y.shape}")
+    A, y, lr, theta_star = _least_squares_chains(A, y, lr, batch_size, chains)
     n, d = A.shape
-    check_int("batch_size", batch_size, low=1)
-    check_int("chains", chains, low=1)
     check_int("average_from", average_from, low=0)
-    theta_star = np.linalg.lstsq(A, y, rcond=None)[0]
     rng = np.random.default_rng(seed)
     th = np.tile(np.zeros(d) if start is None else np.asarray(start, dtype=np.float64), (chains, 1))
     avg = np.zeros_like(th)
@@ -257,15 +263,8 @@ def rule_chains(A, y, rule: Callable, lr, *, batch_size: int = 1, chains: int = 
         >>> bool(run.dist2[-1] < 1e-3 * run.dist2[0])
         True
     """
-    A = np.asarray(A, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    lr = np.asarray(lr, dtype=np.float64).reshape(-1)
-    if A.ndim != 2 or y.shape != (A.shape[0],):
-        raise ValueError(f"A must be (n, d) and y (n,), got {A.shape} and {y.shape}")
+    A, y, lr, theta_star = _least_squares_chains(A, y, lr, batch_size, chains)
     n, d = A.shape
-    check_int("batch_size", batch_size, low=1)
-    check_int("chains", chains, low=1)
-    theta_star = np.linalg.lstsq(A, y, rcond=None)[0]
     rng = np.random.default_rng(seed)
     th = np.tile(np.zeros(d) if start is None else np.asarray(start, dtype=np.float64), (chains, 1))
     state: dict = {}
