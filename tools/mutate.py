@@ -60,6 +60,7 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/convergence.py": ["tests/test_convergence.py"],
     "gdbook/curvature.py": ["tests/test_curvature.py"],
     "gdbook/nets.py": ["tests/test_nets.py"],
+    "gdbook/stability.py": ["tests/test_stability.py"],
 }
 
 _MEMOIZE = re.compile(r"^[ \t]*@memoize[ \t]*$", re.MULTILINE)
