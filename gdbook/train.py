@@ -185,7 +185,7 @@ class Chains:
 
 
 def _least_squares_chains(A, y, lr, batch_size, chains):
-    """The arguments ``sgd_chains`` and ``rule_chains`` share, checked and as float64 arrays, and
+    r"""The arguments ``sgd_chains`` and ``rule_chains`` share, checked and as float64 arrays, and
     the least-squares solution \(\boldsymbol\theta^*\) the chains are measured against."""
     A = np.asarray(A, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
