@@ -4,8 +4,9 @@
 
 Each page's blocks run in order in one namespace (as the build's per-page
 session does), and each inline value `` `{python} expr` `` of the prose is
-evaluated right after the block above it, as in the build; gdbook's cache is on, as
-in the build, so a page's twin (``x.zh.md`` after ``x.md``) reuses its experiments. The script prints, per
+evaluated right after the block above it, as in the build; the command turns gdbook's
+cache on, as the build does, so a page's twin (``x.zh.md`` after ``x.md``) reuses its
+experiments (``run_page`` itself leaves the cache as it finds it). The script prints, per
 block, its number, line and seconds, and stops at the first error with the
 traceback. ``--out DIR`` also writes what each
 page printed to ``DIR/<page>.txt`` for reading. Exit status 1 if any block failed.
@@ -53,10 +54,7 @@ def _inline():
 def run_page(path: Path, out: Path | None = None) -> tuple[bool, list]:
     import torch
 
-    import gdbook.cache
-
     torch.set_num_threads(1)  # as the build does (hooks/book.py)
-    gdbook.cache.enable()  # as the build does: a page's twin reuses its experiments
     ns: dict = {"__name__": "__main__"}
     timings = []
     printed = io.StringIO()
@@ -104,6 +102,9 @@ def main(argv=None) -> int:
     ap.add_argument("pages", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=None, help="write each page's printed output here")
     args = ap.parse_args(argv)
+    import gdbook.cache
+
+    gdbook.cache.enable()  # as the build does: a page's twin reuses its experiments
     failed = 0
     for page in args.pages:
         ok, timings = run_page(page, args.out)
