@@ -59,10 +59,9 @@ assets = _sibling("assets")  # theme files no reader can use, left out
 downloads = _sibling("downloads")  # gdbook's wheel and sdist, published with the site
 bibliography = _sibling("bibliography")  # [@key] citations and reference lists from references.bib
 numbering = _sibling("numbering")  # \label{eq:...} -> \tag{3.2}; \eqref{eq:...} -> a link
-prerun = _sibling("prerun")  # the pages' code run ahead on the second core
 execution = _sibling("execution")  # markdown-exec's sessions; block outputs remembered for `serve`
 labs = _sibling("labs")  # the labs executed in the background
-page_lang_and_slug, page_lang_and_slug_of = execution.page_lang_and_slug, execution.page_lang_and_slug_of
+page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
@@ -124,26 +123,11 @@ def _executes_labs(config) -> bool:
     return jupyter is not None and jupyter.config["execute"]
 
 
-_COMMAND: list[str] = []
-_PRERUN = prerun.Prerun()
-
-
-def on_startup(command, dirty):
-    _COMMAND[:] = [command]
-
-
 def on_files(files, config):
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
     is_lab = [f.src_uri.endswith(".ipynb") for f in files]
-    files = Files([f for f, lab in zip(files, is_lab) if not lab] + [f for f, lab in zip(files, is_lab) if lab])
-    if _COMMAND == ["build"] and prerun.enabled() and _first_language(config):
-        docs = Path(config.docs_dir)
-        slugs = [page_lang_and_slug_of(f.src_uri)[1] for f in files
-                 if f.src_uri.endswith(".md") and not f.src_uri.endswith(".zh.md")
-                 and execution.EXEC.search((docs / f.src_uri).read_text(encoding="utf-8"))]
-        _PRERUN.start(config.config_file_path, slugs)
-    return files
+    return Files([f for f, lab in zip(files, is_lab) if not lab] + [f for f, lab in zip(files, is_lab) if lab])
 
 
 def on_config(config):
@@ -153,12 +137,6 @@ def on_config(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
         _start_labs(config, sorted({p for pattern in patterns for p in docs.glob(pattern) if p.suffix == ".ipynb"}))
-    setup_execution()
-    return config
-
-
-def setup_execution() -> None:
-    """How pages' code runs, in the build and in the worker that runs pages ahead (prerun)."""
     # Both languages are built in this process and run the same experiments: let
     # gdbook's content-keyed cache compute each one once (gdbook/cache.py).
     import gdbook.cache
@@ -168,6 +146,7 @@ def setup_execution() -> None:
     # The book's tensors are small: one thread is faster than two that contend for the
     # cores, and it fixes the order of floating-point reductions.
     torch.set_num_threads(1)
+    return config
 
 
 # A build ends holding about a million objects (both languages' pages, markdown-exec sessions,
@@ -177,7 +156,6 @@ def on_shutdown():
     import gc
 
     labs.LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
-    _PRERUN.close()
     gc.freeze()
 
 
@@ -188,9 +166,7 @@ def on_post_build(config):
     i18n = config.plugins.get("i18n")
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
         s = gdbook.cache.stats()
-        log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls; "
-                 f"pages run ahead by the second process: {_PRERUN.ran}")
-        _PRERUN.close()
+        log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
@@ -346,20 +322,11 @@ def _nav_pages(items) -> list[str]:
 
 
 def on_page_markdown(markdown, page, config, files):
-    lang, slug = page_lang_and_slug(page)
-    markdown, sessions = prepare_markdown(markdown, page.file.src_uri, lang, slug, config)
-    records = _PRERUN.take(lang, slug) if sessions else None
-    if records:
-        execution.installed().preload(records)
-    return markdown
-
-
-def prepare_markdown(markdown: str, src_uri: str, lang: str, slug: str, config) -> tuple[str, list[str]]:
-    """A page's Markdown as markdown-exec is to see it; its sessions start (empty). Returns the
-    Markdown and the page's sessions."""
+    """The page's Markdown as markdown-exec is to see it; its sessions start (empty)."""
     from mkdocs.exceptions import PluginError
 
-    markdown = downloads.fill(markdown, src_uri)
+    lang, slug = page_lang_and_slug(page)
+    markdown = downloads.fill(markdown, page.file.src_uri)
     if slug == "glossary":
         root = Path(config.config_file_path).parent
         terms = glossary.load(root / "glossary.yml")
@@ -382,15 +349,8 @@ def prepare_markdown(markdown: str, src_uri: str, lang: str, slug: str, config) 
         markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
-    sessions, values = execution.exec_sessions(markdown), ({f"{lang}-{slug}": items} if items else {})
-    execution.installed().start_page(sessions, values)
-    return markdown, list(dict.fromkeys([*sessions, *values]))
-
-
-def records(sessions: list[str]) -> dict[str, dict[str, str]]:
-    """What the sessions' blocks and inline values gave in this build (for ``execution.Blocks.preload``)."""
-    blocks = execution.installed()
-    return {name: dict(blocks.now.get(name, {})) for name in sessions}
+    execution.installed().start_page(execution.exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
+    return markdown
 
 
 # ---------------------------------------------------------------------------

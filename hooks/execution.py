@@ -1,5 +1,5 @@
 """How the pages' Python blocks run: markdown-exec's sessions, one per page and language, and
-the outputs each block gave, remembered for ``mkdocs serve`` (and for ``prerun``).
+the outputs each block gave, remembered for ``mkdocs serve``.
 
 ``add_exec_defaults`` gives every executed block its session, id and source position;
 ``installed()`` is the ``Blocks`` that wraps markdown-exec's runner in this process.
@@ -32,13 +32,9 @@ EXEC = re.compile(r'\bexec="(?:1|on|true|yes)"')
 
 def page_lang_and_slug(page) -> tuple[str, str]:
     """The page's language (from its output path) and slug, e.g. ``("zh", "gradient-descent")``."""
-    lang = "zh" if page.file.dest_uri.startswith("zh/") else "en"
-    return lang, page_lang_and_slug_of(page.file.src_uri)[1]
-
-
-def page_lang_and_slug_of(src: str) -> tuple[str, str]:
-    """``("zh", "gradient-descent")`` for ``gradient-descent.zh.md``."""
-    lang = "zh" if re.search(r"\.zh\.\w+$", src) else "en"
+    dest = page.file.dest_uri
+    lang = "zh" if dest.startswith("zh/") else "en"
+    src = page.file.src_uri
     slug = re.sub(r"(\.zh)?\.(md|ipynb|py)$", "", src)
     slug = re.sub(r"(^|/)index$", r"\1", slug).strip("/") or "index"
     return lang, slug
@@ -116,12 +112,6 @@ class Blocks:
             self.sessions.pop(name, None)  # start empty, as in a clean build
             self.count[name], self.values[name] = 0, {}
             self.inline[name] = list(inline.get(name, []))
-
-    def preload(self, records: dict[str, dict[str, str]]) -> None:
-        """Outputs another process recorded for this build of the page (prerun): served as if
-        they were the page's last build."""
-        for name, outputs in records.items():
-            self.last[name] = outputs
 
     def _replay(self, name: str) -> None:
         """Run the blocks served from memory so far (for their variables: no output, no figure)."""
