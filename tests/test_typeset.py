@@ -82,3 +82,18 @@ def test_figures_move_to_files_named_by_content(tmp_path):
                        'width="614" height="461" decoding="async">')
     assert imgs[1].endswith('loading="lazy">')
     assert out.endswith('<svg class="gd-x-live"></svg>') and "<figcaption>c</figcaption>" in out
+
+
+def test_a_figure_file_is_minified_and_draws_the_same():
+    svg = ('<svg viewBox="0 0 10 10"><defs><path id="f1a-DejaVuSans-31" d="M 794 531 \nL 1825 531 \nz\n" '
+           'transform="scale(0.015625)"/><clipPath id="f1a-p0"><rect x="1.234567" y="2"/></clipPath></defs>'
+           '<g id="f1a-figure_1" clip-path="url(#f1a-p0)"><path d="M 52.482813 199.494828 \nL -0.0012 3.5 \n" '
+           'style="fill: #ffffff; stroke-width: 0.8"/><g transform="translate(40.341406 214.092484) scale(0.1 -0.1)">'
+           '<use xlink:href="#f1a-DejaVuSans-31" x="83.796875"/></g></g></svg>')
+    out = figures.minify(svg)
+    assert 'id="f1a-figure_1"' not in out  # unreferenced: dropped
+    assert 'id="a" d="M 794 531 L 1825 531 z"' in out and 'xlink:href="#a"' in out  # referenced: renamed with its uses
+    assert 'id="b"' in out and 'clip-path="url(#b)"' in out
+    assert 'd="M 52.48 199.49 L 0 3.5"' in out and 'x="1.23"' in out and 'x="83.8"' in out
+    assert "translate(40.34 214.09) scale(0.1 -0.1)" in out and 'transform="scale(0.015625)"' in out  # scales exact
+    assert 'style="fill:#ffffff;stroke-width:0.8"' in out
