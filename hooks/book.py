@@ -52,7 +52,7 @@ def _sibling(name: str):
 
 inline = _sibling("inline")  # `{python} expr` in prose
 glossary = _sibling("glossary")  # glossary.yml: the glossary pages' table, the terms test
-typeset = _sibling("typeset")  # math typeset at build (KaTeX in an embedded V8)
+typeset = _sibling("typeset")  # math typeset at build as MathML (Temml in an embedded V8)
 figures = _sibling("figures")  # figures as same-site SVG files
 search = _sibling("search")  # the search index per language, fetched at the first intent to search
 assets = _sibling("assets")  # theme files no reader can use, left out
@@ -63,7 +63,7 @@ execution = _sibling("execution")  # markdown-exec's sessions; block outputs rem
 labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
-KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
+TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
 
 
 class _DropMessage(logging.Filter):
@@ -89,7 +89,7 @@ if ".ipynb" not in mkdocs.utils.markdown_extensions:
     mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")
 
 # nbconvert's template loads MathJax, Mermaid and RequireJS from CDNs; the book renders
-# notebook math with its vendored KaTeX and needs none of them.
+# notebook math at build (hooks/typeset.py) and needs none of them.
 EXTERNAL_SCRIPT = re.compile(
     r"<script[^>]*\bsrc=\"(?:(?:https?:)?//[^\"]*)?\"[^>]*>\s*</script>"
     r"|<script[^>]*type=\"text/x-mathjax-config\"[^>]*>.*?</script>"
@@ -229,21 +229,21 @@ def on_page_context(context, page, config, nav):
     lang, slug = page_lang_and_slug(page)
     errors: list[str] = []
     typeset_page = typeset.notebook if page.file.src_uri.endswith(".ipynb") else typeset.page
-    html = typeset_page(html, _katex(), f"{lang}/{slug}", errors)
+    html = typeset_page(html, _temml(), f"{lang}/{slug}", errors)
     for e in errors:
         log.warning(e)
     page.content = figures.extract(html, Path(config.site_dir), "../" * page.url.count("/"))
     return context
 
 
-_KATEX = []
+_TEMML = []
 
 
-def _katex():
-    """The build's one KaTeX (started at the first page with math)."""
-    if not _KATEX:
-        _KATEX.append(typeset.KaTeX(KATEX_JS))
-    return _KATEX[0]
+def _temml():
+    """The build's one Temml (started at the first page with math)."""
+    if not _TEMML:
+        _TEMML.append(typeset.Temml(TEMML_JS))
+    return _TEMML[0]
 
 
 def _notebook_page(html: str, page, config) -> str:

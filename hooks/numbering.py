@@ -3,9 +3,10 @@
 In a chapter's Markdown:
 
 * ``\\label{eq:descent-lemma}`` inside a display equation (``\\[ ... \\]`` or ``$$ ... $$``)
-  numbers it: the label becomes KaTeX's ``\\tag{3.2}`` (chapter 3, its second labelled
-  equation), and an anchor ``<span id="eq-descent-lemma"></span>`` goes on the line before
-  the equation. Equations without a label stay unnumbered.
+  numbers it: the label becomes ``\\tag{3.2}`` (chapter 3, its second labelled
+  equation), and an anchor ``<span id="eq-descent-lemma"></span>`` goes in a paragraph of its
+  own above the equation (an empty line between: display math must start a block, or it is
+  left as raw TeX). Equations without a label stay unnumbered.
 * ``\\eqref{eq:descent-lemma}`` in prose, or a link with empty text
   ``[](#eq:descent-lemma)``, becomes a link "(3.2)" to the equation: on the same page, or in
   another chapter (``momentum.md#eq-...``, which mkdocs-static-i18n sends to the page of the
@@ -25,6 +26,7 @@ problem the hook reports as a warning (a failed strict build).
 >>> print(md)
 See [(1.1)](#eq-y).
 <span id="eq-y"></span>
+<BLANKLINE>
 \\[ y \\tag{1.1} \\]
 <BLANKLINE>
 """
@@ -131,8 +133,12 @@ def process(markdown: str, src: str, idx: dict[str, tuple[str, str]]) -> tuple[s
             number = where[1]
         tagged = LABEL.sub(lambda m: f"\\tag{{{number}}}" if m.group(1) == label else "", block)
         line_start = markdown.rfind("\n", 0, d.start()) + 1
+        indent = markdown[line_start:d.start()]
         pieces.append(markdown[last:line_start])
-        pieces.append(f'<span id="{anchor(label)}"></span>\n' + markdown[line_start:d.start()] + tagged)
+        if indent.strip():  # math inside a line of text: the anchor goes just before it
+            pieces.append(indent + f'<span id="{anchor(label)}"></span>' + tagged)
+        else:  # a block of its own: the anchor is a paragraph above it (display math must start a block)
+            pieces.append(f'{indent}<span id="{anchor(label)}"></span>\n\n{indent}' + tagged)
         last = d.end()
     pieces.append(markdown[last:])
     text = "".join(pieces)

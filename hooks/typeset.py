@@ -1,10 +1,14 @@
-"""Math typeset at build: the vendored KaTeX, run in Python's embedded V8 on the build machine.
+"""Math typeset at build: the vendored Temml, run in Python's embedded V8 on the build machine.
 
 Readers' browsers used to typeset 150–280 formulas per page with KaTeX's script after the page
-had loaded (raw ``\\(…\\)`` until then). The build now does it, with the same KaTeX
-(``hooks/katex/katex.min.js``, the version whose stylesheet and fonts are in ``docs/assets/katex``), so a page arrives typeset and needs no script for math;
-only KaTeX's stylesheet and fonts remain. KaTeX's output (HTML for the eye, MathML for screen
-readers) is deterministic, so two builds stay byte-identical.
+had loaded (raw ``\\(…\\)`` until then); the build then typeset them with KaTeX, whose output
+(nested ``<span>`` for the eye, MathML beside it for screen readers) was 11 of the site's 25 MB
+of HTML and most of a chapter's DOM elements. Now the build writes MathML alone, with Temml
+(``hooks/temml/temml.min.js``: KaTeX's parser and TeX coverage, MathML Core output), which every
+current browser lays out itself: a page arrives typeset, needs no script for math, and the same
+markup serves the eye and the screen reader. The glyphs come from Latin Modern Math, a subset
+the site serves itself (``docs/assets/fonts``, ``tools/make_math_font.py``). Temml's output is
+deterministic, so two builds stay byte-identical.
 
 * Markdown pages: ``pymdownx.arithmatex`` (generic) wraps math in ``<span class="arithmatex">``
   / ``<div class="arithmatex">`` holding ``\\(…\\)`` / ``\\[…\\]``; the TeX inside is typeset in
@@ -13,7 +17,7 @@ readers) is deterministic, so two builds stay byte-identical.
   ``\\(…\\)``, ``\\[…\\]``) in the text of ``.jp-MarkdownOutput``; it is found there, outside
   tags and code.
 
-A formula KaTeX cannot parse is left as it was and reported (``errors``) with the page and the
+A formula Temml cannot parse is left as it was and reported (``errors``) with the page and the
 TeX; the hook logs it as a warning, so the strict build fails.
 One V8 context serves a whole build: a page's formulas go to it in one call.
 """
@@ -30,7 +34,7 @@ _SCRIPT = """
 function gdTypeset(items) {
   return JSON.stringify(JSON.parse(items).map(function (item) {
     try {
-      return [katex.renderToString(item[0], {displayMode: item[1], throwOnError: true, output: "htmlAndMathml"}), null];
+      return [temml.renderToString(item[0], {displayMode: item[1], throwOnError: true}), null];
     } catch (e) {
       return [null, String(e.message || e)];
     }
@@ -44,20 +48,20 @@ _NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$
 _MD_OUTPUT = re.compile(r'<div class="[^"]*\bjp-MarkdownOutput\b[^"]*"[^>]*>')
 
 
-class KaTeX:
-    """KaTeX (a given ``katex.min.js``) in an embedded V8 (``mini-racer``, from PyPI: no node).
+class Temml:
+    """Temml (a given ``temml.min.js``) in an embedded V8 (``mini-racer``, from PyPI: no node).
 
     Each formula is typeset once per build: both languages share their math, and a page
     repeats its symbols.
     """
 
-    def __init__(self, katex_js: Path):
-        self.katex_js = Path(katex_js)
+    def __init__(self, script: Path):
+        self.script = Path(script)
         self._ctx = None
         self._done: dict[tuple[str, bool], tuple[str | None, str | None]] = {}
 
     def render(self, items: list[tuple[str, bool]]) -> list[tuple[str | None, str | None]]:
-        """``(html, error)`` for each ``(tex, display)``."""
+        """``(mathml, error)`` for each ``(tex, display)``."""
         todo = list(dict.fromkeys(i for i in items if i not in self._done))
         if todo:
             if self._ctx is None:
@@ -65,24 +69,24 @@ class KaTeX:
 
                 self._ctx = MiniRacer()
                 atexit.register(self._ctx.close)  # closed by the garbage collector at exit, V8 hangs
-                self._ctx.eval(self.katex_js.read_text(encoding="utf-8"))
+                self._ctx.eval(self.script.read_text(encoding="utf-8"))
                 self._ctx.eval(_SCRIPT)
             for item, result in zip(todo, json.loads(self._ctx.call("gdTypeset", json.dumps(todo)))):
                 self._done[item] = tuple(result)
         return [self._done[i] for i in items]
 
 
-def _typeset(katex: KaTeX, found: list[tuple[str, bool]], where: str, errors: list) -> list[str | None]:
-    """The HTML of each formula, None where KaTeX failed (the failure appended to ``errors``)."""
+def _typeset(temml: Temml, found: list[tuple[str, bool]], where: str, errors: list) -> list[str | None]:
+    """The MathML of each formula, None where Temml failed (the failure appended to ``errors``)."""
     out = []
-    for (tex, _), (html, error) in zip(found, katex.render(found)):
+    for (tex, _), (html, error) in zip(found, temml.render(found)):
         if error is not None:
-            errors.append(f"{where}: KaTeX cannot typeset {tex!r}: {error}")
+            errors.append(f"{where}: Temml cannot typeset {tex!r}: {error}")
         out.append(html)
     return out
 
 
-def page(html: str, katex: KaTeX, where: str, errors: list) -> str:
+def page(html: str, temml: Temml, where: str, errors: list) -> str:
     """A Markdown page's HTML with its arithmatex math typeset."""
     items = []
     for m in ARITHMATEX.finditer(html):
@@ -92,13 +96,13 @@ def page(html: str, katex: KaTeX, where: str, errors: list) -> str:
     if not items:
         return html
     out, pos = [], 0
-    for (m, _, _), rendered in zip(items, _typeset(katex, [(tex, display) for _, tex, display in items], where, errors)):
+    for (m, _, _), rendered in zip(items, _typeset(temml, [(tex, display) for _, tex, display in items], where, errors)):
         out += [html[pos:m.start()], m.group(0) if rendered is None else f'<{m.group(1)} class="arithmatex">{rendered}</{m.group(1)}>']
         pos = m.end()
     return "".join(out) + html[pos:]
 
 
-def notebook(html: str, katex: KaTeX, where: str, errors: list) -> str:
+def notebook(html: str, temml: Temml, where: str, errors: list) -> str:
     """A lab page's HTML with the TeX of its Markdown cells typeset."""
     pieces, found = [], []
     pos = 0
@@ -111,7 +115,7 @@ def notebook(html: str, katex: KaTeX, where: str, errors: list) -> str:
     for p in pieces:
         if isinstance(p, _NotebookCell):
             found += p.scan()
-    rendered = iter(_typeset(katex, found, where, errors))
+    rendered = iter(_typeset(temml, found, where, errors))
     return "".join(p.fill(rendered) if isinstance(p, _NotebookCell) else p for p in pieces)
 
 

@@ -149,21 +149,27 @@ def visit(browser, server):
     v.close()
 
 
-CHECK_PAGE = """() => {
+CHECK_PAGE = """async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
+  await document.fonts.ready;
   const math = Array.from(document.querySelectorAll('.arithmatex'));
   const raw = math.filter(el => {
     const copy = el.cloneNode(true);
-    copy.querySelectorAll('.katex').forEach(k => k.remove());
+    copy.querySelectorAll('math').forEach(k => k.remove());
     return /\\\\\\(|\\\\\\[/.test(copy.textContent);
   }).map(el => el.textContent.slice(0, 60));
-  const unrendered = math.filter(el => !el.querySelector('.katex')).length;
-  const errors = Array.from(document.querySelectorAll('.katex-error')).map(e => e.getAttribute('title') || e.textContent);
+  const unrendered = math.filter(el => !el.querySelector('math')).length;
+  const errors = Array.from(document.querySelectorAll('.arithmatex merror')).map(e => e.textContent);
   const hidden = el => { for (let e = el; e; e = e.parentElement) { if (getComputedStyle(e).display === 'none') return true; } return false; };
+  const flat = math.filter(el => { const m = el.querySelector('math'); if (!m || hidden(m)) return false;
+                                   const r = m.getBoundingClientRect(); return !(r.width > 0 && r.height > 0); })
+                   .map(el => el.textContent.slice(0, 60));
   const svgs = Array.from(document.querySelectorAll('.gd-figure .gd-svg'));
   const empty = svgs.filter(s => { const r = s.getBoundingClientRect(); return !(r.width > 0 && r.height > 0) && !hidden(s); })
                     .map(s => s.getAttribute('alt') || s.getAttribute('aria-label'));
-  return {math: math.length, katex: document.querySelectorAll('.arithmatex .katex').length, raw, unrendered, errors,
+  return {math: math.length, mathml: document.querySelectorAll('.arithmatex > math').length, raw, unrendered, errors, flat,
+          font: document.fonts.check('16px "Latin Modern Math"', 'x') && Array.from(document.fonts).some(
+            f => f.family.replace(/"/g, '') === 'Latin Modern Math' && f.status === 'loaded'),
           svgs: svgs.length, empty, lang: document.documentElement.lang, h1: document.querySelectorAll('h1').length};
 }"""
 
@@ -174,9 +180,11 @@ def _check_rendering(v: Visit, where: str):
     if r["raw"]:
         problems.append(f"raw TeX left in {len(r['raw'])} math element(s): {r['raw'][:3]}")
     if r["unrendered"]:
-        problems.append(f"{r['unrendered']} of {r['math']} math element(s) without KaTeX output")
+        problems.append(f"{r['unrendered']} of {r['math']} math element(s) without MathML")
     if r["errors"]:
-        problems.append(f"KaTeX errors: {r['errors'][:3]}")
+        problems.append(f"MathML errors: {r['errors'][:3]}")
+    if r["flat"]:
+        problems.append(f"formulas of zero size: {r['flat'][:3]}")
     if r["empty"]:
         problems.append(f"figures of zero size: {r['empty'][:3]}")
     assert not problems, f"{where}: " + "; ".join(problems)
@@ -195,7 +203,8 @@ def test_page_loads_cleanly_and_renders(visit, site, slug, lang):
     built = page_file(site, slug, lang).read_text(encoding="utf-8")
     assert r["svgs"] == built.count('class="gd-svg"'), f"{where}: figures in the HTML and in the DOM differ"
     if r["math"]:
-        assert r["katex"] >= r["math"], f"{where}: math present but not rendered by KaTeX"
+        assert r["mathml"] >= r["math"], f"{where}: math present but not typeset as MathML"
+        assert r["font"], f"{where}: the page has math but Latin Modern Math did not load"
 
 
 def test_other_pages_load_cleanly(browser, server, site):

@@ -50,21 +50,21 @@ def test_no_control_characters_in_docstrings(path):
 
 
 # ---------------------------------------------------------------------------
-# The built API pages: every formula typeset (KaTeX at build, hooks/typeset.py)
+# The built API pages: every formula typeset (MathML at build, hooks/typeset.py)
 # ---------------------------------------------------------------------------
 
 
 @pytest.mark.build
 @pytest.mark.parametrize("page", ["api/index.html", "zh/api/index.html"])
 def test_api_formulas_are_typeset_without_errors(site, page):
-    """The build typesets every formula and fails on a KaTeX error; here: none is left raw."""
+    """The build typesets every formula and fails on a Temml error; here: none is left raw."""
     from bs4 import BeautifulSoup
 
     math = BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select(".arithmatex")
     assert len(math) > 100, f"{page}: only {len(math)} formulas found"
-    raw = [el.get_text()[:60] for el in math if el.select_one(".katex") is None]
+    raw = [el.get_text()[:60] for el in math if el.select_one("math") is None]
     assert not raw, f"{page}: {len(raw)} formulas not typeset, e.g. {raw[:3]}"
-    assert not BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select(".katex-error")
+    assert not BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select("merror")
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix())

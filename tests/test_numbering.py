@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 
+import pytest
 import yaml
 
 from conftest import ROOT, slugs, source
@@ -38,9 +40,24 @@ def test_the_book_s_chapter_numbers_match_the_pdf_editions():
 def test_labels_become_tags_and_anchors():
     md, problems = num.process(ONE, "one.md", idx())
     assert problems == []
-    assert '<span id="eq-first"></span>\n\\[\na = b \\tag{1.1}\n\\]' in md
-    assert '<span id="eq-second"></span>\n$$ c \\tag{1.2} $$' in md
+    assert '<span id="eq-first"></span>\n\n\\[\na = b \\tag{1.1}\n\\]' in md
+    assert '<span id="eq-second"></span>\n\n$$ c \\tag{1.2} $$' in md
     assert "\\[ unnumbered \\]" in md and "\\label" not in md
+
+
+@pytest.mark.parametrize("indent", ["", "    "])
+def test_a_numbered_equation_is_still_display_math_for_markdown(indent):
+    """The anchor must not join the equation's block: display math that does not start a block
+    is left as raw TeX (every numbered equation of the book was, until this test)."""
+    import markdown
+
+    src = f"Text.\n\n{indent}\\[\n{indent}a = b \\label{{eq:first}}\n{indent}\\]\n"
+    if indent:
+        src = "- An item.\n\n" + src.replace("Text.", "    Text.")
+    md, problems = num.process(src, "one.md", idx())
+    html = markdown.markdown(md, extensions=["pymdownx.arithmatex"], extension_configs={"pymdownx.arithmatex": {"generic": True}})
+    assert problems == [] and '<span id="eq-first"></span>' in html
+    assert re.search(r'<div class="arithmatex">\\\[\s*a = b \\tag\{1\.1\}\s*\\\]</div>', html), html
 
 
 def test_references_within_and_across_chapters():
@@ -82,7 +99,7 @@ def test_equations_after_a_code_block_are_numbered():
 
 def test_every_chapter_s_labels_become_tags():
     """Every labelled equation of every chapter, both languages, is numbered: none is left for
-    KaTeX (which has no \\label) to reject."""
+    the typesetter to reject."""
     nav = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)["nav"]
     chapters = num.chapter_numbers(nav)
     sources = {src: (ROOT / "docs" / src).read_text(encoding="utf-8") for src in chapters}

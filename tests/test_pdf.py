@@ -80,7 +80,7 @@ def mini(tmp_path):
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(PAGE.format(body=body), encoding="utf-8")
     (site / "index.html").write_text(
-        PAGE.format(body=bodies[""]).replace("<head>", '<head><link rel="stylesheet" href="assets/katex/katex.min.css">'),
+        PAGE.format(body=bodies[""]).replace("<head>", '<head><link rel="stylesheet" href="assets/temml/Temml-Latin-Modern.css">'),
         encoding="utf-8")
     return root, site
 
@@ -99,7 +99,7 @@ def test_print_document(mini):
     assert 'href="https://example.org/book/api/"' in html
     assert 'src="/assets/f.svg"' in html and "loading=" not in html
     assert re.search(r"<details[^>]*\bopen", html) and "¶" not in html
-    assert 'href="/assets/katex/katex.min.css"' in html
+    assert 'href="/assets/temml/Temml-Latin-Modern.css"' in html
 
 
 def test_print_document_in_chinese(mini):
@@ -112,9 +112,9 @@ def test_print_document_in_chinese(mini):
 
 def test_heading_texts_are_what_the_outline_should_say():
     html = ('<h1 id="a">Title</h1><h2 class="sec"><span class="secnum">1.1</span> Two\n words</h2>'
-            '<h3>With <span class="katex"><span class="katex-mathml"><math>x</math></span>'
-            '<span class="katex-html" aria-hidden="true">x</span></span> &amp; more</h3>')
-    assert pdf.heading_texts(html) == ["Title", "1.1 Two words", "With x & more"]
+            '<h3>With <span class="arithmatex"><math><msub><mi>x</mi><mi>t</mi></msub></math></span>'
+            ' &amp; more</h3>')
+    assert pdf.heading_texts(html) == ["Title", "1.1 Two words", "With xt & more"]
 
 
 # ---------------------------------------------------------------------------

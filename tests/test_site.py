@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import GENERATED, LANGS, built_pages, page_file, pages, slugs, source, url_path, zh_only_sources
+from conftest import GENERATED, LANGS, ROOT, built_pages, page_file, pages, slugs, source, url_path, zh_only_sources
 
 pytestmark = pytest.mark.build
 
@@ -174,12 +174,10 @@ def test_search_index_is_split_by_language(site):
 FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0-9a-f]{16})\.svg)" alt="([^"]*)" '
                         r'width="(\d+)" height="(\d+)"')
 # bytes: what a reader downloads for a page (its HTML and figure files, gzip-compressed as GitHub
-# Pages serves them), one figure file, the whole site (issue "Build performance"; the page budget
-# counts transfer since math is typeset at build: KaTeX's markup is large but compresses ~8×; the
-# same markup, about 9 MB over both languages, and gdbook's wheel and sdist under downloads/,
-# 1.5 MB, raised the site's budget from 25 to 36 MB; the sections and API entries added for the
-# theory gaps and Part V's package, about 0.4 MB over both languages, raised it to 38 MB)
-PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 38_000_000
+# Pages serves them), one figure file, the whole site (issue "Build performance"). KaTeX's markup
+# had raised the site's budget to 38 MB; the math is MathML now (hooks/typeset.py) and the figure
+# files minified (hooks/figures.py), and the site is back under the issue's 25 MB.
+PAGE_BUDGET, FIGURE_BUDGET, SITE_BUDGET = 300_000, 250_000, 25_000_000
 
 
 def _figures(site: Path, page: Path) -> list[Path]:
@@ -187,7 +185,7 @@ def _figures(site: Path, page: Path) -> list[Path]:
 
 
 def test_page_weight_budgets(site):
-    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 38 MB."""
+    """Every page ≤ 300 KB transferred with its figure files, every figure ≤ 250 KB, the site ≤ 25 MB."""
     import gzip
 
     heavy, big_figures = [], []
@@ -236,4 +234,44 @@ def test_figures_are_same_site_files_with_alt_text_and_size(site):
     assert not problems, "\n".join(problems[:30])
     for lang in ("en", "zh"):
         index = read(site / "search" / f"search_index.{lang}.json")
-        assert "data-gd-hidden" not in index and "<svg" not in index and 'class="katex' not in index
+        assert "data-gd-hidden" not in index and "<svg" not in index and '<math' not in index
+
+
+MATH_FONT_CHARS = ROOT / "tests" / "math-font-chars.txt"
+# Characters a formula may hold that the math font has not: the browser draws them with the
+# page's own fonts. Chinese in \text{} on Chinese pages; U+203E, which Temml writes for \bar.
+NOT_MATH_FONT = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\u203e\s]")
+
+
+def test_every_character_of_every_formula_is_in_the_math_font(site):
+    """The site's Latin Modern Math is a subset (tools/make_math_font.py): a character it lacks
+    would be drawn in another font, out of place. The list of its characters belongs to the
+    font file that is served."""
+    import html as htmlmod
+
+    head, *rows = MATH_FONT_CHARS.read_text(encoding="utf-8").splitlines()
+    font = ROOT / "docs" / "assets" / "temml" / "latinmodernmath.woff2"
+    assert head.endswith(hashlib.sha256(font.read_bytes()).hexdigest()), "run tools/make_math_font.py again"
+    chars = {chr(int(r, 16)) for r in rows}
+    missing: dict[str, str] = {}
+    for page in sorted(site.rglob("*.html")):
+        for m in re.finditer(r"<math\b.*?</math>", read(page), re.S):
+            for ch in htmlmod.unescape(re.sub(r"<[^>]+>", "", m.group(0))):
+                if ch not in chars and not NOT_MATH_FONT.match(ch):
+                    missing.setdefault(f"U+{ord(ch):04X} {ch}", str(page.relative_to(site)))
+    assert len(chars) > 1000 and not missing, f"characters not in the math font: {missing}"
+
+
+RAW_TEX = re.compile(r"\\(?:tag|frac|begin|end|mathbf|label|eqref|qquad|sum|sqrt|left|right)\b|\\[\[\]()]")
+NOT_PROSE = re.compile(r"<(pre|code|math|script|style|textarea)\b.*?</\1>", re.S)
+
+
+def test_no_raw_tex_is_left_in_the_prose(site):
+    """Every formula reaches the reader typeset: no TeX command or math delimiter is left in a
+    page's text outside code (a display equation that Markdown did not see as one stays raw)."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        text = re.sub(r"<[^>]+>", " ", NOT_PROSE.sub(" ", read(page)))
+        found += [f"{page.relative_to(site)}: …{text[max(0, m.start() - 40):m.end() + 40]}…"
+                  for m in RAW_TEX.finditer(text)]
+    assert not found, f"{len(found)} raw TeX fragment(s):\n" + "\n".join(found[:20])

@@ -14,53 +14,66 @@ typeset, figures = hook.typeset, hook.figures
 
 
 @pytest.fixture(scope="module")
-def katex():
-    return typeset.KaTeX(hook.KATEX_JS)
+def temml():
+    return typeset.Temml(hook.TEMML_JS)
 
 
-def test_arithmatex_math_is_typeset_in_place(katex):
+def test_arithmatex_math_is_typeset_in_place_as_mathml(temml):
     html = ('<p>a <span class="arithmatex">\\(x^2 &lt; 1\\)</span> b</p>'
-            '<div class="arithmatex">\\[\\frac{1}{2}\\]</div><span class="other">\\(y\\)</span>')
+            '<div class="arithmatex">\\[\\frac{1}{2} \\tag{3.1}\\]</div><span class="other">\\(y\\)</span>')
     errors = []
-    out = typeset.page(html, katex, "t", errors)
+    out = typeset.page(html, temml, "t", errors)
     assert not errors
-    assert 'class="katex"' in out and 'class="katex-display"' in out
-    assert '<annotation encoding="application/x-tex">x^2 &lt; 1</annotation>' in out  # MathML for screen readers
-    assert "\\(x^2" not in out and out.endswith('<span class="other">\\(y\\)</span>')
+    assert ('<span class="arithmatex"><math><mrow><msup><mi>x</mi><mn class="tml-sml-pad">2</mn></msup><mo>&lt;</mo>'
+            '<mn>1</mn></mrow></math></span>') in out  # MathML alone: the same markup for the eye and the screen reader
+    assert '<div class="arithmatex"><math display="block"' in out and "<mfrac><mn>1</mn><mn>2</mn></mfrac>" in out
+    assert '<mtext class="tml-tag">(3.1)</mtext>' in out  # the equation number numbering.py writes
+    assert "\\(x^2" not in out and "<span" not in out.replace('<span class="arithmatex">', "").replace(
+        '<span class="other">', "")
+    assert out.endswith('<span class="other">\\(y\\)</span>')
 
 
-def test_a_formula_katex_cannot_parse_is_reported_and_left_as_it_was(katex):
+def test_bold_symbols_become_bold_characters(temml):
+    # MathML Core has no mathvariant="bold": the bold letter itself (U+1D407) is written.
+    out = typeset.page('<span class="arithmatex">\\(\\mathbf{H}\\mathbf{x}\\)</span>', temml, "t", [])
+    assert "<mi>\U0001d407</mi><mi>\U0001d431</mi>" in out and "mathvariant" not in out
+
+
+def test_a_formula_temml_cannot_parse_is_reported_and_left_as_it_was(temml):
     html = '<span class="arithmatex">\\(\\frac{1}{2\\)</span> <span class="arithmatex">\\(z\\)</span>'
     errors = []
-    out = typeset.page(html, katex, "en/page", errors)
-    assert len(errors) == 1 and errors[0].startswith("en/page: KaTeX cannot typeset '\\\\frac{1}{2'")
-    assert out.startswith('<span class="arithmatex">\\(\\frac{1}{2\\)</span>') and out.count('class="katex"') == 1
+    out = typeset.page(html, temml, "en/page", errors)
+    assert len(errors) == 1 and errors[0].startswith("en/page: Temml cannot typeset '\\\\frac{1}{2'")
+    assert out.startswith('<span class="arithmatex">\\(\\frac{1}{2\\)</span>') and out.count("<math") == 1
 
 
-def test_typesetting_is_deterministic_and_each_formula_is_typeset_once(katex):
+def test_typesetting_is_deterministic_and_each_formula_is_typeset_once(temml):
     html = '<span class="arithmatex">\\(\\eta_t\\)</span>' * 3
-    first = typeset.page(html, katex, "t", [])
-    n = len(katex._done)
-    assert typeset.page(html, katex, "t", []) == first and len(katex._done) == n
-    assert first == typeset.page(html, typeset.KaTeX(hook.KATEX_JS), "t", [])
+    first = typeset.page(html, temml, "t", [])
+    n = len(temml._done)
+    assert typeset.page(html, temml, "t", []) == first and len(temml._done) == n
+    assert first == typeset.page(html, typeset.Temml(hook.TEMML_JS), "t", [])
 
 
-def test_notebook_markdown_cells_are_typeset_outside_code(katex):
+def test_notebook_markdown_cells_are_typeset_outside_code(temml):
     html = ('<div class="jp-Cell"><div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput" x="1">'
             '<p>Let $x_t$ and $$y = 2$$ but <code>$z$</code>, and \\(a\\) costs US$5.</p><div>in</div></div>'
             '<div class="jp-OutputArea">$not$ math</div></div>')
     errors = []
-    out = typeset.notebook(html, katex, "lab", errors)
+    out = typeset.notebook(html, temml, "lab", errors)
     assert not errors
-    assert out.count('class="katex"') == 3 and out.count('class="katex-display"') == 1
+    assert out.count("<math") == 3 and out.count('<math display="block"') == 1
     assert "<code>$z$</code>" in out and "US$5." in out and "$not$ math" in out
 
 
-def test_the_vendored_katex_matches_its_stylesheet():
-    js = hook.KATEX_JS.read_text(encoding="utf-8")
-    css = (ROOT / "docs" / "assets" / "katex" / "katex.min.css").read_text(encoding="utf-8")
+def test_the_vendored_temml_and_math_font_are_documented():
+    js = hook.TEMML_JS.read_text(encoding="utf-8")
     version = re.search(r'version:"([\d.]+)"', js).group(1)
-    assert version in css, "hooks/katex/katex.min.js and docs/assets/katex/katex.min.css must be one KaTeX release"
+    assert f"Temml {version}" in (ROOT / "README.md").read_text(encoding="utf-8"), "README names the vendored Temml"
+    assert (hook.TEMML_JS.parent / "LICENSE").is_file()
+    assets = ROOT / "docs" / "assets" / "temml"
+    assert (assets / "latinmodernmath.woff2").is_file() and (assets / "GUST-FONT-LICENSE.txt").is_file()
+    assert f"Temml {version}'s" in (assets / "Temml-Latin-Modern.css").read_text(encoding="utf-8")
 
 
 SVG = ('<svg role="img" aria-label="Loss &amp; steps" class="gd-svg" xmlns:xlink="http://www.w3.org/1999/xlink" '

@@ -17,7 +17,8 @@ the site) and printed by Chromium through Playwright: ``outline=True`` makes the
 bookmarks from the headings (part > chapter > section), ``tagged=True`` a tagged PDF, and
 the footer carries the page number (no date, so that two prints of one site differ only in
 what Chromium itself stamps). Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk),
-which Chromium embeds as a subset; the equations keep KaTeX's own fonts and the figures stay
+which Chromium embeds as a subset; the equations (MathML) are set in the site's Latin Modern
+Math and the figures stay
 vector (SVG).
 """
 
@@ -178,7 +179,7 @@ body.lang-zh, body.lang-zh .md-typeset { font-family: "Noto Sans CJK SC", "DejaV
 .md-typeset pre > code { white-space: pre-wrap; word-break: break-all; font-size: 7.5pt;
                          padding: .5em .8em; }
 .md-typeset .highlight, .md-typeset pre, .md-typeset table, .md-typeset figure,
-.md-typeset .katex-display, .md-typeset .admonition, .md-typeset details { break-inside: avoid; }
+.md-typeset div.arithmatex, .md-typeset .admonition, .md-typeset details { break-inside: avoid; }
 .md-typeset h1, .md-typeset h2, .md-typeset h3, .md-typeset h4 { break-after: avoid; color: #111; }
 .md-typeset .headerlink { display: none; }
 .md-typeset a { color: #283593; text-decoration: none; }
@@ -188,8 +189,7 @@ body.lang-zh, body.lang-zh .md-typeset { font-family: "Noto Sans CJK SC", "DejaV
 .md-typeset table:not([class]) { font-size: 8.5pt; }
 .md-typeset details { overflow: visible; }
 .md-typeset details > summary::after { display: none; }
-.katex { font-size: 1.1em; }
-.katex-display { overflow: visible !important; }
+.md-typeset div.arithmatex { overflow: visible !important; }
 
 .cover { height: 250mm; display: flex; flex-direction: column; justify-content: center;
          break-after: page; text-align: left; padding: 0 10mm; }
@@ -496,8 +496,7 @@ def heading_texts(html: str) -> list[str]:
 
     out = []
     for m in re.finditer(r"<h([1-6])\b[^>]*>(.*?)</h\1>", html, re.S):
-        inner = re.sub(r'<span class="katex-mathml">.*?</span>(?=<span class="katex-html")', "", m.group(2), flags=re.S)
-        text = htmlmod.unescape(re.sub(r"<[^>]+>", "", inner))
+        text = htmlmod.unescape(re.sub(r"<[^>]+>", "", m.group(2)))
         out.append(re.sub(r"\s+", " ", text).strip())
     return out
 
