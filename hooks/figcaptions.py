@@ -26,6 +26,11 @@ link with empty text ``[](#fig:ema-weights)`` becomes a link "Figure 3.2" / "图
 figure, on the same page or in another chapter. A figure of a page outside the chapters (the
 home page) is captioned without a number and cannot be referred to.
 
+A lab (a notebook, ``docs/labs/``) writes the same block at the start of the Markdown cell
+below the code cell that shows the figure; ``notebook`` prepares the lab before nbconvert
+renders it, ``attach_lab`` then moves the captions into the figures. A lab's figures are
+numbered in the lab ("Figure 1." / "图 1").
+
 Folding: a block whose fence has ``fold="1"`` shows its code collapsed under "Code for the
 figure" / "绘图代码" (a ``<details>``), the figure staying visible below it.
 
@@ -57,7 +62,7 @@ from __future__ import annotations
 import html as _html
 import re
 
-__all__ = ["labels", "index", "process", "attach", "USES", "WORDS", "FOLD_SUMMARY"]
+__all__ = ["labels", "index", "process", "attach", "notebook", "attach_lab", "USES", "WORDS", "FOLD_SUMMARY"]
 
 OPEN = re.compile(r"^(?P<indent>[ \t]*)///[ \t]*figure\b[ \t]*(?:\|[ \t]*(?P<label>[^\n]*?))?[ \t]*$")
 CLOSE = re.compile(r"^[ \t]*///[ \t]*$")
