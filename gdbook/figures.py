@@ -203,8 +203,8 @@ def svg(fig: "matplotlib.figure.Figure", caption: str | None = None, alt: str | 
     Args:
         fig: a matplotlib figure.
         caption: text under the figure (in the page's language); Markdown is not parsed. The
-            book's pages leave it out and write the caption as prose below the block
-            (``/// figure``, hooks/figcaptions.py); the labs pass it here.
+            book's pages and labs leave it out and write the caption as prose below the block
+            or cell that shows the figure (``/// figure``, hooks/figcaptions.py).
         alt: a text description for screen readers; defaults to the caption.
         close: close the figure afterwards, freeing its memory.
 

@@ -16,6 +16,8 @@ the executed block above it, and its value replaces the code span (``hooks/inlin
 Figures: a ``/// figure | fig:name`` block below the block that prints a figure gives its alt
 text and its caption as prose; the build numbers it per chapter and moves both into the figure;
 ``[](#fig:name)`` links to it; ``fold="1"`` folds a block's plotting code (``hooks/figcaptions.py``).
+A lab writes the same block at the start of the Markdown cell below the code cell that shows the
+figure (numbered per lab).
 
 Under ``mkdocs serve``, a page built again runs only its blocks whose code, or the code
 before them in their session, changed (``hooks/execution.py``); the others give their last output, and
@@ -110,9 +112,17 @@ def _first_language(config) -> bool:
     return i18n is None or not i18n.building
 
 
+def _prepare_lab(nb, path: Path) -> None:
+    """A lab as nbconvert is to see it: its figure captions written in its Markdown cells
+    (figcaptions.notebook); problems fail the strict build."""
+    lang = "zh" if path.name.endswith(".zh.ipynb") else "en"
+    slug = f"labs/{path.name.split('.')[0]}"
+    for problem in figcaptions.notebook(nb, f"{slug}.ipynb", lang):
+        log.warning(f"{lang}/{slug}: {problem}")
+
+
 def _start_labs(config, paths) -> None:
     jupyter = config.plugins["mkdocs-jupyter"]
-    labs.patch_nb2html()
     labs.LABS.open(workers=1)
     for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
         labs.LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
@@ -133,6 +143,8 @@ def on_files(files, config):
 def on_config(config):
     if _first_language(config):
         downloads.start(config)
+    if config.plugins.get("mkdocs-jupyter") is not None:
+        labs.patch_nb2html(prepare=_prepare_lab)
     if _executes_labs(config) and _first_language(config):
         docs = Path(config.docs_dir)
         patterns = config.plugins["mkdocs-jupyter"].config["include"]
@@ -182,9 +194,10 @@ def on_page_content(html, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         html = _notebook_page(html, page, config)
     html = _inline_values(html, page)
-    if page.file.src_uri.endswith(".md"):
-        lang, slug = page_lang_and_slug(page)
-        html, problems = figcaptions.attach(html, lang)
+    lang, slug = page_lang_and_slug(page)
+    if page.file.src_uri.endswith((".md", ".ipynb")):
+        attach = figcaptions.attach_lab if page.file.src_uri.endswith(".ipynb") else figcaptions.attach
+        html, problems = attach(html, lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
     return _hide_figures(html, page)

@@ -26,6 +26,11 @@ link with empty text ``[](#fig:ema-weights)`` becomes a link "Figure 3.2" / "图
 figure, on the same page or in another chapter. A figure of a page outside the chapters (the
 home page) is captioned without a number and cannot be referred to.
 
+A lab (a notebook, ``docs/labs/``) writes the same block at the start of the Markdown cell
+below the code cell that shows the figure; ``notebook`` prepares the lab before nbconvert
+renders it, ``attach_lab`` then moves the captions into the figures. A lab's figures are
+numbered in the lab ("Figure 1." / "图 1").
+
 Folding: a block whose fence has ``fold="1"`` shows its code collapsed under "Code for the
 figure" / "绘图代码" (a ``<details>``), the figure staying visible below it.
 
@@ -57,7 +62,7 @@ from __future__ import annotations
 import html as _html
 import re
 
-__all__ = ["labels", "index", "process", "attach", "USES", "WORDS", "FOLD_SUMMARY"]
+__all__ = ["labels", "index", "process", "attach", "notebook", "attach_lab", "USES", "WORDS", "FOLD_SUMMARY"]
 
 OPEN = re.compile(r"^(?P<indent>[ \t]*)///[ \t]*figure\b[ \t]*(?:\|[ \t]*(?P<label>[^\n]*?))?[ \t]*$")
 CLOSE = re.compile(r"^[ \t]*///[ \t]*$")
@@ -127,15 +132,22 @@ def _attr(text: str) -> str:
     return _html.escape(text, quote=True)
 
 
-def process(markdown: str, src: str, idx: dict, lang: str) -> tuple[str, list[str]]:
+def process(markdown: str, src: str, idx: dict, lang: str, *, where: str = "line {}",
+            after_figure: bool = False, pad: bool = False) -> tuple[str, list[str]]:
     """Captions to ``<div class="gd-caption">``, references to links, folded blocks to
-    ``<details>``; returns the new Markdown and the problems found."""
+    ``<details>``; returns the new Markdown and the problems found.
+
+    ``where`` names a line in problems (``"line {}"``; a lab's cell: ``"cell c08, line {}"``);
+    ``after_figure``: the text starts right below a figure (a lab's Markdown cell below a code
+    cell); ``pad``: blank lines around the caption inside its ``<div>`` (CommonMark, the labs'
+    Markdown, ends an HTML block at a blank line; Python-Markdown's ``md_in_html`` needs none).
+    """
     problems: list[str] = []
     lines = markdown.split("\n")
     states = list(_lines(markdown))
     out: list[str] = []
     seen: set[str] = set()
-    after_figure_block = False  # only blank lines and captions since an executed block closed
+    after_figure_block = after_figure  # only blank lines and captions since an executed block closed
     i = 0
     while i < len(lines):
         n, line, state = states[i]
@@ -152,7 +164,7 @@ def process(markdown: str, src: str, idx: dict, lang: str) -> tuple[str, list[st
         if not m:
             if line.strip():
                 after_figure_block = False
-            out.append(REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, n + 1), line))
+            out.append(REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, where.format(n + 1)), line))
             i += 1
             continue
         # a caption block: up to the closing ///
@@ -160,47 +172,48 @@ def process(markdown: str, src: str, idx: dict, lang: str) -> tuple[str, list[st
         j = i + 1
         while j < len(lines) and not CLOSE.match(lines[j]):
             j += 1
-        where = f"line {n + 1}"
+        at = where.format(n + 1)
         if j == len(lines):
-            problems.append(f"{where}: figure caption {label or '(no label)'} is not closed by a line ///")
+            problems.append(f"{at}: figure caption {label or '(no label)'} is not closed by a line ///")
         body = lines[i + 1:j]
         alt = [ALT.match(b).group("alt").strip() for b in body if ALT.match(b)]
         caption = [b for b in body if not ALT.match(b)]
         if not LABEL.match(label):
-            problems.append(f"{where}: figure caption without a label fig:<name> (got {label!r})")
+            problems.append(f"{at}: figure caption without a label fig:<name> (got {label!r})")
         elif label in seen:
-            problems.append(f"{where}: figure label {label} used twice")
+            problems.append(f"{at}: figure label {label} used twice")
         seen.add(label)
         if not alt or not alt[0]:
-            problems.append(f"{where}: figure {label} has no alt text (a line 'alt: ...')")
+            problems.append(f"{at}: figure {label} has no alt text (a line 'alt: ...')")
         if not "".join(caption).strip():
-            problems.append(f"{where}: figure {label} has no caption")
+            problems.append(f"{at}: figure {label} has no caption")
         if not after_figure_block:
-            problems.append(f"{where}: figure caption {label} does not follow the block that prints the figure")
+            problems.append(f"{at}: figure caption {label} does not follow the block that prints the figure")
         entry = idx.get(label)
         number = ""
         if LABEL.match(label) and (entry is None or entry[0] != src):
-            problems.append(f"{where}: figure label {label} is not in the English page {src}")
+            problems.append(f"{at}: figure label {label} is not in the English page {src}")
         elif entry is not None and entry[1]:
             number = entry[1]
         # the id: MkDocs checks links to the anchor against the page's Markdown; attach() moves it to the figure
         head = (f'{indent}<div class="gd-caption" id="{anchor(label)}" data-gd-label="{_attr(label)}" data-gd-number="{number}" '
-                f'data-gd-line="{n + 1}" data-gd-alt="{_attr(alt[0] if alt else "")}" markdown>')
+                f'data-gd-where="{_attr(at)}" data-gd-alt="{_attr(alt[0] if alt else "")}" markdown>')
         # as many lines as the source's (line numbers stay right): the alt line becomes blank
-        out += [head, *("" if ALT.match(b) else REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, n + 1), b)
-                        for b in body), f"{indent}</div>" if j < len(lines) else ""]
+        text = ["" if ALT.match(b) else REF.sub(lambda r: _ref(r.group(1), src, idx, lang, problems, at), b)
+                for b in body]
+        out += [head, *([""] if pad else []), *text, *([""] if pad else []), f"{indent}</div>" if j < len(lines) else ""]
         i = j + 1
     text = "\n".join(out)
     return (_fold(text, lang) if FOLD.search(text) else text), problems
 
 
-def _ref(label: str, src: str, idx: dict, lang: str, problems: list, line: int) -> str:
+def _ref(label: str, src: str, idx: dict, lang: str, problems: list, at: str) -> str:
     entry = idx.get(label)
     if entry is None:
-        problems.append(f"line {line}: reference to an unknown figure {label}")
+        problems.append(f"{at}: reference to an unknown figure {label}")
         return f"[{label}?](#{anchor(label)})"
     if entry[1] is None:
-        problems.append(f"line {line}: reference to figure {label}, which has no number (not in a chapter)")
+        problems.append(f"{at}: reference to figure {label}, which has no number (not in a chapter)")
         return f"[{label}?](#{anchor(label)})"
     target = f"#{anchor(label)}" if entry[0] == src else f"{entry[0]}#{anchor(label)}"
     return f"[{WORDS[lang][1].format(entry[1])}]({target})"
@@ -243,7 +256,9 @@ def _fold(markdown: str, lang: str) -> str:
 # ---------------------------------------------------------------------------
 
 _CAPTION_OPEN = re.compile(r'<div class="gd-caption"(?P<attrs>[^>]*)>')
-_DATA = re.compile(r'data-gd-(?P<key>\w+)="(?P<value>[^"]*)"')
+# nbconvert serialises a lab's HTML again: attributes sorted, a value holding " in single quotes
+_DATA = re.compile(r"""data-gd-(?P<key>\w+)=(?:"(?P<value>[^"]*)"|'(?P<value1>[^']*)')""")
+_ARIA = re.compile(r"""(<svg\b[^>]*?\baria-label=)(?:"[^"]*"|'[^']*')""")
 _FIGURE = re.compile(r'<figure class="gd-figure">|<div class="gd-explorable"')
 _DIV = re.compile(r"<div\b|</div>")
 
@@ -288,7 +303,8 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
     captions = []
     for m in _CAPTION_OPEN.finditer(html):
         end = _div_end(html, m.start())
-        data = {d.group("key"): _html.unescape(d.group("value")) for d in _DATA.finditer(m.group("attrs"))}
+        data = {d.group("key"): _html.unescape(d.group("value") if d.group("value") is not None else d.group("value1"))
+                for d in _DATA.finditer(m.group("attrs"))}
         captions.append((m.start(), end, data, _inner(html[m.end():end - len("</div>")])))
     figures = _figures(html)
     if not captions:
@@ -309,11 +325,11 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
         above = [f for f in figures[taken:] if prev_end <= f[0] and f[1] <= group[0][0]]
         for f in above[:max(0, len(above) - len(group))]:
             problems.append(f"figure {figures.index(f) + 1} of the page has no caption "
-                            f"(the caption at line {group[0][2].get('line')} is the next one below it)")
+                            f"(the caption at {group[0][2].get('where')} is the next one below it)")
         mine = above[-len(group):] if above else []
         if len(mine) < len(group):
             for c in group[:len(group) - len(mine)]:
-                problems.append(f"line {c[2].get('line')}: figure caption {c[2].get('label')} is not below a figure")
+                problems.append(f"{c[2].get('where')}: figure caption {c[2].get('label')} is not below a figure")
             group = group[len(group) - len(mine):]
         assigned += list(zip(mine, group))
         taken += len(above)
@@ -331,17 +347,17 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
         text = head + inner
         if kind == "figure":
             if "<figcaption>" in fig:
-                problems.append(f"line {data.get('line')}: figure {label} also has a caption from its code "
+                problems.append(f"{data.get('where')}: figure {label} also has a caption from its code "
                                 "(gd.svg(..., caption=...)): write it in the page only")
             fig = fig.replace('<figure class="gd-figure">', f'<figure class="gd-figure" id="{anchor(label)}">', 1)
-            fig = re.sub(r'(<svg role="img" aria-label=")[^"]*"', lambda m: m.group(1) + _attr(alt) + '"', fig, count=1)
+            fig = _ARIA.sub(lambda m: m.group(1) + '"' + _attr(alt) + '"', fig, count=1)
             fig = fig[:-len("</figure>")] + f"<figcaption>{text}</figcaption></figure>"
         else:
             if '<p class="gd-x-caption">' in fig:
-                problems.append(f"line {data.get('line')}: explorable {label} also has a caption from its code "
+                problems.append(f"{data.get('where')}: explorable {label} also has a caption from its code "
                                 "(gd.explore.html(..., caption=...)): write it in the page only")
             fig = re.sub(r'(<div class="gd-explorable"[^>]*>)', rf'\1<span id="{anchor(label)}"></span>', fig, count=1)
-            fig = re.sub(r'(<svg role="img" aria-label=")[^"]*"', lambda m: m.group(1) + _attr(alt) + '"', fig, count=1)
+            fig = _ARIA.sub(lambda m: m.group(1) + '"' + _attr(alt) + '"', fig, count=1)
             fig = fig.replace("<figcaption>", f"<figcaption>{text} ", 1)
             fig = fig.replace('<div class="gd-x-status" aria-live="polite"></div>',
                               f'<div class="gd-x-status" aria-live="polite"></div><p class="gd-x-caption">{text}</p>', 1)
@@ -349,3 +365,105 @@ def attach(html: str, lang: str) -> tuple[str, list[str]]:
     for s, e, r in sorted(edits, reverse=True):
         html = html[:s] + r + html[e:]
     return html, problems
+
+
+# ---------------------------------------------------------------------------
+# The labs: the same captions in a notebook's Markdown cells
+# ---------------------------------------------------------------------------
+
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.S)
+_TEX_DELIMITER = re.compile(r"(?<!\\)\\([()\[\]])")
+
+
+def notebook(nb, src: str, lang: str) -> list[str]:
+    """Make a lab (an ``nbformat`` notebook, changed in place) ready for nbconvert; returns the
+    problems found.
+
+    A figure's caption is a ``/// figure | fig:name`` block at the start of the Markdown cell
+    right below the code cell that shows the figure (several figures: one block each, in order),
+    written as on a page. It becomes a ``<div class="gd-caption">`` that ``attach_lab`` moves into
+    the figure. A lab's figures are numbered in the lab, "Figure 1." / “图 1”, and ``[](#fig:name)``
+    refers to a figure of the same lab.
+
+    Math: Jupyter reads ``\\(x\\)`` in a Markdown cell as math, nbconvert as the escaped
+    parentheses "(x)"; the cells' ``\\(``, ``\\)``, ``\\[``, ``\\]`` (outside code) are doubled
+    for nbconvert.
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("gd.svg(fig)"),
+    ...     nbformat.v4.new_markdown_cell("/// figure | fig:x\\nalt: A line.\\nThe loss \\\\(L\\\\).\\n///\\nSee [](#fig:x).")])
+    >>> notebook(nb, "labs/a.ipynb", "en")
+    []
+    >>> print(nb.cells[1].source)  # doctest: +ELLIPSIS
+    <div class="gd-caption" id="fig-x" data-gd-label="fig:x" data-gd-number="1" data-gd-where="cell ..., line 1" data-gd-alt="A line." markdown>
+    <BLANKLINE>
+    <BLANKLINE>
+    The loss \\\\(L\\\\).
+    <BLANKLINE>
+    </div>
+    See [Figure 1](#fig-x).
+    """
+    problems: list[str] = []
+    cells = nb.cells
+    idx: dict[str, tuple[str, str]] = {}
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for label in labels(cell.source):
+                if label in idx:
+                    problems.append(f"cell {cell.get('id')}: figure label {label} used twice")
+                elif LABEL.match(label):
+                    idx[label] = (src, str(len(idx) + 1))
+    for k, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = _jupyter_math(cell.source)
+        if USES.search(text):
+            after_code = k > 0 and cells[k - 1].cell_type == "code"
+            text, found = process(text, src, idx, lang, where=f"cell {cell.get('id')}, line {{}}",
+                                  after_figure=after_code, pad=True)
+            problems += [p for p in found if "used twice" not in p]  # counted over the whole lab above
+        cell.source = text
+    return problems
+
+
+def _jupyter_math(markdown: str) -> str:
+    """``\\(``, ``\\)``, ``\\[``, ``\\]`` doubled outside fenced code and code spans."""
+    out, prose = [], []
+
+    def flush():
+        if prose:
+            text = "\n".join(prose)
+            spans = [m.group(0) for m in _CODE_SPAN.finditer(text)]
+            plain = [_TEX_DELIMITER.sub(r"\\\\\1", p) for p in _CODE_SPAN.sub("\0", text).split("\0")]
+            out.append("".join(a + b for a, b in zip(plain, spans + [""])))
+            prose.clear()
+
+    for _, line, state in _lines(markdown):
+        if state == "prose":
+            prose.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return "\n".join(out)
+
+
+_MD_CELL = re.compile(r'<div class="jp-Cell jp-MarkdownCell\b[^"]*"[^>]*>')
+_MD_OUTPUT = re.compile(r'<div class="[^"]*\bjp-MarkdownOutput\b[^"]*"[^>]*>')
+
+
+def attach_lab(html: str, lang: str) -> tuple[str, list[str]]:
+    """``attach`` for a lab page (nbconvert's HTML): each caption into the figure of the code
+    cell above it; a Markdown cell left empty (it held only captions) is removed."""
+    html, problems = attach(html, lang)
+    out, pos = [], 0
+    for m in _MD_CELL.finditer(html):
+        if m.start() < pos:
+            continue
+        end = _div_end(html, m.start())
+        inner = _MD_OUTPUT.search(html, m.end(), end)
+        if inner is not None and not html[inner.end():_div_end(html, inner.start()) - len("</div>")].strip():
+            out.append(html[pos:m.start()])
+            pos = end
+    out.append(html[pos:])
+    return "".join(out), problems

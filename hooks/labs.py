@@ -168,9 +168,15 @@ def gdbook_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def patch_nb2html() -> None:
+def patch_nb2html(prepare=None) -> None:
+    """Make mkdocs-jupyter convert the notebook executed in the background, and hand every
+    notebook to ``prepare(nb, path)`` (which changes the ``nbformat`` notebook in place: the
+    captions of hooks/figcaptions.py) before nbconvert sees it. The file the reader downloads is
+    the source, unchanged."""
     import mkdocs_jupyter.convert as convert
 
+    if prepare is not None:
+        PREPARE[:] = [prepare]
     if getattr(convert.nb2html, "_gdbook", False):
         return
     original = convert.nb2html
@@ -178,11 +184,30 @@ def patch_nb2html() -> None:
     def nb2html(nb_path, *args, execute=False, **kwargs):
         start = time.perf_counter()
         done = LABS.executed(nb_path) if execute else None
-        if done is not None:
-            waited = time.perf_counter() - start
-            log.info(f"Converting notebook executed in the background (waited {waited:.1f} s): {nb_path}")
-            return original(done, *args, execute=False, **kwargs)
-        return original(nb_path, *args, execute=execute, **kwargs)
+        with tempfile.TemporaryDirectory(prefix="gdbook-lab-") as tmp:
+            if done is not None:
+                waited = time.perf_counter() - start
+                log.info(f"Converting notebook executed in the background (waited {waited:.1f} s): {nb_path}")
+            elif execute:  # not started in the background: executed here, as the background would
+                done = Labs._execute(Path(nb_path), Path(tmp, "executed.ipynb"), kwargs.get("kernel_name") or "python3",
+                                     kwargs.get("allow_errors", False), Path(tmp, "cache"))
+            return original(_prepared(done or nb_path, nb_path, Path(tmp)), *args, execute=False, **kwargs)
 
     nb2html._gdbook = True
     convert.nb2html = nb2html
+
+
+PREPARE: list = []
+
+
+def _prepared(path, source, tmp: Path) -> str:
+    """``path`` (the notebook ``source``, maybe executed) as ``PREPARE`` makes it, in ``tmp``."""
+    if not PREPARE:
+        return str(path)
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    PREPARE[0](nb, Path(source))
+    out = tmp / Path(source).name
+    nbformat.write(nb, out)
+    return str(out)

@@ -45,7 +45,7 @@ function gdTypeset(items) {
 ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
 _DELIMITED = re.compile(r"^\\\((.*)\\\)$|^\\\[(.*)\\\]$", re.S)
 _NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$\w])\$(?!\s)([^$]+?)(?<!\s)\$(?!\w)", re.S)
-_MD_OUTPUT = re.compile(r'<div class="[^"]*\bjp-MarkdownOutput\b[^"]*"[^>]*>')
+_NOTEBOOK_PROSE = re.compile(r'<div class="[^"]*\bjp-MarkdownOutput\b[^"]*"[^>]*>|<figcaption>')
 
 
 class Temml:
@@ -103,11 +103,14 @@ def page(html: str, temml: Temml, where: str, errors: list) -> str:
 
 
 def notebook(html: str, temml: Temml, where: str, errors: list) -> str:
-    """A lab page's HTML with the TeX of its Markdown cells typeset."""
+    """A lab page's HTML with the TeX of its Markdown cells, and of its figures' captions
+    (written in Markdown cells, hooks/figcaptions.py), typeset."""
     pieces, found = [], []
     pos = 0
-    for start in _MD_OUTPUT.finditer(html):
-        end = _closing_div(html, start.end())
+    for start in _NOTEBOOK_PROSE.finditer(html):
+        if start.start() < pos:
+            continue
+        end = _closing_div(html, start.end()) if start.group(0).startswith("<div") else html.index("</figcaption>", start.end())
         pieces.append(html[pos:start.end()])
         pieces.append(_NotebookCell(html[start.end():end]))
         pos = end

@@ -256,3 +256,122 @@ def test_the_example_in_contributing_is_valid():
     label = fc.labels(example)[0]
     _, problems = fc.process(page, "one.md", fc.index({"one.md": page}, {"one.md": "1"}), "en")
     assert problems == [] and label.startswith("fig:")
+
+
+# ---------------------------------------------------------------------------
+# The labs: captions in the Markdown cell below a figure's code cell
+# ---------------------------------------------------------------------------
+
+LABS = ROOT / "docs" / "labs"
+LAB_NAMES = sorted(p.name[: -len(".ipynb")] for p in LABS.glob("*.ipynb") if not p.name.endswith(".zh.ipynb"))
+
+
+def lab(*cells):
+    """A notebook of ``("md", text)`` and ``("code", html shown or None)`` cells, ids c01, c02, ..."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for i, (kind, content) in enumerate(cells, start=1):
+        if kind == "md":
+            cell = nbformat.v4.new_markdown_cell(content)
+        else:
+            cell = nbformat.v4.new_code_cell("gd.svg(fig)")
+            if content is not None:
+                cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": content})]
+        cell.id = f"c{i:02d}"
+        nb.cells.append(cell)
+    return nb
+
+
+def lab_html(nb, lang="en", tmp_path=None):
+    """The lab as the build renders it: figcaptions.notebook, nbconvert (mkdocs-jupyter), attach_lab."""
+    import nbformat
+    from mkdocs_jupyter.nbconvert2 import nb2html  # not the build's patched convert.nb2html
+
+    problems = fc.notebook(nb, "labs/t.ipynb", lang)
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, path)
+    html, more = fc.attach_lab(nb2html(str(path)), lang)
+    return html, problems + more
+
+
+LAB = lab(("md", "# Lab\n\nAs [](#fig:second) shows, \\(x^2\\) grows."),
+          ("code", FIG.format("a")),
+          ("md", "/// figure | fig:first\nalt: First figure.\nThe first, with \\(\\eta\\).\n///\n\nProse after it."),
+          ("code", FIG.format("b")),
+          ("md", "/// figure | fig:second\nalt: Second \"quoted\" figure.\nThe second.\n///"),
+          ("md", "The end."))
+
+
+@pytest.mark.parametrize("lang, word", [("en", "Figure {}."), ("zh", "图 {}")])
+def test_a_lab_caption_goes_into_the_figure_of_the_code_cell_above(tmp_path, lang, word):
+    import copy
+
+    html, problems = lab_html(copy.deepcopy(LAB), lang, tmp_path)
+    assert problems == []
+    first, second = re.findall(r"<figure\b.*?</figure>", html, re.S)
+    assert first.startswith('<figure class="gd-figure" id="fig-first">') and ">a</svg>" in first
+    assert 'aria-label="First figure."' in first and 'aria-label="Second &quot;quoted&quot; figure."' in second
+    assert f'<figcaption><span class="gd-fig-number">{word.format(1)}</span> The first, with $\\eta$.</figcaption>' in first
+    assert f'<span class="gd-fig-number">{word.format(2)}</span> The second.</figcaption>' in second
+    assert f'href="#fig-second">{word.format(2).rstrip(".")}</a>' in html
+    assert "Prose after it." in html and "The end." in html
+    assert "$x^2$" in html  # math kept for typeset.notebook, not read as escaped parentheses
+    # the cell that held only a caption is gone; the others stay
+    assert html.count("<div class=\"jp-Cell jp-MarkdownCell") == 3
+    for leak in ("///", "alt:", "gd-caption", "data-gd-", "fig:"):
+        assert leak not in html, leak
+
+
+def test_lab_figures_stay_inline_with_their_alt_text(tmp_path):
+    import copy
+
+    figures = importlib.util.module_from_spec(importlib.util.spec_from_file_location("f", ROOT / "hooks" / "figures.py"))
+    figures.__spec__.loader.exec_module(figures)
+    html, _ = lab_html(copy.deepcopy(LAB), "en", tmp_path)
+    assert figures.extract(html, tmp_path / "site", "") == html  # nbconvert's serialisation: not moved to a file
+    assert re.search(r'<svg aria-label="First figure\." class="gd-svg" role="img"', html)
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ([("md", "Text."), ("md", "/// figure | fig:x\nalt: A.\nC.\n///")],
+     "cell c02, line 1: figure caption fig:x does not follow the block that prints the figure"),
+    ([("code", FIG.format("a")), ("md", "Text first.\n\n/// figure | fig:x\nalt: A.\nC.\n///")],
+     "cell c02, line 3: figure caption fig:x does not follow the block that prints the figure"),
+    ([("code", FIG.format("a")), ("md", "/// figure | fig:x\nC.\n///")], "cell c02, line 1: figure fig:x has no alt text"),
+    ([("code", FIG.format("a")), ("md", "/// figure | fig:x\nalt: A.\nC.\n///"), ("code", FIG.format("b")),
+      ("md", "/// figure | fig:x\nalt: A.\nC.\n///")], "cell c04: figure label fig:x used twice"),
+    ([("code", FIG.format("a")), ("md", "See [](#fig:gd-bowl).")], "reference to an unknown figure fig:gd-bowl"),
+])
+def test_lab_caption_problems_name_the_cell(cells, expected):
+    problems = fc.notebook(lab(*cells), "labs/t.ipynb", "en")
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_lab_figure_without_a_caption_is_a_problem(tmp_path):
+    _, problems = lab_html(lab(("code", FIG.format("a")), ("md", "No caption.")), "en", tmp_path)
+    assert problems == ["figure 1 of the page has no caption (a /// figure block below the block that prints it)"]
+    _, problems = lab_html(lab(("code", "<p>no figure</p>"), ("md", "/// figure | fig:x\nalt: A.\nC.\n///")), "en", tmp_path)
+    assert problems == ["cell c02, line 1: figure caption fig:x is not below a figure"]
+
+
+@pytest.mark.parametrize("name", LAB_NAMES)
+def test_every_figure_of_a_lab_is_captioned_in_prose(name):
+    import nbformat
+
+    found = {}
+    for lang, path in (("en", LABS / f"{name}.ipynb"), ("zh", LABS / f"{name}.zh.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        calls = sum(len(FIGURE_CALL.findall(c)) for c in code)
+        found[lang] = [label for c in nb.cells if c.cell_type == "markdown" for label in fc.labels(c.source)]
+        assert len(found[lang]) == calls, f"{path.name}: {calls} figures, {len(found[lang])} captions"
+        for c in code:
+            assert not re.search(r"\b(?:caption|alt)\s*=", c), f"{path.name}: caption or alt text in code"
+        assert fc.notebook(nb, f"labs/{name}.ipynb", lang) == [], path.name
+    assert found["en"] == found["zh"], f"{name}: figure labels differ between the languages"
+
+
+def test_jupyter_math_is_doubled_outside_code_only():
+    assert fc._jupyter_math("a \\(x\\) \\\\(y\\\\) `\\(c\\)` \\[z\\]") == "a \\\\(x\\\\) \\\\(y\\\\) `\\(c\\)` \\\\[z\\\\]"
+    assert fc._jupyter_math("```\n\\(x\\)\n```") == "```\n\\(x\\)\n```"
