@@ -15,21 +15,21 @@ against real runs. This module holds what it needs more than once:
 - the bounds themselves, as functions of the number of steps \(T\) (NumPy arrays welcome):
   for gradient descent on an \(L\)-smooth function
 
-  \[
-  \min_{t<T}\|\nabla f(\mathbf x_t)\|^2 \le \frac{f(\mathbf x_0) - f_{\inf}}{\eta(1 - L\eta/2)\,T},\quad
-  f(\mathbf x_T) - f^* \le \frac{\|\mathbf x_0 - \mathbf x^*\|^2}{2\eta T},\quad
-  f(\mathbf x_T) - f^* \le \bigl(1 - \mu\eta(2 - L\eta)\bigr)^T \bigl(f(\mathbf x_0) - f^*\bigr)
-  \]
+    \[
+    \min_{t<T}\|\nabla f(\mathbf x_t)\|^2 \le \frac{f(\mathbf x_0) - f_{\inf}}{\eta(1 - L\eta/2)\,T},\quad
+    f(\mathbf x_T) - f^* \le \frac{\|\mathbf x_0 - \mathbf x^*\|^2}{2\eta T},\quad
+    f(\mathbf x_T) - f^* \le \bigl(1 - \mu\eta(2 - L\eta)\bigr)^T \bigl(f(\mathbf x_0) - f^*\bigr)
+    \]
 
-  (any \(f\); convex \(f\) and \(\eta \le 1/L\); \(\mu\)-PL \(f\) and \(\eta < 2/L\)), and for
-  Nesterov's method with \(\eta = 1/L\)
+    (any \(f\); convex \(f\) and \(\eta \le 1/L\); \(\mu\)-PL \(f\) and \(\eta < 2/L\)), and for
+    Nesterov's method with \(\eta = 1/L\)
 
-  \[
-  f(\mathbf x_T) - f^* \le \frac{2L\|\mathbf x_0 - \mathbf x^*\|^2}{(T+1)^2},\qquad
-  f(\mathbf x_T) - f^* \le \Bigl(1 - \sqrt{\mu/L}\Bigr)^T\Bigl(f(\mathbf x_0) - f^* + \tfrac{\mu}{2}\|\mathbf x_0 - \mathbf x^*\|^2\Bigr)
-  \]
+    \[
+    f(\mathbf x_T) - f^* \le \frac{2L\|\mathbf x_0 - \mathbf x^*\|^2}{(T+1)^2},\qquad
+    f(\mathbf x_T) - f^* \le \Bigl(1 - \sqrt{\mu/L}\Bigr)^T\Bigl(f(\mathbf x_0) - f^* + \tfrac{\mu}{2}\|\mathbf x_0 - \mathbf x^*\|^2\Bigr)
+    \]
 
-  (convex; \(\mu\)-strongly convex with the constant momentum \((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu)\)).
+    (convex; \(\mu\)-strongly convex with the constant momentum \((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu)\)).
 
 Examples:
     >>> from gdbook import objectives

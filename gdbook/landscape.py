@@ -8,12 +8,14 @@ Three questions the first chapter asks of an objective, each answered numericall
 * what kind of critical point is a point with zero gradient
   ([`hessian_kind`][gdbook.landscape.hessian_kind],
   [`classify`][gdbook.landscape.classify])? At \(\nabla f(\mathbf{x}) = \mathbf{0}\),
-  \[
-  f(\mathbf{x} + \mathbf{h}) = f(\mathbf{x}) + \tfrac12\,\mathbf{h}^\top \mathbf{H}\,\mathbf{h} + o(\|\mathbf{h}\|^2),
-  \]
-  so the signs of the Hessian's eigenvalues decide: all positive, a minimum; all
-  negative, a maximum; both signs, a saddle; a zero eigenvalue and no sign change,
-  the quadratic term cannot tell.
+
+    \[
+    f(\mathbf{x} + \mathbf{h}) = f(\mathbf{x}) + \tfrac12\,\mathbf{h}^\top \mathbf{H}\,\mathbf{h} + o(\|\mathbf{h}\|^2),
+    \]
+
+    so the signs of the Hessian's eigenvalues decide: all positive, a minimum; all
+    negative, a maximum; both signs, a saddle; a zero eigenvalue and no sign change,
+    the quadratic term cannot tell.
 * how often does a random symmetric matrix have eigenvalues of both signs
   ([`random_symmetric`][gdbook.landscape.random_symmetric],
   [`eigen_signs`][gdbook.landscape.eigen_signs])?

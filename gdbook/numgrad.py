@@ -137,8 +137,11 @@ def best_h_forward(eps: float = EPS, f_scale: float = 1.0, d2: float = 1.0) -> f
 
     With \(|f''| \le M_2\) near \(x\) and each evaluation of \(f\) off by at most
     \(\varepsilon |f|\), the error is at most
+
     \[ E(h) = \frac{M_2}{2}\,h + \frac{2\varepsilon|f|}{h}, \]
+
     and \(E'(h) = 0\) gives
+
     \[ h^\ast = 2\sqrt{\frac{\varepsilon |f|}{M_2}}, \qquad E(h^\ast) = 2\sqrt{\varepsilon|f| M_2}. \]
 
     Args:
@@ -161,8 +164,11 @@ def best_h_central(eps: float = EPS, f_scale: float = 1.0, d3: float = 1.0) -> f
 
     With \(|f'''| \le M_3\) near \(x\) and each evaluation of \(f\) off by at most
     \(\varepsilon |f|\), the error is at most
+
     \[ E(h) = \frac{M_3}{6}\,h^2 + \frac{\varepsilon|f|}{h}, \]
+
     and \(E'(h) = 0\) gives
+
     \[ h^\ast = \left(\frac{3\varepsilon |f|}{M_3}\right)^{1/3}, \qquad
        E(h^\ast) = \frac{M_3}{2}\left(\frac{3\varepsilon |f|}{M_3}\right)^{2/3} \sim \varepsilon^{2/3}. \]
 
