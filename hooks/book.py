@@ -192,7 +192,7 @@ def on_page_content(html, page, config, files):
     """Notebook pages: drop nbconvert's CDN scripts, add the download button. Every page: set the
     figures aside while the search plugin indexes the page (see ``_hide_figures``)."""
     if page.file.src_uri.endswith(".ipynb"):
-        html = _notebook_page(html, page, config)
+        html = labs.heading_ids(_notebook_page(html, page, config), page.toc)
     html = _inline_values(html, page)
     lang, slug = page_lang_and_slug(page)
     if page.file.src_uri.endswith((".md", ".ipynb")):

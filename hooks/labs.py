@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -211,3 +212,35 @@ def _prepared(path, source, tmp: Path) -> str:
     out = tmp / Path(source).name
     nbformat.write(nb, out)
     return str(out)
+
+
+# nbconvert names a heading by its text with everything but ASCII letters, digits and hyphens
+# dropped, so a Chinese lab's headings came out as id="" (anchor links to "#"), while the
+# page's table of contents, made by mkdocs-jupyter with Markdown's toc extension, links to
+# "_1", "_2", ...: no link of a Chinese lab's contents went anywhere.
+_HEADING = re.compile(r'<h([1-6]) id="([^"]*)"([^>]*)>(.*?)</h\1>', re.S)
+
+
+def heading_ids(html: str, toc) -> str:
+    """``html`` of a lab page with each heading that has no id given the id of its entry in the
+    page's table of contents (``toc``, in document order; headings and entries pair up in
+    order), and its anchor link pointed at it."""
+    ids = []
+
+    def walk(items):
+        for item in items:
+            ids.append(item.id)
+            walk(item.children)
+
+    walk(toc)
+    order = iter(ids)
+
+    def fix(m: re.Match) -> str:
+        level, hid, attrs, inner = m.groups()
+        toc_id = next(order, None)
+        if hid or not toc_id:
+            return m.group(0)
+        inner = inner.replace('class="anchor-link" href="#"', f'class="anchor-link" href="#{toc_id}"')
+        return f'<h{level} id="{toc_id}"{attrs}>{inner}</h{level}>'
+
+    return _HEADING.sub(fix, html)

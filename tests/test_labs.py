@@ -139,3 +139,32 @@ def test_lab_pages_share_one_notebook_stylesheet(site):
             assert not re.search(r"<style[^>]*>\s*@charset|jp-shadow-base-lightness", outside_svg), \
                 f"{prefix}{name}: nbconvert CSS still inlined"
     assert len(sheets) == 1, sheets
+
+
+def test_a_chinese_lab_s_headings_get_the_ids_its_contents_link_to():
+    """nbconvert drops non-ASCII from heading ids (id="" for 病人); the page's table of contents
+    links to the toc extension's ids, which the headings now carry, as do their anchor links."""
+    from mkdocs.structure.toc import AnchorLink
+    from test_serve import hook
+
+    top = AnchorLink("实验", "_1", 1)
+    top.children = [AnchorLink("病人", "_2", 2), AnchorLink("Adam 的 β", "adam", 2)]
+    html = ('<h1 id="">实验<a class="anchor-link" href="#">¶</a></h1><p>x</p>'
+            '<h2 id="">病人<a class="anchor-link" href="#">¶</a></h2>'
+            '<h2 id="adam">Adam 的 β<a class="anchor-link" href="#adam">¶</a></h2>')
+    out = hook.labs.heading_ids(html, [top])
+    assert re.findall(r'<h\d id="([^"]*)"', out) == ["_1", "_2", "adam"]
+    assert re.findall(r'class="anchor-link" href="#([^"]*)"', out) == ["_1", "_2", "adam"]
+
+
+@pytest.mark.build
+def test_every_heading_of_every_built_lab_has_the_id_its_contents_link_to(site):
+    problems = []
+    for page in sorted(site.glob("**/labs/*/index.html")):
+        text = page.read_text(encoding="utf-8")
+        ids = set(re.findall(r'<h[1-6] id="([^"]+)"', text))
+        links = re.findall(r'<a href="#([^"]*)" class="md-nav__link">', text)
+        problems += [f"{page.relative_to(site)}: contents link #{i} has no heading" for i in links if i not in ids]
+        if '<h2 id=""' in text or 'class="anchor-link" href="#"' in text:
+            problems.append(f"{page.relative_to(site)}: a heading without an id")
+    assert not problems, "\n".join(problems)
