@@ -222,16 +222,21 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     for m in undetected:
         m["status"] = statuses[m["name"]]
         m["equivalent"] = None
-        if m["status"] != "survived":
-            continue
-        for e in equivalent:
-            if (e["module"], e["orig"], e["new"]) == (module, m["original"], m["mutated"]) and not (
-                    e["used"] and e["line"] != m["line"]):
+    # a survivor matches a listed entry with the same text: at its own line first, then (the
+    # code above it moved) any entry with that text not matched yet
+    survivors = [m for m in undetected if m["status"] == "survived"]
+    same = lambda e, m: (e["module"], e["orig"], e["new"]) == (module, m["original"], m["mutated"])  # noqa: E731
+    for at_line in (True, False):
+        for m in survivors:
+            if m["equivalent"] is not None:
+                continue
+            e = next((e for e in equivalent if same(e, m) and (
+                e["line"] == m["line"] if at_line else not e["used"])), None)
+            if e is not None:
                 e["used"] = True
                 m["equivalent"] = e["reason"]
                 if e["line"] != m["line"]:
                     m["listed_line"] = e["line"]
-                break
     if not keep:
         shutil.rmtree(scratch, ignore_errors=True)
 
