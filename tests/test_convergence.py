@@ -10,6 +10,7 @@ import torch
 
 import gdbook as gd
 from gdbook import convergence as cv
+from gdbook._array import xp
 
 
 def random_quadratic(seed: int, d: int = 5, kappa: float = 50.0):
@@ -227,8 +228,15 @@ def test_hessian_eigenvalues_of_a_function_linear_in_a_coordinate():
                                    grad_fn=lambda x, y: (2 * x, torch.ones_like(x) if torch.is_tensor(x) else 1.0 + 0 * x))
     assert cv.hessian_eigenvalues(half, [[1.0, 2.0], [3.0, -1.0]]).tolist() == [[0.0, 2.0], [0.0, 2.0]]
     line = gd.objectives.Objective("x + 2y", "x + 2y", lambda x, y: x + 2 * y, 2,
-                                   grad_fn=lambda x, y: (1.0 + 0 * x, 2.0 + 0 * y))
+                                   grad_fn=lambda x, y: (xp(x).ones_like(x), 2 * xp(y).ones_like(y)))
     assert cv.hessian_eigenvalues(line, [[1.0, 2.0]]).tolist() == [[0.0, 0.0]]
+
+
+def test_sample_points_may_be_integers():
+    f = gd.objectives.saddle()
+    assert cv.hessian_eigenvalues(f, [[0, 0], [1, 2]]).tolist() == [[-2.0, 2.0], [-2.0, 2.0]]
+    assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 0).tolist() == [0.0, 0.0]
+    assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 1).tolist() == [0.0, 0.0]
 
 
 def test_backtracking_defaults_record_and_messages():
@@ -241,6 +249,9 @@ def test_backtracking_defaults_record_and_messages():
     assert cv.backtracking_gd(f, steps=1, label="mine").trajectory.label == "mine"
     # with c = 0.5 on 10x² + y² from (1, 1): η = 1/32 is the first accepted (see the docstring)
     assert r.lrs[0] == 0.03125
+    # the first trial is lr0 = 1: on x²/4 from 2 it passes Armijo (f(1) = 1/4 ≤ 1 − ½·1·1) and is taken
+    quarter = gd.quadratic.objective([[0.5]])
+    assert cv.backtracking_gd(quarter, start=2.0, steps=1).lrs.tolist() == [1.0]
     none = cv.backtracking_gd(f, steps=0, start=(1.0, 1.0))
     assert none.trajectory.path.tolist() == [[1.0, 1.0]] and none.lrs.size == 0 and none.f_evals == 1
     for kwargs, message in [
@@ -288,7 +299,7 @@ def test_nesterov_defaults_record_and_messages():
 def test_bounds_formulas_scalars_arrays_and_ranges():
     import warnings
 
-    L, mu, gap0, dist0 = 8.0, 2.0, 3.0, 2.0
+    L, mu, gap0, dist0 = 8.0, 2.0, 3.0, 3.0
     assert cv.bound_agd_convex(3, L, dist0) == 2 * L * dist0**2 / 16
     assert cv.bound_agd_linear(3, mu, L, gap0, dist0) == pytest.approx(0.5**3 * (gap0 + mu / 2 * dist0**2))
     assert cv.bound_gd_nonconvex(4, L, gap0, lr=0.5 / L) == pytest.approx(gap0 / (0.5 / L * 0.75 * 4))
@@ -307,6 +318,8 @@ def test_bounds_formulas_scalars_arrays_and_ranges():
             with pytest.raises(ValueError, match="^T must be >= 0$"):
                 bound(-1)
         assert cv.bound_gd_nonconvex(0, L, gap0) == math.inf
+    # an integer T far beyond int64's square: (T + 1)² in floating point
+    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / 1e20)
     for bound, bad, message in [
         (lambda lr: cv.bound_gd_nonconvex(1, L, gap0, lr=lr), (0.0, 2 / L, 1.0), "^the bound needs 0 < lr < 2/L$"),
         (lambda lr: cv.bound_gd_convex(1, L, dist0, lr=lr), (0.0, 1.5 / L), "^the bound needs 0 < lr <= 1/L$"),
