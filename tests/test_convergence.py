@@ -237,6 +237,8 @@ def test_sample_points_may_be_integers():
     assert cv.hessian_eigenvalues(f, [[0, 0], [1, 2]]).tolist() == [[-2.0, 2.0], [-2.0, 2.0]]
     assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 0).tolist() == [0.0, 0.0]
     assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 1).tolist() == [0.0, 0.0]
+    # large integers are squared in floating point, not in int64 (which wraps above 3.04e9)
+    assert cv.chord_gaps(gd.objectives.square(), [4 * 10**9], [4 * 10**9], 0.5).tolist() == [0.0]
 
 
 def test_backtracking_defaults_record_and_messages():
@@ -319,7 +321,7 @@ def test_bounds_formulas_scalars_arrays_and_ranges():
                 bound(-1)
         assert cv.bound_gd_nonconvex(0, L, gap0) == math.inf
     # an integer T far beyond int64's square: (T + 1)² in floating point
-    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / 1e20)
+    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / 1e20, rel=1e-12, abs=0)
     for bound, bad, message in [
         (lambda lr: cv.bound_gd_nonconvex(1, L, gap0, lr=lr), (0.0, 2 / L, 1.0), "^the bound needs 0 < lr < 2/L$"),
         (lambda lr: cv.bound_gd_convex(1, L, dist0, lr=lr), (0.0, 1.5 / L), "^the bound needs 0 < lr <= 1/L$"),
