@@ -321,7 +321,7 @@ def test_bounds_formulas_scalars_arrays_and_ranges():
                 bound(-1)
         assert cv.bound_gd_nonconvex(0, L, gap0) == math.inf
     # an integer T far beyond int64's square: (T + 1)² in floating point
-    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / 1e20, rel=1e-12, abs=0)
+    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / (1e10 + 1) ** 2, rel=1e-12, abs=0)
     for bound, bad, message in [
         (lambda lr: cv.bound_gd_nonconvex(1, L, gap0, lr=lr), (0.0, 2 / L, 1.0), "^the bound needs 0 < lr < 2/L$"),
         (lambda lr: cv.bound_gd_convex(1, L, dist0, lr=lr), (0.0, 1.5 / L), "^the bound needs 0 < lr <= 1/L$"),
