@@ -173,6 +173,13 @@ def gauss_newton(
     (no line search: \(\lambda\) = ``damping`` is the only safeguard). Results are memoized
     by content ([`gdbook.cache`][gdbook.cache]).
 
+    Args:
+        residuals: \(\mathbf w \mapsto \mathbf r(\mathbf w)\), a vector.
+        w: the start (not changed).
+        steps: Gauss–Newton steps (0 allowed: the start alone).
+        cg_steps: at most this many conjugate-gradient iterations, i.e. products, per step (default 10).
+        damping: \(\lambda \ge 0\) (default \(10^{-3}\)).
+
     Examples:
         >>> import torch
         >>> t = torch.linspace(0, 1, 5, dtype=torch.float64)

@@ -10,6 +10,7 @@ import torch
 
 import gdbook as gd
 from gdbook import convergence as cv
+from gdbook._array import xp
 
 
 def random_quadratic(seed: int, d: int = 5, kappa: float = 50.0):
@@ -198,3 +199,132 @@ def test_bounds_at_eta_one_over_L_are_the_textbook_forms():
         cv.bound_gd_convex(5, L, dist0, lr=1.5 / L)
     with pytest.raises(ValueError):
         cv.bound_gd_linear(5, 1.0, L, gap0, lr=2 / L)
+
+
+# ---------------------------------------------------------------------------
+# Records, defaults, boundaries and messages
+# ---------------------------------------------------------------------------
+
+
+def test_the_two_examples_record_what_their_docstrings_say():
+    pl, les = cv.pl_example(), cv.lessard_example()
+    assert (pl.name, pl.latex, les.name, les.latex) == (
+        "x² + 3 sin² x", r"x^2 + 3\sin^2 x", "Lessard et al.", r"\text{piecewise quadratic}")
+    for f, start, window in ((pl, 3.0, (-4.0, 4.0)), (les, 3.3, (-3.0, 4.0))):
+        assert f.minimizers == ((0.0,),) and f.f_min == 0.0 == float(f(0.0))
+        assert f.start == start and f.window == window
+    # Lessard's pieces: ½x² + 24x − 12 on [1, 2), 25/2 x² − 24x + 36 from 2 on; f is continuous
+    x = np.array([1.0, 1.5, 2.0, 3.0])
+    assert np.asarray(les(x)).tolist() == [12.5, 0.5 * 2.25 + 36 - 12, 50 - 48 + 36, 112.5 - 72 + 36]
+    assert np.allclose(np.asarray(les(np.array([1 - 1e-12, 2 - 1e-12]))), [12.5, 38.0])
+    # f'' = 1 on [1, 2): at x = 1 itself; 25 from x = 2 on
+    assert cv.hessian_eigenvalues(les, [1.0, 2.0])[:, 0].tolist() == [1.0, 25.0]
+
+
+def test_hessian_eigenvalues_of_a_function_linear_in_a_coordinate():
+    """A gradient coordinate that does not depend on the point, and a constant gradient, give
+    zero rows: x² + y has Hessian diag(2, 0), a linear function the zero matrix."""
+    half = gd.objectives.Objective("x² + y", "x^2 + y", lambda x, y: x**2 + y, 2,
+                                   grad_fn=lambda x, y: (2 * x, torch.ones_like(x) if torch.is_tensor(x) else 1.0 + 0 * x))
+    assert cv.hessian_eigenvalues(half, [[1.0, 2.0], [3.0, -1.0]]).tolist() == [[0.0, 2.0], [0.0, 2.0]]
+    line = gd.objectives.Objective("x + 2y", "x + 2y", lambda x, y: x + 2 * y, 2,
+                                   grad_fn=lambda x, y: (xp(x).ones_like(x), 2 * xp(y).ones_like(y)))
+    assert cv.hessian_eigenvalues(line, [[1.0, 2.0]]).tolist() == [[0.0, 0.0]]
+
+
+def test_sample_points_may_be_integers():
+    f = gd.objectives.saddle()
+    assert cv.hessian_eigenvalues(f, [[0, 0], [1, 2]]).tolist() == [[-2.0, 2.0], [-2.0, 2.0]]
+    assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 0).tolist() == [0.0, 0.0]
+    assert cv.chord_gaps(gd.objectives.square(), [0, -1], [2, 1], 1).tolist() == [0.0, 0.0]
+
+
+def test_backtracking_defaults_record_and_messages():
+    f = gd.objectives.bowl(10)
+    r = cv.backtracking_gd(f)
+    same = cv.backtracking_gd(f, steps=20, start=f.start, lr0=1.0, shrink=0.5, c=0.5)
+    assert np.array_equal(r.trajectory.path, same.trajectory.path) and r.lrs.tolist() == same.lrs.tolist()
+    assert r.trajectory.steps == 20 and r.trajectory.grad_evals == len(r.lrs) == 20
+    assert r.trajectory.label == "GD + backtracking"
+    assert cv.backtracking_gd(f, steps=1, label="mine").trajectory.label == "mine"
+    # with c = 0.5 on 10x² + y² from (1, 1): η = 1/32 is the first accepted (see the docstring)
+    assert r.lrs[0] == 0.03125
+    # the first trial is lr0 = 1: on x²/4 from 2 it passes Armijo (f(1) = 1/4 ≤ 1 − ½·1·1) and is taken
+    quarter = gd.quadratic.objective([[0.5]])
+    assert cv.backtracking_gd(quarter, start=2.0, steps=1).lrs.tolist() == [1.0]
+    none = cv.backtracking_gd(f, steps=0, start=(1.0, 1.0))
+    assert none.trajectory.path.tolist() == [[1.0, 1.0]] and none.lrs.size == 0 and none.f_evals == 1
+    for kwargs, message in [
+        (dict(steps=-1), r"^steps must be an integer in \[0, 10000000\], got -1$"),
+        (dict(steps=10**7 + 1), r"^steps must be an integer in \[0, 10000000\], got 10000001$"),
+        (dict(lr0=0.0), r"^lr0 must be in \(0\.0, inf\], got 0\.0$"),
+        (dict(shrink=0.0), r"^shrink must be in \(0\.0, 1\.0\), got 0\.0$"),
+        (dict(shrink=1.0), r"^shrink must be in \(0\.0, 1\.0\), got 1\.0$"),
+        (dict(c=0.0), r"^c must be in \(0\.0, 1\.0\), got 0\.0$"),
+        (dict(c=1.0), r"^c must be in \(0\.0, 1\.0\), got 1\.0$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            cv.backtracking_gd(f, **kwargs)
+
+
+def test_backtracking_stops_the_run_after_200_halvings():
+    """A gradient that points uphill: no trial step decreases f, so after 200 halvings the run
+    stops where it is (the start's value and 200 trials)."""
+    wrong = gd.objectives.Objective("x²", "x^2", lambda x: x**2, 1, grad_fn=lambda x: (-2 * x,))
+    r = cv.backtracking_gd(wrong, start=1.0, steps=5, shrink=0.9)  # the last trial, 0.9¹⁹⁹, still moves x
+    assert r.lrs.size == 0 and r.f_evals == 201 and r.trajectory.path.tolist() == [[1.0]]
+
+
+def test_nesterov_defaults_record_and_messages():
+    f = gd.objectives.square()
+    r = cv.nesterov_agd(f, lr=0.1)
+    same = cv.nesterov_agd(f, lr=0.1, steps=20, start=f.start, mu=0.0)
+    assert np.array_equal(r.trajectory.path, same.trajectory.path) and r.trajectory.steps == 20
+    assert r.trajectory.label == "Nesterov" and r.trajectory.grad_evals == 20
+    assert cv.nesterov_agd(f, lr=0.1, steps=1, label="mine").trajectory.label == "mine"
+    started = cv.nesterov_agd(f, lr=0.1, steps=2, start=-2.0)
+    assert started.trajectory.path[0].tolist() == [-2.0] and started.lookahead.shape == (2, 1)
+    none = cv.nesterov_agd(f, lr=0.1, steps=0, start=1.0)
+    assert none.trajectory.path.tolist() == [[1.0]] and none.lookahead.shape == (0, 1)
+    for kwargs, message in [
+        (dict(steps=-1), r"^steps must be an integer in \[0, 10000000\], got -1$"),
+        (dict(steps=10**7 + 1), r"^steps must be an integer in \[0, 10000000\], got 10000001$"),
+        (dict(lr=0.0), r"^lr must be in \(0\.0, inf\], got 0\.0$"),
+        (dict(mu=-1.0), r"^mu must be in \[0\.0, inf\], got -1\.0$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            cv.nesterov_agd(f, **({"lr": 0.1} | kwargs))
+
+
+def test_bounds_formulas_scalars_arrays_and_ranges():
+    import warnings
+
+    L, mu, gap0, dist0 = 8.0, 2.0, 3.0, 3.0
+    assert cv.bound_agd_convex(3, L, dist0) == 2 * L * dist0**2 / 16
+    assert cv.bound_agd_linear(3, mu, L, gap0, dist0) == pytest.approx(0.5**3 * (gap0 + mu / 2 * dist0**2))
+    assert cv.bound_gd_nonconvex(4, L, gap0, lr=0.5 / L) == pytest.approx(gap0 / (0.5 / L * 0.75 * 4))
+    assert cv.bound_gd_convex(4, L, dist0, lr=0.5 / L) == pytest.approx(dist0**2 / (2 * 0.5 / L * 4))
+    assert cv.bound_gd_linear(4, mu, L, gap0, lr=0.5 / L) == pytest.approx((1 - mu * 0.5 / L * 1.5) ** 4 * gap0)
+    T = np.array([0, 1, 2])
+    calls = [lambda T: cv.bound_gd_nonconvex(T, L, gap0), lambda T: cv.bound_gd_convex(T, L, dist0),
+             lambda T: cv.bound_gd_linear(T, mu, L, gap0), lambda T: cv.bound_agd_convex(T, L, dist0),
+             lambda T: cv.bound_agd_linear(T, mu, L, gap0, dist0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # T = 0 gives inf where the bound divides by T, silently
+        for bound in calls:
+            scalar, array = bound(2), bound(T)
+            assert type(scalar) is float and isinstance(array, np.ndarray) and array[2] == scalar
+            assert type(bound(0)) is float
+            with pytest.raises(ValueError, match="^T must be >= 0$"):
+                bound(-1)
+        assert cv.bound_gd_nonconvex(0, L, gap0) == math.inf
+    # an integer T far beyond int64's square: (T + 1)² in floating point
+    assert cv.bound_agd_convex(np.array([10**10]), L, dist0)[0] == pytest.approx(2 * L * dist0**2 / (1e10 + 1) ** 2, rel=1e-12, abs=0)
+    for bound, bad, message in [
+        (lambda lr: cv.bound_gd_nonconvex(1, L, gap0, lr=lr), (0.0, 2 / L, 1.0), "^the bound needs 0 < lr < 2/L$"),
+        (lambda lr: cv.bound_gd_convex(1, L, dist0, lr=lr), (0.0, 1.5 / L), "^the bound needs 0 < lr <= 1/L$"),
+        (lambda lr: cv.bound_gd_linear(1, mu, L, gap0, lr=lr), (0.0, 2 / L, 1.0), "^the bound needs 0 < lr < 2/L$"),
+    ]:
+        for lr in bad:
+            with pytest.raises(ValueError, match=message):
+                bound(lr)

@@ -93,10 +93,40 @@ def test_conjugate_gradient_stops_at_the_tolerance_and_on_a_zero_right_hand_side
     assert res[-1] <= 0.5 * res[0] and all(r > 0.5 * res[0] for r in res[:-1])
     p, res = curvature.conjugate_gradient(lambda v: A @ v, torch.zeros(3, dtype=D), steps=3)
     assert torch.all(p == 0) and res.tolist() == [0.0]
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match=r"^steps must be an integer in \[0, inf\], got -1$"):
         curvature.conjugate_gradient(lambda v: v, b, steps=-1)
-    with pytest.raises(ValueError, match="tol"):
+    with pytest.raises(ValueError, match=r"^tol must be in \[0\.0, inf\], got -1\.0$"):
         curvature.conjugate_gradient(lambda v: v, b, steps=1, tol=-1.0)
+    # no iteration asked: p_0 = 0 and the one residual, ‖b‖
+    p, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=0)
+    assert torch.all(p == 0) and res.tolist() == [float(b.norm())]
+
+
+def test_conjugate_gradient_tolerance_is_inclusive():
+    # A = diag(1, 3), b = (1, 1): one step gives r_1 = (1/2, -1/2), so ‖r_1‖ = ½‖b‖ exactly
+    A = torch.diag(torch.tensor([1.0, 3.0], dtype=D))
+    b = torch.ones(2, dtype=D)
+    _, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=2)
+    assert res[1] == 0.5 * res[0]
+    # "stop once ‖b − A p_k‖ ≤ tol·‖b‖": a residual exactly at the tolerance stops the solve
+    _, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=2, tol=0.5)
+    assert len(res) == 2
+    _, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=2, tol=0.4999)
+    assert len(res) == 3
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.5, 2.0])
+def test_conjugate_gradient_is_linear_in_the_right_hand_side(scale):
+    # p(c b) = c p(b) with the same iterations, whatever ‖c b‖ (a power of two scales exactly;
+    # 0.5 makes ‖b‖ = 1)
+    A = torch.tensor([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]], dtype=D)
+    b = torch.tensor([2.0, 0.0, 0.0], dtype=D)
+    seen, seen_scaled = [], []
+    p, res = curvature.conjugate_gradient(lambda v: A @ v, b, steps=3, callback=seen.append)
+    q, res_q = curvature.conjugate_gradient(lambda v: A @ v, scale * b, steps=3, callback=seen_scaled.append)
+    assert len(res_q) == len(res) == 4 and np.array_equal(res_q, scale * res)
+    assert all(torch.equal(y, scale * x) for x, y in zip(seen, seen_scaled))
+    assert torch.equal(q, scale * p) and torch.allclose(A @ q, scale * b, atol=1e-12)
 
 
 def test_gauss_newton_solves_a_zero_residual_problem_quadratically():
@@ -120,10 +150,25 @@ def test_gauss_newton_damping_and_the_cg_budget():
     r = residuals(wg)
     (g,) = torch.autograd.grad(0.5 * r @ r, wg)
     assert torch.allclose(tiny.w - w, -g / 1e8, rtol=1e-5)
-    with pytest.raises(ValueError, match="cg_steps"):
+    with pytest.raises(ValueError, match=r"^cg_steps must be an integer in \[1, inf\], got 0$"):
         curvature.gauss_newton(residuals, w, steps=1, cg_steps=0)
-    with pytest.raises(ValueError, match="damping"):
+    with pytest.raises(ValueError, match=r"^damping must be in \[0\.0, inf\], got -1\.0$"):
         curvature.gauss_newton(residuals, w, steps=1, damping=-1.0)
+    with pytest.raises(ValueError, match=r"^steps must be an integer in \[0, inf\], got -1$"):
+        curvature.gauss_newton(residuals, w, steps=-1)
+
+
+def test_gauss_newton_defaults_and_zero_steps():
+    residuals, w, _ = _problem(seed=2, hidden=4)  # 13 parameters: CG does not end before 10 products
+    run = curvature.gauss_newton(residuals, w, steps=2)
+    # the documented defaults: cg_steps=10, damping=1e-3
+    assert run.products.tolist() == [10, 10]
+    explicit = curvature.gauss_newton(residuals, w, steps=2, cg_steps=10, damping=1e-3)
+    assert torch.equal(run.w, explicit.w) and np.array_equal(run.losses, explicit.losses)
+    # no step: the start, its loss, and an empty record of products (still integers)
+    none = curvature.gauss_newton(residuals, w, steps=0)
+    assert torch.equal(none.w, w) and none.losses.tolist() == [run.losses[0]]
+    assert none.products.shape == (0,) and none.products.dtype.kind == "i"
 
 
 def test_descent_losses_follow_the_gradient_descent_rule():
@@ -134,5 +179,9 @@ def test_descent_losses_follow_the_gradient_descent_rule():
     expected = [0.5 * (0.9 ** (2 * k) + 4 * 0.6 ** (2 * k)) for k in range(6)]
     assert np.allclose(losses, expected) and len(losses) == 6
     assert not w0.requires_grad and w0.tolist() == [1.0, 1.0]
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match=r"^lr must be in \(0\.0, inf\], got 0\.0$"):
         curvature.descent_losses(loss, w0, lr=0.0, steps=1)
+    with pytest.raises(ValueError, match=r"^steps must be an integer in \[0, inf\], got -1$"):
+        curvature.descent_losses(loss, w0, lr=0.1, steps=-1)
+    # no step: the starting loss alone
+    assert curvature.descent_losses(loss, w0, lr=0.1, steps=0).tolist() == [expected[0]]

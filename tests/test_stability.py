@@ -76,6 +76,8 @@ def test_deterministic_and_the_net_is_untouched():
     c = st.sharpness_run.uncached(net, X, y, lr=0.25, steps=25, every=5, seed=1)
     assert np.array_equal(a.loss, c.loss)  # the seed only starts the power iteration
     assert c.sharpness[0] == pytest.approx(a.sharpness[0], rel=1e-3)
+    # ... of top_eigenvalue, with the caller's seed
+    assert c.sharpness[0] == sh.sharpness(net, X, y, seed=1, tol=1e-2).value != a.sharpness[0]
 
 
 def test_memoized_with_the_callers_label():
@@ -117,12 +119,22 @@ def test_a_linear_model_has_the_sharpness_of_its_quadratic():
     (dict(tol=1.0), ValueError, "tol must be in (0.0, 1.0), got 1.0"),
     (dict(max_iter=0), ValueError, "max_iter must be an integer in [1, inf], got 0"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, exc, message):
+@pytest.mark.parametrize("start", ["finite", "non-finite"])
+def test_bad_arguments_name_the_argument(kwargs, exc, message, start):
     net, X, y = problem()
+    if start == "non-finite":  # a run that would stop before its first step: checked all the same
+        y = torch.full_like(y, float("inf"))
     args = dict(lr=0.1, steps=5) | kwargs
     with pytest.raises(exc) as err:
         st.sharpness_run.uncached(net, X, y, **args)
     assert str(err.value) == message
+
+
+def test_a_non_finite_loss_at_the_start_stops_before_any_measurement():
+    net, X, y = problem()
+    run = st.sharpness_run.uncached(net, X, torch.full_like(y, float("inf")), lr=0.1, steps=5)
+    assert run.diverged and run.loss.tolist() == [float("inf")] and run.products == 0
+    assert run.measured.shape == run.sharpness.shape == (0,) and run.measured.dtype.kind == "i"
 
 
 def test_x_and_y_must_match():
@@ -138,6 +150,7 @@ def test_defaults():
     b = st.sharpness_run.uncached(net, X, y, lr=0.2, steps=20, every=10, momentum=0.0, seed=0, tol=1e-2,
                                   max_iter=1000)
     assert a.measured.tolist() == [0, 10, 20] and a.momentum == 0.0 and a.threshold == pytest.approx(10.0)
+    assert a.lr == 0.2 and a.label == ""
     assert np.array_equal(a.sharpness, b.sharpness) and a.products == b.products
     c = st.sharpness_run.uncached(net, X, y, lr=0.2, steps=20, tol=1e-3)
     assert c.products > a.products
@@ -163,3 +176,60 @@ def test_the_warm_start_saves_products():
     nets = states(net, X, y, lr=0.3, steps=45)
     cold = sum(sh.sharpness(nets[k], X, y, seed=0, tol=1e-2).iterations for k in run.measured)
     assert run.products < cold
+
+
+def _bias_free_line(X):
+    lin = torch.nn.Linear(X.shape[1], 1, bias=False, dtype=F64)
+    with torch.no_grad():
+        lin.weight.fill_(0.5)
+    return lin
+
+
+def test_default_max_iter_caps_each_power_iteration_run_at_1000_products():
+    """Hessian diag(1, 1 − 1e-6) (a bias-free linear model): at tol 1e-9 no run converges, so
+    the first measurement is top_eigenvalue's two runs of 1000 products and the second the
+    warm start's 1000 and top_eigenvalue's 2000."""
+    X = torch.diag(torch.tensor([1.0, (1 - 1e-6) ** 0.5], dtype=F64))
+    lin = _bias_free_line(X)
+    run = st.sharpness_run.uncached(lin, X, torch.zeros(2, 1, dtype=F64), lr=0.5, steps=1, tol=1e-9)
+    assert run.measured.tolist() == [0, 1] and run.products == 2000 + 3000
+    assert np.allclose(run.sharpness, 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.3])
+def test_on_a_quadratic_each_warm_start_stops_at_its_first_product(scale):
+    """A linear model's Hessian 2XᵀX/n is the same at every step, so the previous eigenvector
+    passes the stopping test at once: one product per later measurement, none falling back to
+    top_eigenvalue, whatever λmax ≥ 0 (0 for X = 0: a flat loss is not a failed measurement)."""
+    g = torch.Generator().manual_seed(7)
+    X = scale * torch.randn(12, 3, generator=g, dtype=F64)
+    y = torch.randn(12, 1, generator=g, dtype=F64)
+    lin = _bias_free_line(X)
+    lam = torch.linalg.eigvalsh(2 * X.T @ X / 12)[-1].item()
+    run = st.sharpness_run.uncached(lin, X, y, lr=0.5, steps=4, every=1, tol=1e-8)
+    first = sh.sharpness(lin, X, y, seed=0, tol=1e-8)
+    assert first.converged and not first.shifted
+    assert run.products == first.iterations + 4
+    assert np.allclose(run.sharpness, lam, rtol=1e-6, atol=1e-12)
+
+
+def test_a_warm_start_is_power_iteration_from_the_previous_eigenvector():
+    """The module's text: a later measurement runs power iteration on the Hessian from the previous
+    measurement's eigenvector, with top_eigenvalue's stopping rule (‖Hv − θv‖ ≤ tol·‖Hv‖)."""
+    net, X, y = problem()
+    tol = 1e-6
+    run = st.sharpness_run.uncached(net, X, y, lr=0.3, steps=10, every=10, tol=tol)
+    nets = states(net, X, y, lr=0.3, steps=10)
+    first = sh.sharpness(nets[0], X, y, seed=0, tol=tol)
+    assert first.converged and not first.shifted and run.sharpness[0] == first.value
+    H = sh.hvp(torch.nn.functional.mse_loss(nets[10](X), y), list(nets[10].parameters()))
+    v = first.vector / torch.linalg.vector_norm(first.vector)
+    for k in range(1, 1001):
+        hv = H(v)
+        theta = torch.dot(v, hv)
+        if torch.linalg.vector_norm(hv - theta * v) <= tol * torch.linalg.vector_norm(hv):
+            break
+        v = hv / torch.linalg.vector_norm(hv)
+    assert 1 < k < 1000 and theta >= 0  # converged, after a few products
+    assert run.products == first.iterations + k
+    assert run.sharpness[1] == pytest.approx(theta.item(), rel=1e-12)

@@ -63,7 +63,7 @@ SCOPE: dict[str, list[str]] = {
     "gdbook/stability.py": ["tests/test_stability.py"],
 }
 
-_MEMOIZE = re.compile(r"^[ \t]*@memoize[ \t]*$", re.MULTILINE)
+_MEMOIZE = re.compile(r"^@memoize[ \t]*\n(def (\w+))", re.MULTILINE)
 _RULE = re.compile(r"^@rule(\([^)\n]*\))?[ \t]*\n(def (\w+))", re.MULTILINE)
 _LINE = re.compile(r"^(?P<module>\S+?):(?P<line>\d+): `(?P<orig>.*)` -> `(?P<new>.*)`\s+#\s*(?P<reason>\S.*)$")
 
@@ -153,10 +153,17 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
-    # mutmut leaves decorated functions alone; @memoize is transparent while the cache is off
-    # (as in the tests), so the scratch copy drops it, keeping every line where it was
+    # mutmut leaves decorated functions alone: the scratch copy applies @memoize after the
+    # module's definitions instead (``name = memoize(name)``, every line kept where it was), so
+    # mutmut mutates the bodies while the tests still see the memoized function (its
+    # ``.uncached`` and the cache's counts, which tests of the cache read)
     target = scratch / module
-    source = _MEMOIZE.sub("", target.read_text(encoding="utf-8"))
+    source = target.read_text(encoding="utf-8")
+    memoized = [name for _, name in _MEMOIZE.findall(source)]
+    source = _MEMOIZE.sub(r"\n\1", source)
+    if re.search(r"^[ \t]*@memoize\b", source, re.MULTILINE):
+        raise SystemExit(f"{module}: @memoize on a method or nested function; tools/mutate.py only handles "
+                         "module-level functions")
     # the update rules are decorated with @rule (gdbook/optim/rules.py): the scratch copy applies
     # it after the module's definitions instead, so mutmut mutates the rules' bodies too
     # (``@rule(check=...)`` too: ``name = rule(check=...)(name)``)
@@ -165,6 +172,8 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     if rules:
         source += "\n" + "".join(f"{name} = rule{args}({name})\n" if args else f"{name} = rule({name})\n"
                                  for args, name in rules)
+    if memoized:
+        source += "\n" + "".join(f"{name} = memoize({name})\n" for name in memoized)
     target.write_text(source, encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env.pop("PYTHONPATH", None)
@@ -189,9 +198,11 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     seconds = time.monotonic() - started
 
     meta_path = scratch / "mutants" / (module + ".meta")
-    if not meta_path.exists():
-        tail = log.read_text(errors="replace")[-2000:]
-        raise SystemExit(f"{module}: mutmut produced no results (exit {proc.returncode}); log {log}:\n{tail}")
+    if not meta_path.exists() or (proc.returncode != 0 and not hit_limit):
+        # e.g. a test that fails on the unmutated scratch copy: mutmut then checks no mutant at all
+        tail = log.read_text(errors="replace")[-3000:]
+        raise SystemExit(f"{module}: mutmut stopped before checking the mutants (exit {proc.returncode}); "
+                         f"log {log}:\n{tail}")
     from mutmut.configuration import reset_config
     from mutmut.stats import status_by_exit_code
 
@@ -211,16 +222,21 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     for m in undetected:
         m["status"] = statuses[m["name"]]
         m["equivalent"] = None
-        if m["status"] != "survived":
-            continue
-        for e in equivalent:
-            if (e["module"], e["orig"], e["new"]) == (module, m["original"], m["mutated"]) and not (
-                    e["used"] and e["line"] != m["line"]):
+    # a survivor matches a listed entry with the same text: at its own line first, then (the
+    # code above it moved) any entry with that text not matched yet
+    survivors = [m for m in undetected if m["status"] == "survived"]
+    same = lambda e, m: (e["module"], e["orig"], e["new"]) == (module, m["original"], m["mutated"])  # noqa: E731
+    for at_line in (True, False):
+        for m in survivors:
+            if m["equivalent"] is not None:
+                continue
+            e = next((e for e in equivalent if same(e, m) and (
+                e["line"] == m["line"] if at_line else not e["used"])), None)
+            if e is not None:
                 e["used"] = True
                 m["equivalent"] = e["reason"]
                 if e["line"] != m["line"]:
                     m["listed_line"] = e["line"]
-                break
     if not keep:
         shutil.rmtree(scratch, ignore_errors=True)
 
