@@ -63,6 +63,7 @@ execution = _sibling("execution")  # markdown-exec's sessions; block outputs rem
 labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
+tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
 KATEX_JS = Path(__file__).with_name("katex") / "katex.min.js"
 
 
@@ -187,6 +188,7 @@ def on_page_content(html, page, config, files):
         html, problems = figcaptions.attach(html, lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
+        html = tables.row_headers(html)
     return _hide_figures(html, page)
 
 
