@@ -65,6 +65,7 @@ execution = _sibling("execution")  # markdown-exec's sessions; block outputs rem
 labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
+tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
 
 
@@ -200,6 +201,7 @@ def on_page_content(html, page, config, files):
         html, problems = attach(html, lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
+        html = tables.row_headers(html)
     return _hide_figures(html, page)
 
 

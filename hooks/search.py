@@ -6,8 +6,9 @@ every first visit, whether they searched or not. Two changes, no change to Mater
 
 * ``split``: after the build, the index is written per language instead,
   ``search/search_index.<lang>.json``: the same configuration, only that language's pages.
-* ``HEAD_SCRIPT``, put in every page's ``<head>``, before Material's script: its request for
-  the index (an ``XMLHttpRequest``) waits until the reader shows an intent to search (focus on, or typing into, the
+* ``HEAD_SCRIPT``, put in every page's ``<head>`` right after ``<meta charset>`` (which must
+  stay in the first 1024 bytes) and before Material's script: its request for the index (an
+  ``XMLHttpRequest``) waits until the reader shows an intent to search (focus on, or typing into, the
   search field, or the search button; or a ``?q=`` query in the address), and then asks for the
   page's language file. Chinese queries keep finding Chinese pages: the Chinese file holds
   them, tokenised by jieba at build as before.
@@ -16,6 +17,7 @@ every first visit, whether they searched or not. Two changes, no change to Mater
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 LANGS = ("en", "zh")
@@ -69,6 +71,21 @@ HEAD_SCRIPT = """<script>
 """
 
 
+_CHARSET = re.compile(r"<meta\s+charset=[\"']?[\w-]+[\"']?\s*/?>", re.I)
+
+
 def head(html: str) -> str:
-    """A page with ``HEAD_SCRIPT`` at the start of its ``<head>`` (before any other script)."""
-    return html.replace("<head>", "<head>\n" + HEAD_SCRIPT, 1) if "<head>" in html else html
+    """A page with ``HEAD_SCRIPT`` early in its ``<head>``, before any other script.
+
+    It goes right after the page's ``<meta charset>``, which must stay within the first 1024
+    bytes of the page for the browser to use it (Lighthouse's ``charset`` audit); without one,
+    at the start of ``<head>``.
+    """
+    head_at = html.find("<head>")
+    if head_at < 0:
+        return html
+    charset = _CHARSET.search(html, head_at)
+    first_script = html.find("<script", head_at)
+    if charset and (first_script < 0 or charset.start() < first_script):
+        return html[: charset.end()] + "\n" + HEAD_SCRIPT + html[charset.end():]
+    return html.replace("<head>", "<head>\n" + HEAD_SCRIPT, 1)

@@ -150,6 +150,22 @@ def test_external_reference_detector():
     assert len(refs) == 5, refs
 
 
+def test_charset_declared_in_first_1024_bytes_before_any_script(site):
+    """Every HTML page declares its encoding within its first 1024 bytes (HTML's prescan limit,
+    Lighthouse's ``charset`` audit), and the search hook's script stays the first script."""
+    bad = []
+    for f in sorted(site.rglob("*.html")):
+        raw = f.read_bytes()
+        head = raw[:1024].decode("utf-8", "ignore")
+        if not re.search(r"<meta\s+charset=[\"']?utf-8", head, re.I):
+            bad.append(f"{f.relative_to(site)}: no <meta charset> in the first 1024 bytes")
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", raw.decode("utf-8"), re.S)
+        hook = [i for i, s in enumerate(scripts) if "gdSearch" in s]
+        if hook and hook != [0]:
+            bad.append(f"{f.relative_to(site)}: the search hook's script is not the first script ({hook})")
+    assert not bad, "\n".join(bad[:20])
+
+
 def test_sitemap_lists_both_languages(site):
     sitemap = read(site / "sitemap.xml")
     for slug in slugs():
