@@ -16,6 +16,7 @@ Three questions the first chapter asks of an objective, each answered numericall
     so the signs of the Hessian's eigenvalues decide: all positive, a minimum; all
     negative, a maximum; both signs, a saddle; a zero eigenvalue and no sign change,
     the quadratic term cannot tell.
+
 * how often does a random symmetric matrix have eigenvalues of both signs
   ([`random_symmetric`][gdbook.landscape.random_symmetric],
   [`eigen_signs`][gdbook.landscape.eigen_signs])?
