@@ -34,6 +34,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def _sibling(name: str):
@@ -66,6 +67,7 @@ labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
+ahead = _sibling("ahead")  # the Chinese pages' code run in a forked process while the English pages render
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
 
 
@@ -134,6 +136,11 @@ def _executes_labs(config) -> bool:
     return jupyter is not None and jupyter.config["execute"]
 
 
+def on_startup(command, dirty):
+    if ahead.wanted(command):
+        ahead.AHEAD.open()
+
+
 def on_files(files, config):
     # MkDocs renders pages in the order of `files`: the labs last, so their kernels get the
     # most time (the navigation does not depend on this order).
@@ -168,6 +175,7 @@ def on_config(config):
 def on_shutdown():
     import gc
 
+    ahead.AHEAD.close()
     labs.LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
     gc.freeze()
 
@@ -180,6 +188,9 @@ def on_post_build(config):
     if i18n is None or not i18n.building:  # the end of the whole build, every language done
         s = gdbook.cache.stats()
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
+        if ahead.AHEAD.enabled:
+            a = ahead.AHEAD
+            log.info(f"run ahead: {a.served} of {a.forked} Chinese pages, {a.rerun} of their blocks run again")
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
@@ -196,6 +207,11 @@ def on_page_content(html, page, config, files):
         html = labs.heading_ids(_notebook_page(html, page, config), page.toc)
     html = _inline_values(html, page)
     lang, slug = page_lang_and_slug(page)
+    if lang == "en" and page.file.src_uri.endswith(".md"):
+        _run_twin_ahead(page, config)
+    if hasattr(page, "gd_runs"):  # a page run ahead: did this process have to run any of its blocks?
+        ahead.AHEAD.served += 1
+        ahead.AHEAD.rerun += execution.installed().runs - page.gd_runs
     if page.file.src_uri.endswith((".md", ".ipynb")):
         attach = figcaptions.attach_lab if page.file.src_uri.endswith(".ipynb") else figcaptions.attach
         html, problems = attach(html, lang)
@@ -203,6 +219,25 @@ def on_page_content(html, page, config, files):
             log.warning(f"{lang}/{slug}: {problem}")
         html = tables.row_headers(html)
     return _hide_figures(html, page)
+
+
+def _run_twin_ahead(page, config) -> None:
+    """Queue the Chinese twin of English page ``page`` to run in a child process (hooks/ahead.py)."""
+    src = page.file.src_uri[: -len(".md")] + ".zh.md"
+    path = Path(config.docs_dir, src)
+    if ahead.AHEAD.enabled and path.exists() and execution.EXEC.search(path.read_text(encoding="utf-8")):
+        twin = SimpleNamespace(file=SimpleNamespace(src_uri=src, dest_uri="zh/" + page.file.dest_uri))
+        ahead.AHEAD.add(f"zh-{page_lang_and_slug(twin)[1]}", lambda: _outputs(twin, path, config))
+
+
+def _outputs(page, path: Path, config) -> dict:
+    """The outputs of page ``page``'s blocks and inline values, by chain digest (in a child process)."""
+    import markdown
+
+    name = "-".join(page_lang_and_slug(page))
+    text = on_page_markdown(path.read_text(encoding="utf-8"), page, config, None)
+    markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs).convert(text)
+    return execution.installed().now.get(name, {})
 
 
 def _inline_values(html: str, page) -> str:
@@ -364,7 +399,13 @@ def on_page_markdown(markdown, page, config, files):
         markdown, problems = figcaptions.process(markdown, f"{slug}.md", _figure_index(config), lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
-    execution.installed().start_page(execution.exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
+    blocks = execution.installed()
+    ahead.AHEAD.pump()
+    ran = ahead.AHEAD.take(f"{lang}-{slug}") if lang == "zh" else None
+    if ran:  # the page's blocks were run ahead: start_page serves their outputs as a rebuild's
+        blocks.now[f"{lang}-{slug}"] = ran
+        page.gd_runs = blocks.runs  # blocks run in this process so far (see on_page_content)
+    blocks.start_page(execution.exec_sessions(markdown), {f"{lang}-{slug}": items} if items else {})
     return markdown
 
 

@@ -82,14 +82,16 @@ def built_pages(site: Path) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------
 
 
-def build_site(dest: Path, *, tail: int = 60) -> Path:
-    """``mkdocs build --strict`` into ``dest``; fail the calling test with the log's tail on error."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+def build_site(dest: Path, *, tail: int = 60, env: dict | None = None) -> Path:
+    """``mkdocs build --strict`` into ``dest``, with ``env`` added to the environment; fail the calling
+    test with the log's tail on error. The log is kept next to ``dest`` (``<dest>.log``)."""
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", **(env or {}))
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(dest)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    dest.with_name(dest.name + ".log").write_text(proc.stdout, encoding="utf-8")
     if proc.returncode != 0:
         log = proc.stdout.splitlines()
         relevant = [line for line in log if not line.startswith("INFO")]
