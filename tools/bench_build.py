@@ -15,8 +15,8 @@ Measures, on this machine:
 * **edit**: ``mkdocs serve --dirty`` running, one chapter file changed, time until
   the page is served with the change: a change to the prose (the target), and one to the
   code of the page's last block, which runs every block of the page again;
-* **weight**: per page, the HTML bytes (inline SVG included) and the largest figure's
-  bytes, and the total size of the built site;
+* **weight**: per page, the HTML bytes and the largest figure's bytes (an SVG file the page
+  loads, or inline SVG), and the total size of the built site;
 * the ten slowest exec blocks (page and block number).
 
 Targets (issue "Build performance"): ratio ≤ 1.3, full ≤ 90 s, edit ≤ 3 s, every page
@@ -169,13 +169,16 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> dict
 
 
 FIGURE = re.compile(r'<figure class="gd-figure">.*?</figure>', re.S)
+FIGURE_FILE = re.compile(r'<img class="gd-svg" src="([^"]+\.svg)"')
 
 
 def measure_weight(site: Path) -> dict:
+    """Per page: the HTML's bytes, and its figures' (inline, or the SVG files it loads, hooks/figures.py)."""
     pages = {}
     for html in sorted(site.rglob("index.html")):
         text = html.read_text(encoding="utf-8")
         figs = [len(m.group(0).encode()) for m in FIGURE.finditer(text)]
+        figs += [(html.parent / src).resolve().stat().st_size for src in FIGURE_FILE.findall(text)]
         rel = str(html.parent.relative_to(site)) or "."
         pages[rel] = {"html_bytes": html.stat().st_size, "figures": len(figs), "largest_figure_bytes": max(figs, default=0)}
     total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
