@@ -92,6 +92,61 @@ def test_bad_arguments():
         nets.MLP(2, 2, depth=1, init="normal", sd=0.1)
 
 
+def test_mlp_defaults_seed_0_float64_and_biases():
+    # the default generator is the seed 0, the default dtype float64
+    a, b = nets.MLP(3, 4, depth=2, out_features=1), nets.MLP(3, 4, depth=2, out_features=1, generator=0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(p.dtype == F64 for p in a.parameters())
+    f32 = nets.MLP(3, 4, depth=2, out_features=1, dtype=torch.float32)
+    assert all(p.dtype == torch.float32 for p in f32.parameters())
+    no_bias = nets.MLP(3, 4, depth=2, out_features=1, bias=False)
+    assert [lin.bias for lin in no_bias.linears] == [None, None, None]
+    assert len(list(no_bias.parameters())) == 3
+
+
+def test_smallest_sizes_are_accepted():
+    net = nets.MLP(1, 1, depth=1, out_features=1)
+    assert [tuple(lin.weight.shape) for lin in net.linears] == [(1, 1), (1, 1)]
+    assert net(torch.ones(2, 1, dtype=F64)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("arg", ["in_features", "width", "depth", "out_features"])
+def test_sizes_below_one_are_rejected_naming_the_argument(arg):
+    kw = {**dict(in_features=2, width=2, depth=1, out_features=1), arg: 0}
+    with pytest.raises(ValueError, match=rf"^{arg} must be an integer in \[1, inf\], got 0$"):
+        nets.MLP(**kw)
+
+
+def test_bad_seed_dropout_and_init_messages():
+    with pytest.raises(ValueError, match=r"^generator must be an integer in \[0, inf\], got -1$"):
+        nets.MLP(2, 2, depth=1, generator=-1)
+    with pytest.raises(ValueError, match=r"^dropout must be in \[0.0, 1.0\), got -0.1$"):
+        nets.MLP(2, 2, depth=1, dropout=-0.1)
+    assert nets.MLP(2, 2, depth=1, dropout=0.99).blocks[0].dropout.p == 0.99
+    with pytest.raises(TypeError, match=r"^init='default' takes no further arguments, got \['std'\]$"):
+        nets.MLP(2, 2, depth=1, std=0.1)
+
+
+def test_activation_names_and_messages():
+    expected = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "identity": nn.Identity}
+    assert set(expected) == set(nets.ACTIVATIONS)
+    for name, cls in expected.items():
+        assert type(nets.activation(name)) is cls
+        assert type(nets.MLP(2, 2, depth=1, activation=name).blocks[0].act) is cls
+    assert nets.activation("leaky_relu").negative_slope == 0.01  # torch's default slope
+    with pytest.raises(ValueError, match=r"^activation must be one of \('sigmoid', .*\), got 'gelu'$"):
+        nets.activation("gelu")
+
+
+def test_callable_init_gets_the_nets_generator_and_the_keyword_arguments():
+    from gdbook import init
+
+    by_name = nets.MLP(3, 5, depth=2, out_features=1, init="normal", std=0.1, generator=4)
+    by_fn = nets.MLP(3, 5, depth=2, out_features=1, init=init.normal_, std=0.1, generator=4)
+    for a, b in zip(by_name.parameters(), by_fn.parameters()):
+        assert torch.equal(a, b)
+
+
 # --- dropout ------------------------------------------------------------------------------
 
 
@@ -112,6 +167,28 @@ def test_dropout_masks_are_reproducible():
     a = nets.Dropout(0.5, gen(4))(torch.ones(50))
     b = nets.Dropout(0.5, gen(4))(torch.ones(50))
     assert torch.equal(a, b)
+
+
+def test_dropout_p_range_includes_both_ends():
+    x = randn(7)
+    assert torch.equal(nets.Dropout(0.0, gen(0))(x), x)
+    assert torch.equal(nets.Dropout(1.0, gen(0))(x), torch.zeros(7, dtype=F64))
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"^p must be in \[0.0, 1.0\], got {bad}$"):
+            nets.Dropout(bad, gen(0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_dropout_mask_is_the_documented_draw_in_the_inputs_dtype(dtype):
+    # keep = rand(x.shape, generator, dtype=x.dtype) >= p: a unit is kept with probability 1 - p,
+    # a draw equal to p included (bfloat16 draws hit 0.5 exactly about 35 times in 10,000)
+    x = torch.ones(10_000, dtype=dtype)
+    y = nets.Dropout(0.5, gen(3))(x)
+    u = torch.rand(x.shape, generator=gen(3), dtype=dtype)
+    assert y.dtype == dtype
+    assert torch.equal(y != 0, u >= 0.5)
+    if dtype == torch.bfloat16:
+        assert (u == 0.5).any() and torch.all(y[u == 0.5] == 2)
 
 
 # --- statistics ---------------------------------------------------------------------------
