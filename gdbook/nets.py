@@ -99,8 +99,8 @@ class Dropout(nn.Module):
     Dividing by \(1 - p\) keeps \(\mathbb E[h_i m_i/(1-p)] = h_i\), so evaluation (no mask) sees
     the same scale. The same distribution as ``nn.Dropout``, but reproducible without
     touching torch's global random state: the mask is
-    ``torch.rand(x.shape, generator=generator, dtype=x.dtype) >= p`` (a draw in \([0, 1)\) equal to
-    \(p\) is kept, so a unit is kept with probability \(1 - p\)). ``p`` is in \([0, 1]\); with
+    ``torch.rand(x.shape, generator=generator, dtype=x.dtype) >= p`` (a draw equal to \(p\) is kept:
+    \(P(u \ge p) = 1 - p\) for \(u\) uniform on \([0, 1)\)). ``p`` is in \([0, 1]\); with
     \(p = 1\) the output is zeros. In ``eval()`` mode it is the identity.
 
     Examples:
