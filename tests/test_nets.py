@@ -283,6 +283,103 @@ def test_unit_spread_constant_init_stays_symmetric_and_dropout_breaks_it():
     assert spreads[0.5] > 1e-2
 
 
+def test_layer_stats_with_grad_output_backpropagates_it():
+    net = nets.MLP(4, 5, depth=2, out_features=3, activation="tanh", init="xavier_normal", generator=2)
+    x, g_out = randn(6, 4, seed=1), randn(6, 3, seed=2)
+    s = nets.layer_stats(net, x, grad_output=g_out)
+    outs = net.layer_outputs(x)
+    weights = [lin.weight for lin in net.linears]
+    grads = torch.autograd.grad(outs[-1], weights + outs, grad_outputs=g_out)
+    np.testing.assert_allclose(s.grad_norm, [g.norm().item() for g in grads[:3]], rtol=1e-12)
+    np.testing.assert_allclose(s.act_grad_std, [g.std(correction=0).item() for g in grads[3:]], rtol=1e-12)
+    assert s.act_grad_std[-1] == pytest.approx(g_out.std(correction=0).item(), rel=1e-12)
+    assert s.loss is None
+
+
+def test_layer_stats_of_a_float32_net_are_computed_in_float64():
+    # float32 sums over 2,000-odd entries are off by about 1e-7 relative; the statistics are not
+    net = nets.MLP(50, 40, depth=2, out_features=30, activation="tanh", init="xavier_normal", dtype=torch.float32, generator=0)
+    x, y = randn(64, 50, seed=1).float(), randn(64, 30, seed=2).float()
+    s = nets.layer_stats(net, x, target=y)
+    outs = net.layer_outputs(x)
+    weights = [lin.weight for lin in net.linears]
+    grads = torch.autograd.grad(nn.functional.mse_loss(outs[-1], y), weights + outs)
+    w64, h64, g64 = [g.double() for g in grads[:3]], [h.detach().double() for h in outs], [g.double() for g in grads[3:]]
+    np.testing.assert_allclose(s.grad_norm, [g.norm().item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_std, [g.std(correction=0).item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_mean, [g.mean().item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_mean, [h.mean().item() for h in h64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_std, [h.std(correction=0).item() for h in h64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_grad_std, [g.std(correction=0).item() for g in g64], rtol=1e-12)
+
+
+def test_gradient_stats_before_any_backward_are_zeros():
+    s = nets.gradient_stats(nets.MLP(3, 4, depth=2, out_features=1))
+    for a in (s.grad_norm, s.grad_std, s.grad_mean):
+        np.testing.assert_array_equal(a, np.zeros(3))
+    assert s.act_mean is None and s.act_grad_std is None and s.loss is None
+
+
+def test_layer_stats_leaves_gradients_the_caller_kept():
+    # existing gradients are cleared by dropping them (set to None), not by zeroing them in place
+    net = nets.MLP(3, 4, depth=1, out_features=1, generator=0)
+    x, y = randn(5, 3), randn(5, 1)
+    nn.functional.mse_loss(net(x), 2 * y).backward()
+    kept = [p.grad for p in net.parameters()]
+    before = [g.clone() for g in kept]
+    nets.layer_stats(net, x, target=y)
+    assert all(torch.equal(g, b) for g, b in zip(kept, before))
+    assert all(p.grad is not g for p, g in zip(net.parameters(), kept))
+
+
+def test_layer_stats_message():
+    net = nets.MLP(2, 2, depth=1)
+    with pytest.raises(ValueError, match=r"^give exactly one of target= or grad_output=$"):
+        nets.layer_stats(net, randn(3, 2))
+
+
+def test_layer_stats_at_init_with_grad_output_and_float32():
+    x, g_out = randn(6, 5, seed=1).float(), randn(6, 4, seed=2).float()
+    kw = dict(activation="tanh", init="xavier_normal", generator=3)
+    a = nets.layer_stats_at_init(x, width=4, depth=2, grad_output=g_out, **kw)
+    ref = nets.layer_stats(nets.MLP(5, 4, 2, dtype=torch.float32, **kw), x, grad_output=g_out)
+    np.testing.assert_array_equal(a.grad_norm, ref.grad_norm)
+    np.testing.assert_array_equal(a.act_grad_std, ref.act_grad_std)
+    assert a.loss is None
+
+
+def _unit_spread_by_hand(net, layer):
+    """max over units i of |theta_i - theta_0|, theta_i = (row i of W, b_i, column i of the next W)."""
+    lins = net.linears
+    W, nxt, b = lins[layer].weight, lins[layer + 1].weight, lins[layer].bias
+    out = 0.0
+    for i in range(W.shape[0]):
+        diffs = [(W[i] - W[0]).abs().max().item(), (nxt[:, i] - nxt[:, 0]).abs().max().item()]
+        if b is not None:
+            diffs.append(abs(b[i] - b[0]).item())
+        out = max(out, *diffs)
+    return out
+
+
+def test_unit_spread_equals_its_definition():
+    for bias in (True, False):
+        net = nets.MLP(3, 5, depth=2, out_features=2, bias=bias, generator=1)
+        for layer in (0, 1):
+            assert nets.unit_spread(net, layer) == _unit_spread_by_hand(net, layer)
+    # equal weights, units that differ only in their bias
+    net = nets.MLP(2, 3, depth=2, out_features=1, init="constant", value=0.5)
+    with torch.no_grad():
+        net.linears[1].bias.copy_(torch.tensor([0.2, 0.5, 0.0], dtype=F64))
+    assert nets.unit_spread(net, 0) == 0.0
+    assert nets.unit_spread(net, 1) == pytest.approx(0.3, abs=1e-15)
+
+
+def test_unit_spread_layer_range():
+    net = nets.MLP(2, 3, depth=2, out_features=1)  # three linear layers: blocks 0 and 1 have a next layer
+    with pytest.raises(ValueError, match=r"^layer must be an integer in \[0, 1\], got 2$"):
+        nets.unit_spread(net, 2)
+
+
 # --- random matrix products ---------------------------------------------------------------
 
 
@@ -317,6 +414,46 @@ def test_matrix_product_is_deterministic():
     a = nets.random_matrix_product(4, 30, generator=3)
     b = nets.random_matrix_product(4, 30, generator=gen(3))
     np.testing.assert_array_equal(a.norms, b.norms)
+
+
+def test_log_growth_rate_for_n_1_and_argument_messages():
+    # n = 1: E ln chi^2_1 = -Euler's gamma - ln 2
+    assert nets.log_growth_rate(1, 2.0) == pytest.approx(0.5 * (math.log(4) - 0.5772156649015329 - math.log(2)), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        nets.log_growth_rate(0)
+    for f in (nets.log_growth_rate, lambda n, std: nets.random_matrix_product(n, 3, std)):
+        with pytest.raises(ValueError, match=r"^std must be in \(0.0, inf\], got 0.0$"):
+            f(4, 0.0)
+        with pytest.raises(ValueError, match=r"^std must be in \(0.0, inf\], got -1.0$"):
+            f(4, -1.0)
+
+
+def test_random_matrix_product_is_the_product_of_its_draws():
+    n, k, std = 3, 5, 0.7
+    g = gen(2)
+    P = std * torch.randn(n, n, generator=g, dtype=F64)
+    norms = [P.norm().item()]
+    for _ in range(k):
+        P = P @ (std * torch.randn(n, n, generator=g, dtype=F64))
+        norms.append(P.norm().item())
+    p = nets.random_matrix_product(n, k, std, generator=2)
+    assert (p.n, p.std, p.factors) == (n, std, k) and type(p.std) is float
+    torch.testing.assert_close(p.product, P, rtol=0, atol=0)
+    np.testing.assert_array_equal(p.norms, norms)
+    assert p.rate == pytest.approx(math.log(norms[-1] / norms[0]) / k, rel=1e-14)
+
+
+def test_random_matrix_product_defaults_and_smallest_sizes():
+    d = nets.random_matrix_product()
+    ref = nets.random_matrix_product(4, 100, 1.0, generator=0)
+    assert d.product.shape == (4, 4) and d.factors == 100 and d.std == 1.0
+    np.testing.assert_array_equal(d.norms, ref.norms)
+    one = nets.random_matrix_product(1, 1, start=torch.tensor([[2]]), generator=0)  # an integer start
+    assert one.product.dtype == F64 and one.norms[0] == 2.0
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        nets.random_matrix_product(0)
+    with pytest.raises(ValueError, match=r"^factors must be an integer in \[1, inf\], got 0$"):
+        nets.random_matrix_product(4, 0)
 
 
 # --- clipping and training ----------------------------------------------------------------
