@@ -592,3 +592,143 @@ def test_an_active_dropout_module_has_no_fingerprint():
             cache.fingerprint(module)
         cache.fingerprint(module.eval())  # the identity in eval mode
     cache.fingerprint(nets.MLP(2, 3, 2, dropout=0.0))
+
+
+# --- training: records, arguments, the cache ------------------------------------------------
+
+
+def _torch_loop(net, X, y, *, lr, steps, **hyper):
+    """Full-batch training written with torch alone: losses (before each step, then after the
+    last) and the joint gradient norm of each step."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr, **hyper)
+    losses, norms = [], []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((net(X) - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        norms.append(torch.cat([p.grad.flatten() for p in net.parameters()]).norm().item())
+        opt.step()
+    with torch.no_grad():
+        losses.append(((net(X) - y) ** 2).mean().item())
+    return losses, norms
+
+
+def test_train_net_equals_a_torch_loop_and_records_every_step():
+    X, y = randn(12, 3, seed=1), randn(12, 2, seed=2)
+    kw = dict(activation="tanh", init="xavier_normal", generator=6)
+    net, ref = nets.MLP(3, 5, 2, 2, **kw), nets.MLP(3, 5, 2, 2, **kw)
+    h = nets.train_net(net, X, y, lr=0.1, steps=3, momentum=0.9)
+    losses, norms = _torch_loop(ref, X, y, lr=0.1, steps=3, momentum=0.9)
+    np.testing.assert_allclose(h.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(h.grad_norm, norms, rtol=1e-12)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-15)
+    assert (h.steps, h.examples, h.epoch, h.lr, h.label) == (3, 36, [0, 1, 2, 3], [0.1] * 3, "")
+    assert not h.diverged and h.diverged_epoch is None and h.tracked == []
+
+
+def test_train_net_one_step_and_lr_zero():
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    net = nets.MLP(2, 3, 1, 1, generator=0)
+    start = [p.detach().clone() for p in net.parameters()]
+    h = nets.train_net(net, X, y, lr=0.0, steps=1)
+    assert (h.steps, h.examples, h.epoch, len(h.loss), len(h.grad_norm)) == (1, 8, [0, 1], 2, 1)
+    assert h.loss[0] == h.loss[1] and all(torch.equal(p, q) for p, q in zip(net.parameters(), start))
+
+
+def test_train_net_argument_messages():
+    X, y = randn(4, 2), randn(4, 1)
+    net = nets.MLP(2, 2, 1, 1)
+    for train in (lambda **kw: nets.train_net(net, X, y, **kw),
+                  lambda **kw: nets.train_mlp(X, y, width=2, depth=1, **kw)):
+        with pytest.raises(ValueError, match=r"^lr must be in \[0.0, inf\], got -0.1$"):
+            train(lr=-0.1, steps=1)
+        with pytest.raises(ValueError, match=r"^steps must be an integer in \[1, inf\], got 0$"):
+            train(lr=0.1, steps=0)
+        with pytest.raises(ValueError, match=r"^give at most one of clip_norm and clip_value$"):
+            train(lr=0.1, steps=1, clip_norm=1.0, clip_value=1.0)
+
+
+def test_train_net_divergence_record():
+    X = randn(64, 4, seed=1)
+    net = nets.MLP(4, 32, depth=6, out_features=1, activation="relu", init="normal", std=0.6, generator=2)
+    h = nets.train_net(net, X, X[:, :1] * 3, lr=0.05, steps=60)
+    first_bad = next(k for k, v in enumerate(h.loss) if not math.isfinite(v))
+    assert h.diverged and h.diverged_epoch == first_bad == h.steps == len(h.loss) - 1
+    assert h.epoch == list(range(len(h.loss))) and len(h.grad_norm) == len(h.lr) == h.steps
+    assert h.examples == 64 * h.steps
+
+
+def test_train_mlp_forwards_every_training_argument():
+    X = randn(16, 3, seed=1).float()
+    y = X[:, :1] ** 2
+    kw = dict(activation="tanh", init="xavier_normal", generator=4)
+    train = dict(lr=0.05, steps=5, optimizer=torch.optim.Adam, clip_norm=0.1, track=nets.unit_spread, label="Adam")
+    ref = nets.train_net(nets.MLP(3, 6, 2, 1, dtype=torch.float32, **kw), X, y, **train)
+    h = nets.train_mlp(X, y, width=6, depth=2, **train, **kw)
+    assert (h.loss, h.grad_norm, h.tracked, h.label) == (ref.loss, ref.grad_norm, ref.tracked, "Adam")
+    assert len(h.tracked) == 5
+    sgd = nets.train_mlp(X, y, width=6, depth=2, lr=0.05, steps=5, **kw)
+    assert sgd.loss != h.loss and sgd.label == ""
+
+
+def test_train_net_result_from_the_cache_is_not_changed_by_later_edits_of_the_first_net():
+    from gdbook import cache
+
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    with cache.enabled():
+        first = nets.MLP(2, 3, 1, 1, generator=0)
+        nets.train_net(first, X, y, lr=0.1, steps=3)
+        trained = [p.detach().clone() for p in first.parameters()]
+        with torch.no_grad():
+            for p in first.parameters():
+                p.zero_()
+        second = nets.MLP(2, 3, 1, 1, generator=0)
+        nets.train_net(second, X, y, lr=0.1, steps=3)
+        assert cache.stats()["hits"] == 1
+    assert all(torch.equal(p, q) for p, q in zip(second.parameters(), trained))
+
+
+def _generator_states(net):
+    return [m.generator.get_state() for m in net.modules() if isinstance(getattr(m, "generator", None), torch.Generator)]
+
+
+def test_train_net_from_the_cache_keeps_each_nets_generator_state():
+    # training without active dropout draws nothing: each generator ends where it started,
+    # also when the second, otherwise identical, net is served from the cache
+    from gdbook import cache
+
+    X, y = randn(8, 2, seed=1), randn(8, 2, seed=2)
+
+    def mlp(advance):
+        net = nets.MLP(2, 2, 1, generator=0)
+        torch.rand(advance, generator=net.generator)
+        return net
+
+    def seq(seed):
+        return nn.Sequential(nets.MLP(2, 2, 1, generator=0), nets.Dropout(0.5, gen(seed))).eval()
+
+    for make, args in ((mlp, (0, 3)), (seq, (0, 1))):
+        a, b = make(args[0]), make(args[1])
+        states = [_generator_states(net) for net in (a, b)]
+        with cache.enabled():
+            ha = nets.train_net(a, X, y, lr=0.1, steps=2)
+            hb = nets.train_net(b, X, y, lr=0.1, steps=2)
+        assert ha.loss == hb.loss
+        for net, before in zip((a, b), states):
+            after = _generator_states(net)
+            assert len(after) == len(before) == 1 + (make is seq)
+            assert all(torch.equal(s, t) for s, t in zip(before, after))
+
+
+def test_dropout_fingerprint_idle_module_and_hooks():
+    from gdbook import cache
+
+    cache.fingerprint(nets.Dropout(0.0, gen(0)))  # p = 0 draws nothing, even in training mode
+    plain = nets.Dropout(0.3, gen(0)).eval()
+    hooked = nets.Dropout(0.3, gen(0)).eval()
+    hooked.register_forward_hook(lambda module, args, out: 2 * out)
+    assert cache.fingerprint(plain) != cache.fingerprint(hooked)  # a hook changes what it computes
+    with pytest.raises(cache.Uncacheable, match=r"^an active dropout draws from its generator, which a cache hit would not advance$"):
+        cache.fingerprint(nets.Dropout(0.3, gen(0)))
