@@ -589,7 +589,8 @@ def train_net(
     normalization's running statistics), its gradients and its modules' ``generator``
     states are those of training it in place. The training itself runs on a copy, through
     gdbook's cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net
-    trained the same way twice (the English and the Chinese page) is trained once.
+    trained the same way twice (the English and the Chinese page) is trained once. A run
+    stopped by an exception (an interrupt, an error raised by ``track``) leaves ``net`` as it was.
 
     Examples:
         >>> g = torch.Generator().manual_seed(0)

@@ -694,6 +694,23 @@ def _generator_states(net):
     return [m.generator.get_state() for m in net.modules() if isinstance(getattr(m, "generator", None), torch.Generator)]
 
 
+def test_train_net_trains_a_copy_so_an_interrupted_run_leaves_the_net_as_it_was():
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    net = nets.MLP(2, 3, 1, 1, generator=0)
+    start = [p.detach().clone() for p in net.parameters()]
+
+    def track(trained):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the reader stops a long run
+        calls.append(trained)
+
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        nets.train_net(net, X, y, lr=0.1, steps=5, track=track)
+    assert len(calls) == 2 and all(t is not net for t in calls)
+    assert all(torch.equal(p, q) and p.grad is None for p, q in zip(net.parameters(), start))
+
+
 def test_train_net_from_the_cache_keeps_each_nets_generator_state():
     # training without active dropout draws nothing: each generator ends where it started,
     # also when the second, otherwise identical, net is served from the cache
