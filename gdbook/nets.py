@@ -101,7 +101,7 @@ class Dropout(nn.Module):
     touching torch's global random state: the mask is
     ``torch.rand(x.shape, generator=generator, dtype=x.dtype) >= p`` (a draw equal to \(p\) is kept:
     \(P(u \ge p) = 1 - p\) for \(u\) uniform on \([0, 1)\)). ``p`` is in \([0, 1]\); with
-    \(p = 1\) the output is zeros. In ``eval()`` mode it is the identity.
+    \(p = 1\) every unit is dropped. In ``eval()`` mode it is the identity.
 
     Examples:
         >>> d = Dropout(0.5, torch.Generator().manual_seed(0))
