@@ -181,7 +181,7 @@ def test_dropout_p_range_includes_both_ends():
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
 def test_dropout_mask_is_the_documented_draw_in_the_inputs_dtype(dtype):
     # keep = rand(x.shape, generator, dtype=x.dtype) >= p: a unit is kept with probability 1 - p,
-    # a draw equal to p included (bfloat16 draws hit 0.5 exactly about 35 times in 10,000)
+    # a draw equal to p included (32 of these 10,000 bfloat16 draws are exactly 0.5)
     x = torch.ones(10_000, dtype=dtype)
     y = nets.Dropout(0.5, gen(3))(x)
     u = torch.rand(x.shape, generator=gen(3), dtype=dtype)
