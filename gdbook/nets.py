@@ -98,7 +98,10 @@ class Dropout(nn.Module):
 
     Dividing by \(1 - p\) keeps \(\mathbb E[h_i m_i/(1-p)] = h_i\), so evaluation (no mask) sees
     the same scale. The same distribution as ``nn.Dropout``, but reproducible without
-    touching torch's global random state. In ``eval()`` mode it is the identity.
+    touching torch's global random state: the mask is
+    ``torch.rand(x.shape, generator=generator, dtype=x.dtype) >= p`` (a draw equal to \(p\) is kept:
+    \(P(u \ge p) = 1 - p\) for \(u\) uniform on \([0, 1)\)). ``p`` is in \([0, 1]\); with
+    \(p = 1\) every unit is dropped. In ``eval()`` mode it is the identity.
 
     Examples:
         >>> d = Dropout(0.5, torch.Generator().manual_seed(0))
@@ -586,7 +589,8 @@ def train_net(
     normalization's running statistics), its gradients and its modules' ``generator``
     states are those of training it in place. The training itself runs on a copy, through
     gdbook's cache ([`gdbook.cache`][gdbook.cache]): while the cache is on, the same net
-    trained the same way twice (the English and the Chinese page) is trained once.
+    trained the same way twice (the English and the Chinese page) is trained once. A run
+    stopped by an exception (an interrupt, an error raised by ``track``) leaves ``net`` as it was.
 
     Examples:
         >>> g = torch.Generator().manual_seed(0)

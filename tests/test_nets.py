@@ -92,6 +92,61 @@ def test_bad_arguments():
         nets.MLP(2, 2, depth=1, init="normal", sd=0.1)
 
 
+def test_mlp_defaults_seed_0_float64_and_biases():
+    # the default generator is the seed 0, the default dtype float64
+    a, b = nets.MLP(3, 4, depth=2, out_features=1), nets.MLP(3, 4, depth=2, out_features=1, generator=0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(p.dtype == F64 for p in a.parameters())
+    f32 = nets.MLP(3, 4, depth=2, out_features=1, dtype=torch.float32)
+    assert all(p.dtype == torch.float32 for p in f32.parameters())
+    no_bias = nets.MLP(3, 4, depth=2, out_features=1, bias=False)
+    assert [lin.bias for lin in no_bias.linears] == [None, None, None]
+    assert len(list(no_bias.parameters())) == 3
+
+
+def test_smallest_sizes_are_accepted():
+    net = nets.MLP(1, 1, depth=1, out_features=1)
+    assert [tuple(lin.weight.shape) for lin in net.linears] == [(1, 1), (1, 1)]
+    assert net(torch.ones(2, 1, dtype=F64)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("arg", ["in_features", "width", "depth", "out_features"])
+def test_sizes_below_one_are_rejected_naming_the_argument(arg):
+    kw = {**dict(in_features=2, width=2, depth=1, out_features=1), arg: 0}
+    with pytest.raises(ValueError, match=rf"^{arg} must be an integer in \[1, inf\], got 0$"):
+        nets.MLP(**kw)
+
+
+def test_bad_seed_dropout_and_init_messages():
+    with pytest.raises(ValueError, match=r"^generator must be an integer in \[0, inf\], got -1$"):
+        nets.MLP(2, 2, depth=1, generator=-1)
+    with pytest.raises(ValueError, match=r"^dropout must be in \[0.0, 1.0\), got -0.1$"):
+        nets.MLP(2, 2, depth=1, dropout=-0.1)
+    assert nets.MLP(2, 2, depth=1, dropout=0.99).blocks[0].dropout.p == 0.99
+    with pytest.raises(TypeError, match=r"^init='default' takes no further arguments, got \['std'\]$"):
+        nets.MLP(2, 2, depth=1, std=0.1)
+
+
+def test_activation_names_and_messages():
+    expected = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "identity": nn.Identity}
+    assert set(expected) == set(nets.ACTIVATIONS)
+    for name, cls in expected.items():
+        assert type(nets.activation(name)) is cls
+        assert type(nets.MLP(2, 2, depth=1, activation=name).blocks[0].act) is cls
+    assert nets.activation("leaky_relu").negative_slope == 0.01  # torch's default slope
+    with pytest.raises(ValueError, match=r"^activation must be one of \('sigmoid', .*\), got 'gelu'$"):
+        nets.activation("gelu")
+
+
+def test_callable_init_gets_the_nets_generator_and_the_keyword_arguments():
+    from gdbook import init
+
+    by_name = nets.MLP(3, 5, depth=2, out_features=1, init="normal", std=0.1, generator=4)
+    by_fn = nets.MLP(3, 5, depth=2, out_features=1, init=init.normal_, std=0.1, generator=4)
+    for a, b in zip(by_name.parameters(), by_fn.parameters()):
+        assert torch.equal(a, b)
+
+
 # --- dropout ------------------------------------------------------------------------------
 
 
@@ -112,6 +167,28 @@ def test_dropout_masks_are_reproducible():
     a = nets.Dropout(0.5, gen(4))(torch.ones(50))
     b = nets.Dropout(0.5, gen(4))(torch.ones(50))
     assert torch.equal(a, b)
+
+
+def test_dropout_p_range_includes_both_ends():
+    x = randn(7)
+    assert torch.equal(nets.Dropout(0.0, gen(0))(x), x)
+    assert torch.equal(nets.Dropout(1.0, gen(0))(x), torch.zeros(7, dtype=F64))
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"^p must be in \[0.0, 1.0\], got {bad}$"):
+            nets.Dropout(bad, gen(0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_dropout_mask_is_the_documented_draw_in_the_inputs_dtype(dtype):
+    # keep = rand(x.shape, generator, dtype=x.dtype) >= p: a unit is kept with probability 1 - p,
+    # a draw equal to p included (32 of these 10,000 bfloat16 draws are exactly 0.5)
+    x = torch.ones(10_000, dtype=dtype)
+    y = nets.Dropout(0.5, gen(3))(x)
+    u = torch.rand(x.shape, generator=gen(3), dtype=dtype)
+    assert y.dtype == dtype
+    assert torch.equal(y != 0, u >= 0.5)
+    if dtype == torch.bfloat16:
+        assert (u == 0.5).any() and torch.all(y[u == 0.5] == 2)
 
 
 # --- statistics ---------------------------------------------------------------------------
@@ -206,6 +283,103 @@ def test_unit_spread_constant_init_stays_symmetric_and_dropout_breaks_it():
     assert spreads[0.5] > 1e-2
 
 
+def test_layer_stats_with_grad_output_backpropagates_it():
+    net = nets.MLP(4, 5, depth=2, out_features=3, activation="tanh", init="xavier_normal", generator=2)
+    x, g_out = randn(6, 4, seed=1), randn(6, 3, seed=2)
+    s = nets.layer_stats(net, x, grad_output=g_out)
+    outs = net.layer_outputs(x)
+    weights = [lin.weight for lin in net.linears]
+    grads = torch.autograd.grad(outs[-1], weights + outs, grad_outputs=g_out)
+    np.testing.assert_allclose(s.grad_norm, [g.norm().item() for g in grads[:3]], rtol=1e-12)
+    np.testing.assert_allclose(s.act_grad_std, [g.std(correction=0).item() for g in grads[3:]], rtol=1e-12)
+    assert s.act_grad_std[-1] == pytest.approx(g_out.std(correction=0).item(), rel=1e-12)
+    assert s.loss is None
+
+
+def test_layer_stats_of_a_float32_net_are_computed_in_float64():
+    # float32 sums over 2,000-odd entries are off by about 1e-7 relative; the statistics are not
+    net = nets.MLP(50, 40, depth=2, out_features=30, activation="tanh", init="xavier_normal", dtype=torch.float32, generator=0)
+    x, y = randn(64, 50, seed=1).float(), randn(64, 30, seed=2).float()
+    s = nets.layer_stats(net, x, target=y)
+    outs = net.layer_outputs(x)
+    weights = [lin.weight for lin in net.linears]
+    grads = torch.autograd.grad(nn.functional.mse_loss(outs[-1], y), weights + outs)
+    w64, h64, g64 = [g.double() for g in grads[:3]], [h.detach().double() for h in outs], [g.double() for g in grads[3:]]
+    np.testing.assert_allclose(s.grad_norm, [g.norm().item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_std, [g.std(correction=0).item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.grad_mean, [g.mean().item() for g in w64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_mean, [h.mean().item() for h in h64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_std, [h.std(correction=0).item() for h in h64], rtol=1e-12)
+    np.testing.assert_allclose(s.act_grad_std, [g.std(correction=0).item() for g in g64], rtol=1e-12)
+
+
+def test_gradient_stats_before_any_backward_are_zeros():
+    s = nets.gradient_stats(nets.MLP(3, 4, depth=2, out_features=1))
+    for a in (s.grad_norm, s.grad_std, s.grad_mean):
+        np.testing.assert_array_equal(a, np.zeros(3))
+    assert s.act_mean is None and s.act_grad_std is None and s.loss is None
+
+
+def test_layer_stats_leaves_gradients_the_caller_kept():
+    # existing gradients are cleared by dropping them (set to None), not by zeroing them in place
+    net = nets.MLP(3, 4, depth=1, out_features=1, generator=0)
+    x, y = randn(5, 3), randn(5, 1)
+    nn.functional.mse_loss(net(x), 2 * y).backward()
+    kept = [p.grad for p in net.parameters()]
+    before = [g.clone() for g in kept]
+    nets.layer_stats(net, x, target=y)
+    assert all(torch.equal(g, b) for g, b in zip(kept, before))
+    assert all(p.grad is not g for p, g in zip(net.parameters(), kept))
+
+
+def test_layer_stats_message():
+    net = nets.MLP(2, 2, depth=1)
+    with pytest.raises(ValueError, match=r"^give exactly one of target= or grad_output=$"):
+        nets.layer_stats(net, randn(3, 2))
+
+
+def test_layer_stats_at_init_with_grad_output_and_float32():
+    x, g_out = randn(6, 5, seed=1).float(), randn(6, 4, seed=2).float()
+    kw = dict(activation="tanh", init="xavier_normal", generator=3)
+    a = nets.layer_stats_at_init(x, width=4, depth=2, grad_output=g_out, **kw)
+    ref = nets.layer_stats(nets.MLP(5, 4, 2, dtype=torch.float32, **kw), x, grad_output=g_out)
+    np.testing.assert_array_equal(a.grad_norm, ref.grad_norm)
+    np.testing.assert_array_equal(a.act_grad_std, ref.act_grad_std)
+    assert a.loss is None
+
+
+def _unit_spread_by_hand(net, layer):
+    """max over units i of |theta_i - theta_0|, theta_i = (row i of W, b_i, column i of the next W)."""
+    lins = net.linears
+    W, nxt, b = lins[layer].weight, lins[layer + 1].weight, lins[layer].bias
+    out = 0.0
+    for i in range(W.shape[0]):
+        diffs = [(W[i] - W[0]).abs().max().item(), (nxt[:, i] - nxt[:, 0]).abs().max().item()]
+        if b is not None:
+            diffs.append(abs(b[i] - b[0]).item())
+        out = max(out, *diffs)
+    return out
+
+
+def test_unit_spread_equals_its_definition():
+    for bias in (True, False):
+        net = nets.MLP(3, 5, depth=2, out_features=2, bias=bias, generator=1)
+        for layer in (0, 1):
+            assert nets.unit_spread(net, layer) == _unit_spread_by_hand(net, layer)
+    # equal weights, units that differ only in their bias
+    net = nets.MLP(2, 3, depth=2, out_features=1, init="constant", value=0.5)
+    with torch.no_grad():
+        net.linears[1].bias.copy_(torch.tensor([0.2, 0.5, 0.0], dtype=F64))
+    assert nets.unit_spread(net, 0) == 0.0
+    assert nets.unit_spread(net, 1) == pytest.approx(0.3, abs=1e-15)
+
+
+def test_unit_spread_layer_range():
+    net = nets.MLP(2, 3, depth=2, out_features=1)  # three linear layers: blocks 0 and 1 have a next layer
+    with pytest.raises(ValueError, match=r"^layer must be an integer in \[0, 1\], got 2$"):
+        nets.unit_spread(net, 2)
+
+
 # --- random matrix products ---------------------------------------------------------------
 
 
@@ -240,6 +414,46 @@ def test_matrix_product_is_deterministic():
     a = nets.random_matrix_product(4, 30, generator=3)
     b = nets.random_matrix_product(4, 30, generator=gen(3))
     np.testing.assert_array_equal(a.norms, b.norms)
+
+
+def test_log_growth_rate_for_n_1_and_argument_messages():
+    # n = 1: E ln chi^2_1 = -Euler's gamma - ln 2
+    assert nets.log_growth_rate(1, 2.0) == pytest.approx(0.5 * (math.log(4) - 0.5772156649015329 - math.log(2)), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        nets.log_growth_rate(0)
+    for f in (nets.log_growth_rate, lambda n, std: nets.random_matrix_product(n, 3, std)):
+        with pytest.raises(ValueError, match=r"^std must be in \(0.0, inf\], got 0.0$"):
+            f(4, 0.0)
+        with pytest.raises(ValueError, match=r"^std must be in \(0.0, inf\], got -1.0$"):
+            f(4, -1.0)
+
+
+def test_random_matrix_product_is_the_product_of_its_draws():
+    n, k, std = 3, 5, 0.7
+    g = gen(2)
+    P = std * torch.randn(n, n, generator=g, dtype=F64)
+    norms = [P.norm().item()]
+    for _ in range(k):
+        P = P @ (std * torch.randn(n, n, generator=g, dtype=F64))
+        norms.append(P.norm().item())
+    p = nets.random_matrix_product(n, k, std, generator=2)
+    assert (p.n, p.std, p.factors) == (n, std, k) and type(p.std) is float
+    torch.testing.assert_close(p.product, P, rtol=0, atol=0)
+    np.testing.assert_array_equal(p.norms, norms)
+    assert p.rate == pytest.approx(math.log(norms[-1] / norms[0]) / k, rel=1e-14)
+
+
+def test_random_matrix_product_defaults_and_smallest_sizes():
+    d = nets.random_matrix_product()
+    ref = nets.random_matrix_product(4, 100, 1.0, generator=0)
+    assert d.product.shape == (4, 4) and d.factors == 100 and d.std == 1.0
+    np.testing.assert_array_equal(d.norms, ref.norms)
+    one = nets.random_matrix_product(1, 1, start=torch.tensor([[2]]), generator=0)  # an integer start
+    assert one.product.dtype == F64 and one.norms[0] == 2.0
+    with pytest.raises(ValueError, match=r"^n must be an integer in \[1, inf\], got 0$"):
+        nets.random_matrix_product(0)
+    with pytest.raises(ValueError, match=r"^factors must be an integer in \[1, inf\], got 0$"):
+        nets.random_matrix_product(4, 0)
 
 
 # --- clipping and training ----------------------------------------------------------------
@@ -378,3 +592,160 @@ def test_an_active_dropout_module_has_no_fingerprint():
             cache.fingerprint(module)
         cache.fingerprint(module.eval())  # the identity in eval mode
     cache.fingerprint(nets.MLP(2, 3, 2, dropout=0.0))
+
+
+# --- training: records, arguments, the cache ------------------------------------------------
+
+
+def _torch_loop(net, X, y, *, lr, steps, **hyper):
+    """Full-batch training written with torch alone: losses (before each step, then after the
+    last) and the joint gradient norm of each step."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr, **hyper)
+    losses, norms = [], []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((net(X) - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        norms.append(torch.cat([p.grad.flatten() for p in net.parameters()]).norm().item())
+        opt.step()
+    with torch.no_grad():
+        losses.append(((net(X) - y) ** 2).mean().item())
+    return losses, norms
+
+
+def test_train_net_equals_a_torch_loop_and_records_every_step():
+    X, y = randn(12, 3, seed=1), randn(12, 2, seed=2)
+    kw = dict(activation="tanh", init="xavier_normal", generator=6)
+    net, ref = nets.MLP(3, 5, 2, 2, **kw), nets.MLP(3, 5, 2, 2, **kw)
+    h = nets.train_net(net, X, y, lr=0.1, steps=3, momentum=0.9)
+    losses, norms = _torch_loop(ref, X, y, lr=0.1, steps=3, momentum=0.9)
+    np.testing.assert_allclose(h.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(h.grad_norm, norms, rtol=1e-12)
+    for p, q in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-15)
+    assert (h.steps, h.examples, h.epoch, h.lr, h.label) == (3, 36, [0, 1, 2, 3], [0.1] * 3, "")
+    assert not h.diverged and h.diverged_epoch is None and h.tracked == []
+
+
+def test_train_net_one_step_and_lr_zero():
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    net = nets.MLP(2, 3, 1, 1, generator=0)
+    start = [p.detach().clone() for p in net.parameters()]
+    h = nets.train_net(net, X, y, lr=0.0, steps=1)
+    assert (h.steps, h.examples, h.epoch, len(h.loss), len(h.grad_norm)) == (1, 8, [0, 1], 2, 1)
+    assert h.loss[0] == h.loss[1] and all(torch.equal(p, q) for p, q in zip(net.parameters(), start))
+
+
+def test_train_net_argument_messages():
+    X, y = randn(4, 2), randn(4, 1)
+    net = nets.MLP(2, 2, 1, 1)
+    for train in (lambda **kw: nets.train_net(net, X, y, **kw),
+                  lambda **kw: nets.train_mlp(X, y, width=2, depth=1, **kw)):
+        with pytest.raises(ValueError, match=r"^lr must be in \[0.0, inf\], got -0.1$"):
+            train(lr=-0.1, steps=1)
+        with pytest.raises(ValueError, match=r"^steps must be an integer in \[1, inf\], got 0$"):
+            train(lr=0.1, steps=0)
+        with pytest.raises(ValueError, match=r"^give at most one of clip_norm and clip_value$"):
+            train(lr=0.1, steps=1, clip_norm=1.0, clip_value=1.0)
+
+
+def test_train_net_divergence_record():
+    X = randn(64, 4, seed=1)
+    net = nets.MLP(4, 32, depth=6, out_features=1, activation="relu", init="normal", std=0.6, generator=2)
+    h = nets.train_net(net, X, X[:, :1] * 3, lr=0.05, steps=60)
+    first_bad = next(k for k, v in enumerate(h.loss) if not math.isfinite(v))
+    assert h.diverged and h.diverged_epoch == first_bad == h.steps == len(h.loss) - 1
+    assert h.epoch == list(range(len(h.loss))) and len(h.grad_norm) == len(h.lr) == h.steps
+    assert h.examples == 64 * h.steps
+
+
+def test_train_mlp_forwards_every_training_argument():
+    X = randn(16, 3, seed=1).float()
+    y = X[:, :1] ** 2
+    kw = dict(activation="tanh", init="xavier_normal", generator=4)
+    train = dict(lr=0.05, steps=5, optimizer=torch.optim.Adam, clip_norm=0.1, track=nets.unit_spread, label="Adam")
+    ref = nets.train_net(nets.MLP(3, 6, 2, 1, dtype=torch.float32, **kw), X, y, **train)
+    h = nets.train_mlp(X, y, width=6, depth=2, **train, **kw)
+    assert (h.loss, h.grad_norm, h.tracked, h.label) == (ref.loss, ref.grad_norm, ref.tracked, "Adam")
+    assert len(h.tracked) == 5
+    sgd = nets.train_mlp(X, y, width=6, depth=2, lr=0.05, steps=5, **kw)
+    assert sgd.loss != h.loss and sgd.label == ""
+
+
+def test_train_net_result_from_the_cache_is_not_changed_by_later_edits_of_the_first_net():
+    from gdbook import cache
+
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    with cache.enabled():
+        first = nets.MLP(2, 3, 1, 1, generator=0)
+        nets.train_net(first, X, y, lr=0.1, steps=3)
+        trained = [p.detach().clone() for p in first.parameters()]
+        with torch.no_grad():
+            for p in first.parameters():
+                p.zero_()
+        second = nets.MLP(2, 3, 1, 1, generator=0)
+        nets.train_net(second, X, y, lr=0.1, steps=3)
+        assert cache.stats()["hits"] == 1
+    assert all(torch.equal(p, q) for p, q in zip(second.parameters(), trained))
+
+
+def _generator_states(net):
+    return [m.generator.get_state() for m in net.modules() if isinstance(getattr(m, "generator", None), torch.Generator)]
+
+
+def test_train_net_trains_a_copy_so_an_interrupted_run_leaves_the_net_as_it_was():
+    X, y = randn(8, 2, seed=1), randn(8, 1, seed=2)
+    net = nets.MLP(2, 3, 1, 1, generator=0)
+    start = [p.detach().clone() for p in net.parameters()]
+
+    def track(trained):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the reader stops a long run
+        calls.append(trained)
+
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        nets.train_net(net, X, y, lr=0.1, steps=5, track=track)
+    assert len(calls) == 2 and all(t is not net for t in calls)
+    assert all(torch.equal(p, q) and p.grad is None for p, q in zip(net.parameters(), start))
+
+
+def test_train_net_from_the_cache_keeps_each_nets_generator_state():
+    # training without active dropout draws nothing: each generator ends where it started,
+    # also when the second, otherwise identical, net is served from the cache
+    from gdbook import cache
+
+    X, y = randn(8, 2, seed=1), randn(8, 2, seed=2)
+
+    def mlp(advance):
+        net = nets.MLP(2, 2, 1, generator=0)
+        torch.rand(advance, generator=net.generator)
+        return net
+
+    def seq(seed):
+        return nn.Sequential(nets.MLP(2, 2, 1, generator=0), nets.Dropout(0.5, gen(seed))).eval()
+
+    for make, args in ((mlp, (0, 3)), (seq, (0, 1))):
+        a, b = make(args[0]), make(args[1])
+        states = [_generator_states(net) for net in (a, b)]
+        with cache.enabled():
+            ha = nets.train_net(a, X, y, lr=0.1, steps=2)
+            hb = nets.train_net(b, X, y, lr=0.1, steps=2)
+        assert ha.loss == hb.loss
+        for net, before in zip((a, b), states):
+            after = _generator_states(net)
+            assert len(after) == len(before) == 1 + (make is seq)
+            assert all(torch.equal(s, t) for s, t in zip(before, after))
+
+
+def test_dropout_fingerprint_idle_module_and_hooks():
+    from gdbook import cache
+
+    cache.fingerprint(nets.Dropout(0.0, gen(0)))  # p = 0 draws nothing, even in training mode
+    plain = nets.Dropout(0.3, gen(0)).eval()
+    hooked = nets.Dropout(0.3, gen(0)).eval()
+    hooked.register_forward_hook(lambda module, args, out: 2 * out)
+    assert cache.fingerprint(plain) != cache.fingerprint(hooked)  # a hook changes what it computes
+    with pytest.raises(cache.Uncacheable, match=r"^an active dropout draws from its generator, which a cache hit would not advance$"):
+        cache.fingerprint(nets.Dropout(0.3, gen(0)))
