@@ -29,6 +29,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -51,6 +52,8 @@ class Ahead:
         self.forked = 0  # children started
         self.served = 0  # pages served from a child's outputs (counted by the hook)
         self.rerun = 0  # blocks of those pages run again in the main process (counted by the hook)
+        self.cpu = 0.0  # CPU seconds of the children
+        self.waited = 0.0  # seconds the main process waited for a child
 
     def open(self) -> None:
         if not self.enabled:
@@ -77,7 +80,7 @@ class Ahead:
         """Start the next job if none is running (called at every page event)."""
         if not self.enabled:
             return
-        if self.running is not None and os.waitpid(self.running[1], os.WNOHANG)[0] == 0:
+        if self.running is not None and not self._reap(os.WNOHANG):
             return  # still running
         self.running = None
         if self.queue:
@@ -91,7 +94,9 @@ class Ahead:
             return None
         self.queue = [(n, job) for n, job in self.queue if n != name]
         if self.running is not None and self.running[0] == name:
-            os.waitpid(self.running[1], 0)
+            start = time.perf_counter()
+            self._reap(0)
+            self.waited += time.perf_counter() - start
             self.running = None
             self.pump()
         path = self._path(name)
@@ -101,6 +106,14 @@ class Ahead:
             result = pickle.load(f)
         path.unlink()
         return result
+
+    def _reap(self, options: int) -> bool:
+        """Has the running child ended (``options``: 0 waits for it)? Its CPU time is counted."""
+        pid, _, usage = os.wait4(self.running[1], options)
+        if pid == 0:
+            return False
+        self.cpu += usage.ru_utime + usage.ru_stime
+        return True
 
     def _fork(self, name: str, job: Callable[[], object]) -> int:
         self.forked += 1

@@ -190,7 +190,8 @@ def on_post_build(config):
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
         if ahead.AHEAD.enabled:
             a = ahead.AHEAD
-            log.info(f"run ahead: {a.served} of {a.forked} Chinese pages, {a.rerun} of their blocks run again")
+            log.info(f"run ahead: {a.served} of {a.forked} Chinese pages, {a.rerun} of their blocks run again "
+                     f"({a.cpu:.1f} s of CPU in child processes; the main process waited {a.waited:.1f} s for them)")
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
