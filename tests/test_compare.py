@@ -234,3 +234,111 @@ def test_sweep_mlp_records_divergence_per_rate_and_needs_a_rule():
     assert not hs[0].diverged and hs[1].diverged and len(hs[1].loss) < len(hs[0].loss) == 21
     with pytest.raises(TypeError, match="gdbook.optim"):
         C.sweep_mlp(torch.optim.SGD, (0.1,))
+
+
+# ---------------------------------------------------------------------------
+# Grids, arguments and defaults the pages rely on
+# ---------------------------------------------------------------------------
+
+
+def test_lr_grid_default_density_endpoints_and_the_pages_grid():
+    # three points per decade by default (the docstring's example)
+    assert C.lr_grid(1e-3, 0.1) == (0.001, 0.0022, 0.0046, 0.01, 0.022, 0.046, 0.1)
+    # the grid of the optimizer-comparison chapters, written out
+    assert C.lr_grid(1e-4, 1e3, per_decade=2) == (
+        0.0001, 0.00032, 0.001, 0.0032, 0.01, 0.032, 0.1, 0.32, 1.0, 3.2, 10.0, 32.0, 100.0, 320.0, 1000.0)
+    # the ends are rounded to the nearest point of the log grid; low == high is one rate
+    assert C.lr_grid(0.009, 1.1, per_decade=1) == (0.01, 0.1, 1.0)
+    assert C.lr_grid(0.1, 0.1) == (0.1,)
+    assert len(C.lr_grid(1.0, 10.0, per_decade=100)) == 101  # the densest grid allowed
+
+
+@pytest.mark.parametrize("args, message", [
+    ((0.0, 1.0), "low must be in (0.0, inf], got 0.0"),
+    ((1.0, 0.1), "high must be in [1.0, inf], got 0.1"),
+    ((0.1, 1.0, 0), "per_decade must be an integer in [1, 100], got 0"),
+    ((0.1, 1.0, 101), "per_decade must be an integer in [1, 100], got 101"),
+])
+def test_lr_grid_names_the_argument_and_its_range(args, message):
+    with pytest.raises(ValueError) as e:
+        C.lr_grid(*args)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("lrs, message", [
+    ((0.0, 0.1), "lrs must be in (0.0, inf], got 0.0"),
+    ((0.2, 0.1), "lrs must be strictly increasing, got (0.2, 0.1)"),
+    ((0.1, 0.3, 0.2), "lrs must be strictly increasing, got (0.1, 0.3, 0.2)"),
+    ((), "lrs must hold at least one learning rate"),
+])
+def test_every_search_checks_its_grid_with_the_same_message(lrs, message):
+    calls = []
+    problems = [
+        lambda: C.sweep(gd.objectives.bowl(), gd.optim.SGD, lrs, steps=1),
+        lambda: C.sweep_regression(gd.optim.SGD, lrs, epochs=1),
+        lambda: C.sweep_mlp(gd.optim.SGD, lrs, steps=1, width=2, n=4),
+        lambda: C.best_of([_run([1.0])] * len(lrs), lrs, target=0.5),
+        lambda: C.grid_search(lambda lr: calls.append(lr) or _run([1.0]), lrs, target=0.5),
+        lambda: C.compare(gd.objectives.bowl(), {"GD": (gd.optim.SGD, {})}, lrs, target=0.5, steps=1),
+    ]
+    for problem in problems:
+        with pytest.raises(ValueError) as e:
+            problem()
+        assert str(e.value) == message
+    assert calls == []  # the grid is checked before any run
+
+
+def test_sweep_defaults_are_trajectory_s_with_100_steps_and_the_objective_s_start():
+    f = gd.objectives.bowl(10)
+    run = C.sweep(f, gd.optim.SGD, (0.02,))[0]
+    ref = gd.trajectory(f, gd.optim.SGD, lr=0.02, steps=100)
+    assert run.path.shape == (101, 2) and run.grad_evals == 100 and run.label == "SGD"
+    np.testing.assert_array_equal(run.path[0], f.start)
+    np.testing.assert_allclose(run.path, ref.path, rtol=1e-12)
+    assert C.sweep(f, gd.optim.SGD, (0.02,), steps=3, label="plain GD")[0].label == "plain GD"
+
+
+def test_sweep_of_zero_steps_is_the_start_alone():
+    f = gd.objectives.bowl(10)
+    (run,) = C.sweep(f, gd.optim.Adam, (0.1,), steps=0, start=(1.0, 2.0))
+    assert run.path.tolist() == [[1.0, 2.0]] and run.losses.tolist() == [14.0]  # 10·1² + 2²
+    assert (run.diverged, run.diverged_at, run.grad_evals, run.steps) == (False, None, 0, 0)
+
+
+@pytest.mark.parametrize("steps, message", [(-1, "steps must be an integer in [0, 10000000], got -1"),
+                                            (10**7 + 1, "steps must be an integer in [0, 10000000], got 10000001")])
+def test_sweep_names_steps_and_its_range(steps, message):
+    with pytest.raises(ValueError) as e:
+        C.sweep(gd.objectives.bowl(), gd.optim.SGD, (0.1,), steps=steps)
+    assert str(e.value) == message
+
+
+def test_sweep_in_three_dimensions_equals_one_trajectory_per_rate():
+    f = gd.quadratic.objective(np.diag([1.0, 4.0, 10.0]))
+    lrs = (0.03, 0.11, 0.9)  # 0.9 > 3/10 (momentum 0.5: stable for η < 2(1 + β)/λ) diverges along the stiffest axis
+    runs = C.sweep(f, gd.optim.SGD, lrs, steps=200, start=(1.0, -1.0, 0.7), momentum=0.5)
+    for lr, run in zip(lrs, runs):
+        ref = gd.trajectory(f, gd.optim.SGD, lr=lr, steps=200, start=(1.0, -1.0, 0.7), momentum=0.5)
+        assert run.path.shape == ref.path.shape and run.path.shape[1] == 3
+        assert (run.diverged, run.diverged_at, run.grad_evals) == (ref.diverged, ref.diverged_at, ref.grad_evals)
+        np.testing.assert_allclose(run.path, ref.path, rtol=1e-12, atol=1e-14)
+    assert not runs[0].diverged and runs[2].diverged
+
+
+def test_sweep_in_one_dimension_follows_the_closed_form():
+    # GD on x² from x₀ = 1: x_t = (1 − 2η)^t, f = x_t²; the start defaults to the objective's (10)
+    lrs = (0.1, 0.3)
+    runs = C.sweep(gd.objectives.square(), gd.optim.SGD, lrs, steps=5)
+    for lr, run in zip(lrs, runs):
+        x = 10.0 * (1 - 2 * lr) ** np.arange(6)
+        assert run.path.shape == (6, 1)
+        np.testing.assert_allclose(run.path[:, 0], x, rtol=1e-12)
+        np.testing.assert_allclose(run.losses, x**2, rtol=1e-12)
+
+
+def test_a_diverged_row_reports_the_step_and_the_gradients_it_took():
+    # GD on x² with η = 1.5: x_t = (−2)^t x₀ overflows to inf at a known step
+    run = C.sweep(gd.objectives.square(), gd.optim.SGD, (1.5,), steps=5000, start=1.0)[0]
+    t = 512  # |x_t| = 2^t, and f = 4^t first overflows float64 (largest ≈ 2^1024) at t = 512
+    assert run.diverged and run.diverged_at == t and run.steps == t - 1
+    assert run.grad_evals == t  # the gradient that produced the non-finite step counts
