@@ -1,6 +1,7 @@
 """gdbook.compare: vectorized sweeps equal one run per rate; the grid search picks by its stated rule."""
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -342,3 +343,61 @@ def test_a_diverged_row_reports_the_step_and_the_gradients_it_took():
     t = 512  # |x_t| = 2^t, and f = 4^t first overflows float64 (largest ≈ 2^1024) at t = 512
     assert run.diverged and run.diverged_at == t and run.steps == t - 1
     assert run.grad_evals == t  # the gradient that produced the non-finite step counts
+
+
+def test_sweep_regression_defaults_are_train_regression_s():
+    # batch 10, 5 epochs, a record every 10 examples, seed 0: the defaults the chapters use
+    (h,) = C.sweep_regression(gd.optim.SGD, (0.05,))
+    ref = gd.train.train_regression(gd.optim.SGD, lr=0.05)
+    assert (h.examples, h.steps, len(h.loss), h.lr, h.label) == (5000, 500, 501, [0.05] * 5, "SGD")
+    assert (h.epoch, h.examples, h.steps, h.diverged) == (ref.epoch, ref.examples, ref.steps, ref.diverged)
+    np.testing.assert_allclose(h.loss, ref.loss, rtol=1e-10)
+    np.testing.assert_allclose(np.append(h.w, h.b), np.append(ref.w, ref.b), rtol=1e-10)
+
+
+def test_sweep_regression_on_given_data_with_a_ragged_last_batch():
+    # 23 examples in batches of 10 (the last holds 3), a record every 7 examples: the last
+    # record comes from the end of training, not from the period
+    rng = np.random.default_rng(5)
+    X = torch.tensor(rng.normal(size=(23, 3)))
+    y = X @ torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64) + 0.3
+    kw = dict(batch_size=10, epochs=3, period=7, data=(X, y), seed=2, label="mine")
+    hs = C.sweep_regression(gd.optim.Adam, (0.01, 0.1), **kw)
+    for lr, h in zip((0.01, 0.1), hs):
+        ref = gd.train.train_regression(gd.optim.Adam, lr=lr, **kw)
+        assert (h.epoch, h.examples, h.steps, h.lr, h.label) == (ref.epoch, ref.examples, ref.steps, ref.lr, "mine")
+        assert h.epoch[-1] == 3.0 and h.examples == 69 and h.steps == 9
+        np.testing.assert_allclose(h.loss, ref.loss, rtol=1e-10)
+        np.testing.assert_allclose(np.append(h.w, h.b), np.append(ref.w, ref.b), rtol=1e-10)
+
+
+def test_sweep_regression_stops_a_diverged_run_at_its_record():
+    kw = dict(batch_size=100, epochs=3, period=100, seed=1)
+    ok, bad = C.sweep_regression(gd.optim.SGD, (0.01, 1e10), **kw)
+    ref = gd.train.train_regression(gd.optim.SGD, lr=1e10, **kw)
+    assert bad.diverged and (bad.diverged_epoch, bad.epoch, bad.examples, bad.steps) == (
+        ref.diverged_epoch, ref.epoch, ref.examples, ref.steps)
+    assert not math.isfinite(bad.loss[-1]) and all(math.isfinite(v) for v in bad.loss[:-1])
+    assert bad.diverged_epoch == bad.epoch[-1]
+    # the loss overflows before the weights: they are still finite, and kept as training keeps them
+    np.testing.assert_allclose(np.append(bad.w, bad.b), np.append(ref.w, ref.b), rtol=1e-10)
+    assert not ok.diverged and ok.epoch[-1] == 3.0 and ok.w.shape == (ref.w.shape[0],)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(epochs=0), "epochs must be an integer in [1, inf], got 0"),
+    (dict(period=0), "period must be an integer in [1, inf], got 0"),
+    (dict(batch_size=0), "batch_size must be an integer in [1, 1000], got 0"),
+    (dict(batch_size=1001), "batch_size must be an integer in [1, 1000], got 1001"),
+])
+def test_sweep_regression_names_the_argument_and_its_range(kw, message):
+    with pytest.raises(ValueError) as e:
+        C.sweep_regression(gd.optim.SGD, (0.1,), **kw)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("sweep", [C.sweep_regression, C.sweep_mlp])
+def test_the_vectorized_sweeps_name_what_they_need(sweep):
+    with pytest.raises(TypeError) as e:
+        sweep(torch.optim.SGD, (0.1,))
+    assert str(e.value) == f"{sweep.__name__} needs one of gdbook.optim's optimizers, got SGD"
