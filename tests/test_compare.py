@@ -167,10 +167,26 @@ def test_thin_keeps_the_ends_and_is_dense_at_the_start():
 # ---------------------------------------------------------------------------
 
 
+def _task_reference(n, seed):
+    """The documented task, written out: x uniform in [-2, 2]², y = sin(2x₁) cos(1.5x₂)."""
+    X = np.random.default_rng(seed).uniform(-2.0, 2.0, size=(n, 2))
+    return X, np.sin(2 * X[:, :1]) * np.cos(1.5 * X[:, 1:])
+
+
+def _init_reference(width, seed):
+    """The documented initialization, written out: weights N(0, 1/fan-in) drawn layer by layer
+    from seed + 1, biases 0."""
+    rng = np.random.default_rng(seed + 1)
+    W1 = rng.normal(0.0, 1 / np.sqrt(2), size=(width, 2))
+    W2 = rng.normal(0.0, 1 / np.sqrt(width), size=(width, width))
+    W3 = rng.normal(0.0, 1 / np.sqrt(width), size=(1, width))
+    return dict(W1=W1, b1=np.zeros(width), W2=W2, b2=np.zeros(width), W3=W3, b3=np.zeros(1))
+
+
 def _torch_mlp_run(lr, groups, *, width=8, steps=15, n=32, seed=0):
     """The reference: the same network in torch, trained by torch's optimizers, one rate."""
-    X, y = (torch.tensor(a) for a in C.mlp_task(n, seed))
-    p = {k: torch.tensor(v[0], requires_grad=True) for k, v in C._mlp_init(width, 1, seed).items()}
+    X, y = (torch.tensor(a) for a in _task_reference(n, seed))
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in _init_reference(width, seed).items()}
     opts = [cls([p[k] for k in names], lr=lr, **hyper) for cls, names, hyper in groups]
     losses = []
     for _ in range(steps + 1):
@@ -401,3 +417,66 @@ def test_the_vectorized_sweeps_name_what_they_need(sweep):
     with pytest.raises(TypeError) as e:
         sweep(torch.optim.SGD, (0.1,))
     assert str(e.value) == f"{sweep.__name__} needs one of gdbook.optim's optimizers, got SGD"
+
+
+def test_mlp_task_is_the_documented_function_with_default_size_and_seed():
+    X, y = C.mlp_task()
+    rX, ry = _task_reference(128, 0)
+    assert X.shape == (128, 2) and y.shape == (128, 1)
+    np.testing.assert_array_equal(X, rX)
+    np.testing.assert_allclose(y, ry, rtol=1e-15)
+    assert X.min() < -1.9 and X.max() > 1.9  # the whole square [-2, 2]², not a smaller one
+    X7, _ = C.mlp_task(5, seed=7)
+    np.testing.assert_array_equal(X7, _task_reference(5, 7)[0])
+    with pytest.raises(ValueError) as e:
+        C.mlp_task(0)
+    assert str(e.value) == "n must be an integer in [1, inf], got 0"
+
+
+def test_sweep_mlp_defaults_width_16_n_128_seed_0_and_300_steps():
+    (h,) = C.sweep_mlp(gd.optim.SGD, (0.05,))
+    ref = _torch_mlp_run(0.05, [(torch.optim.SGD, ALL, {})], width=16, steps=300, n=128)
+    np.testing.assert_allclose(h.loss, ref, rtol=1e-9)
+    assert h.label == "SGD" and h.steps == 300 and h.examples == 300 * 128 and h.lr == [0.05] * 300
+    assert h.epoch == list(range(301)) and not h.diverged
+
+
+def test_sweep_mlp_starts_every_rate_from_the_same_network():
+    hs = C.sweep_mlp(gd.optim.Adam, (1e-3, 0.1, 1.0), width=3, steps=2, n=8, seed=4, label="A")
+    p = _init_reference(3, 4)
+    X, y = _task_reference(8, 4)
+    out = np.tanh(np.tanh(X @ p["W1"].T) @ p["W2"].T) @ p["W3"].T
+    assert all(h.loss[0] == pytest.approx(float(((out - y) ** 2).mean()), rel=1e-12) for h in hs)
+    assert [h.label for h in hs] == ["A"] * 3
+
+
+def test_sweep_mlp_one_step_is_one_full_batch_step():
+    (h,) = C.sweep_mlp(gd.optim.SGD, (0.3,), width=4, steps=1, n=16, seed=2)
+    ref = _torch_mlp_run(0.3, [(torch.optim.SGD, ALL, {})], width=4, steps=1, n=16, seed=2)
+    assert len(h.loss) == 2 and h.epoch == [0, 1] and h.steps == 1 and h.examples == 16 and h.lr == [0.3]
+    np.testing.assert_allclose(h.loss, ref, rtol=1e-12)
+
+
+def test_sweep_mlp_muon_with_its_defaults_gives_adamw_its_weight_decay():
+    # torch's Muon defaults to weight_decay 0.1; the AdamW part takes it (not AdamW's own 0.01)
+    (h,) = C.sweep_mlp(gd.optim.Muon, (0.05,), width=8, steps=10, n=32)
+    rest = [k for k in ALL if k != "W2"]
+    ref = _torch_mlp_run(0.05, [(torch.optim.Muon, ["W2"], {}), (torch.optim.AdamW, rest, dict(weight_decay=0.1))],
+                         steps=10)
+    np.testing.assert_allclose(np.array(h.loss), ref, rtol=1e-6)
+
+
+def test_sweep_mlp_records_where_a_rate_diverged():
+    ok, bad = C.sweep_mlp(gd.optim.SGD, (0.01, 1e10), width=4, steps=20, n=16)
+    t = len(bad.loss) - 1  # the step whose loss is not finite
+    assert bad.diverged and not math.isfinite(bad.loss[-1]) and all(map(math.isfinite, bad.loss[:-1]))
+    assert (bad.diverged_epoch, bad.steps, bad.examples, bad.epoch) == (t, t, 16 * t, list(range(t + 1)))
+    assert bad.lr == [1e10] * t and ok.lr == [0.01] * 20 and ok.diverged_epoch is None
+
+
+@pytest.mark.parametrize("kw, message", [(dict(steps=0), "steps must be an integer in [1, inf], got 0"),
+                                         (dict(width=0), "width must be an integer in [1, inf], got 0")])
+def test_sweep_mlp_names_the_argument_and_its_range(kw, message):
+    with pytest.raises(ValueError) as e:
+        C.sweep_mlp(gd.optim.SGD, (0.1,), **kw)
+    assert str(e.value) == message
