@@ -104,9 +104,9 @@ def test_sweep_regression_needs_a_rule():
         C.sweep_regression(torch.optim.SGD, (0.1,))
 
 
-def _run(losses, diverged=False):
+def _run(losses, diverged=False, label="m"):
     losses = np.asarray(losses, dtype=float)
-    return Trajectory(np.zeros((len(losses), 1)), losses, "m", diverged)
+    return Trajectory(np.zeros((len(losses), 1)), losses, label, diverged)
 
 
 def test_best_of_counts_a_target_only_when_the_run_stays_below_it():
@@ -480,3 +480,165 @@ def test_sweep_mlp_names_the_argument_and_its_range(kw, message):
     with pytest.raises(ValueError) as e:
         C.sweep_mlp(gd.optim.SGD, (0.1,), **kw)
     assert str(e.value) == message
+
+
+# ---------------------------------------------------------------------------
+# The rule of the search (best_of) and what it reports
+# ---------------------------------------------------------------------------
+
+
+def _hist(losses, diverged=False, label="h"):
+    return gd.train.History(epoch=list(range(len(losses))), loss=list(losses), label=label, diverged=diverged)
+
+
+def test_best_of_hits_are_the_first_record_from_which_the_loss_stays_at_or_below_target():
+    runs = [
+        _run([0.1, 0.2, 0.05]),        # at or below from the start: hit 0 (equal to the target counts)
+        _run([1.0, 0.5, 0.2]),         # reaches the target exactly at the last record
+        _run([1.0, 0.1, 0.3]),         # ends above: no hit
+        _run([1.0, 0.1, np.nan]),      # a NaN counts as above
+    ]
+    s = C.best_of(runs, [0.1, 0.2, 0.3, 0.4], target=0.2)
+    assert s.hits == (0, 2, None, None) and s.best == 0 and s.steps == 0
+    assert s.target == 0.2 and s.lrs == (0.1, 0.2, 0.3, 0.4) and s.runs == tuple(runs)
+
+
+def test_best_of_ranks_reaching_then_fewer_steps_then_final_loss_then_smaller_rate():
+    # reaching beats a lower final loss
+    s = C.best_of([_run([1.0, 0.001, 0.5]), _run([1.0, 0.9, 0.4])], [0.1, 0.2], target=0.45)
+    assert s.best == 1 and s.hits == (None, 2)
+    # fewer steps beat a lower final loss
+    s = C.best_of([_run([1.0, 0.3, 1e-9]), _run([1.0, 0.1, 0.1])], [0.1, 0.2], target=0.2)
+    assert s.best == 1 and s.hits == (2, 1)
+    # the same number of steps: the lower final loss wins, whichever rate it has
+    s = C.best_of([_run([1.0, 0.1, 0.1]), _run([1.0, 0.1, 0.01])], [0.1, 0.2], target=0.2)
+    assert s.best == 1 and s.steps == 1
+    # reached at step 0 by both: a tie on steps, then on the final loss
+    s = C.best_of([_run([0.1, 0.05]), _run([0.1, 0.01])], [0.1, 0.2], target=0.2)
+    assert s.best == 1 and s.hits == (0, 0)
+    # all equal: the smaller rate
+    s = C.best_of([_run([1.0, 0.1])] * 3, [0.1, 0.2, 0.3], target=0.2)
+    assert s.best == 0
+
+
+def test_best_of_never_prefers_a_diverged_run():
+    # the diverged run reached the target sooner and lower, before it blew up
+    fast = _run([1.0, 1e-6], diverged=True)
+    slow = _run([1.0, 0.9, 0.8])  # does not even reach the target
+    s = C.best_of([fast, slow], [0.5, 0.6], target=0.01)
+    assert s.best == 1 and s.steps is None and s.reached == 0
+    # between diverged runs, the rule still applies
+    s = C.best_of([_run([1.0, 0.5], diverged=True), _run([1.0, 0.01], diverged=True)], [0.1, 0.2], target=0.1)
+    assert s.best == 1 and s.steps == 1 and s.reached == 0
+    assert C.steps_rows({"p": {"m": s}}) == [["m", "– (η = 0.2*)"]]  # a diverged choice shows no steps
+
+
+def test_best_of_reads_training_histories_and_labels():
+    s = C.best_of([_hist([4.0, 2.0, 1.0], label="a"), _hist([4.0, 0.5, 0.1], label="b")], [0.1, 0.2], target=0.6)
+    assert s.hits == (None, 1) and s.label == "b" and s.final_loss == 0.1
+    assert C.best_of([_hist([1.0]), _hist([0.5])], [0.1, 0.2], target=0.1, label="given").label == "given"
+
+
+def test_best_of_checks_its_arguments():
+    with pytest.raises(ValueError) as e:
+        C.best_of([_run([1.0])], [0.1, 0.2], target=0.5)
+    assert str(e.value) == "runs must hold one run per learning rate (2), got 1"
+    with pytest.raises(ValueError) as e:
+        C.best_of([_run([1.0])], [0.1], target=float("nan"))
+    assert str(e.value) == "target must be in [-inf, inf], got nan"
+    # a negative target is fine (the saddle chapter's loss goes below zero)
+    assert C.best_of([_run([0.0, -2.0])], [0.1], target=-1.0).steps == 1
+
+
+def test_search_reports_final_loss_reached_and_grid_edges():
+    s = C.best_of([_run([1.0, 0.5, np.nan]), _run([1.0, 0.1, 0.05]), _run([1.0, 0.01], diverged=True)],
+                  [0.1, 0.2, 0.4], target=0.2)
+    assert s.best == 1 and s.best_lr == 0.2 and s.best_run is s.runs[1]
+    assert s.reached == 1  # the diverged run's hit does not count
+    assert not s.at_edge and s.final_loss == 0.05
+    assert C.best_of([_run([1.0, 0.5, np.nan])], [0.1], target=0.2).final_loss == 0.5  # the last finite one
+    assert math.isnan(C.best_of([_run([np.nan])], [0.1], target=0.2).final_loss)     # none is finite
+    one = C.best_of([_run([1.0, 0.1])], [0.3], target=0.2)
+    assert not one.at_edge  # a grid of one rate has no edge to widen
+    assert C.best_of([_run([0.1]), _run([0.2])], [0.1, 0.2], target=0.5).at_edge        # the smallest rate
+    assert C.best_of([_run([0.2]), _run([0.1])], [0.1, 0.2], target=0.5).at_edge        # the largest rate
+    assert C.best_of([_run([0.1])] * 2, [0.1, 0.2], target=0.5).reached == 2
+
+
+def test_grid_search_calls_run_once_per_rate_in_order_and_chooses_by_the_rule():
+    calls = []
+
+    def run(lr):
+        calls.append(lr)
+        return gd.trajectory(gd.objectives.bowl(1), gd.optim.SGD, lr=lr, steps=30, start=(3.0, -4.0))
+
+    s = C.grid_search(run, (0.1, 0.5, 0.9), target=1e-6, label="GD")
+    assert calls == [0.1, 0.5, 0.9]
+    assert s.best_lr == 0.5 and s.steps == 1 and s.label == "GD"
+    ref = C.best_of([run(lr) for lr in (0.1, 0.5, 0.9)], (0.1, 0.5, 0.9), target=1e-6)
+    assert s.hits == ref.hits and s.best == ref.best
+    assert C.grid_search(run, (0.1, 0.5), target=1e-6).label == "SGD"
+
+
+def test_search_lr_is_sweep_then_best_of_with_100_steps_by_default():
+    f = gd.objectives.bowl(10)
+    s = C.search_lr(f, gd.optim.SGD, (0.01, 0.05, 0.09), target=1e-8)
+    runs = C.sweep(f, gd.optim.SGD, (0.01, 0.05, 0.09), steps=100)
+    assert [len(r.path) for r in s.runs] == [101] * 3 and s.label == "SGD"
+    assert s.hits == C.best_of(runs, (0.01, 0.05, 0.09), target=1e-8).hits
+    s = C.search_lr(f, gd.optim.SGD, (0.05,), target=1e-8, steps=7, start=(1.0, 1.0), label="GD", momentum=0.5)
+    ref = C.sweep(f, gd.optim.SGD, (0.05,), steps=7, start=(1.0, 1.0), momentum=0.5)[0]
+    np.testing.assert_array_equal(s.best_run.path, ref.path)
+    assert s.label == "GD" and s.best_run.label == "GD"
+
+
+def test_compare_passes_grid_label_and_hyperparameters_to_the_problem():
+    calls = []
+
+    def problem(optimizer, grid, *, label, **hyper):
+        calls.append((optimizer, grid, label, hyper))
+        return [_run([1.0, 0.1 * lr], label=label) for lr in grid]
+
+    methods = {"b": (gd.optim.Adam, dict(betas=(0.8, 0.9))), "a": (gd.optim.SGD, {})}
+    res = C.compare(problem, methods, {"a": (0.1, 0.2), "b": [0.3]}, target=0.5)
+    assert calls == [(gd.optim.Adam, (0.3,), "b", dict(betas=(0.8, 0.9))), (gd.optim.SGD, (0.1, 0.2), "a", {})]
+    assert list(res) == ["b", "a"] and res["a"].label == "a" and res["a"].best_lr == 0.1 and res["b"].lrs == (0.3,)
+
+
+def test_compare_on_an_objective_uses_steps_start_and_hyper():
+    f = gd.objectives.bowl(10)
+    res = C.compare(f, {"HB": (gd.optim.SGD, dict(momentum=0.5))}, (0.02, 0.05), target=1e-3, steps=9, start=(1.0, 2.0))
+    ref = C.sweep(f, gd.optim.SGD, (0.02, 0.05), steps=9, start=(1.0, 2.0), momentum=0.5)
+    for run, r in zip(res["HB"].runs, ref):
+        np.testing.assert_array_equal(run.path, r.path)
+        assert run.label == "HB"
+    default = C.compare(f, {"GD": (gd.optim.SGD, {})}, (0.02,), target=1e-3)["GD"].best_run
+    assert len(default.path) == 101 and default.path[0].tolist() == list(f.start)  # 100 steps from f.start
+
+
+def test_steps_rows_has_one_row_per_method_and_blank_cells_for_absent_ones():
+    reached = C.best_of([_run([1.0, 0.1, 0.1]), _run([1.0, 0.1, 0.1]), _run([1.0, 0.5])], [0.1, 0.25, 1.5],
+                        target=0.2)   # tie: the smallest rate, at the edge
+    inner = C.best_of([_run([1.0, 0.5]), _run([1.0, 0.1]), _run([1.0, 0.5])], [0.1, 0.25, 1.5], target=0.2)
+    never = C.best_of([_run([1.0, 0.5])], [2.0], target=0.2)
+    rows = C.steps_rows({"p": {"A": reached, "B": inner}, "q": {"C": never, "A": inner}})
+    assert rows == [["A", "1 (η = 0.1*)", "1 (η = 0.25)"],
+                    ["B", "1 (η = 0.25)", ""],
+                    ["C", "", "– (η = 2)"]]
+    assert C.steps_rows({}) == []
+
+
+def test_thin_keeps_steps_evenly_spaced_in_log_t_plus_1_with_60_points_by_default():
+    k = 1000
+    run = Trajectory(np.arange(k, dtype=float)[:, None], np.arange(k, dtype=float), "m", grad_evals=k - 1)
+    short = C.thin(run)
+    # independent: the points 1 … k evenly spaced in log, rounded, made steps 0 … k − 1
+    kept = sorted({int(round(math.exp(math.log(k) * i / 59))) - 1 for i in range(60)})
+    assert short.path[:, 0].astype(int).tolist() == kept and short.losses.astype(int).tolist() == kept
+    assert len(kept) <= 60 and kept[0] == 0 and kept[-1] == k - 1
+    assert (short.label, short.grad_evals) == ("m", k - 1)
+    assert C.thin(run, 1000) is run and len(C.thin(run, 999).path) <= 999
+    assert C.thin(run, 2).path[:, 0].tolist() == [0.0, 999.0]
+    with pytest.raises(ValueError) as e:
+        C.thin(run, 1)
+    assert str(e.value) == "max_points must be an integer in [2, inf], got 1"
