@@ -51,7 +51,7 @@ from ._checks import check_in_range, check_int
 from .data import minibatches, synthetic_regression
 from .objectives import Objective
 from .schedules import constant
-from .train import History
+from .train import History, train_regression
 from .trajectory import Trajectory, optimizer_name, start_point, trajectory
 from .cache import memoize
 
@@ -68,6 +68,14 @@ def _check_lrs(lrs: Sequence[float]) -> tuple[float, ...]:
     if any(b <= a for a, b in zip(lrs, lrs[1:])):
         raise ValueError(f"lrs must be strictly increasing, got {lrs}")
     return lrs
+
+
+def _matrix_rule(optimizer: Callable) -> bool:
+    """Whether the optimizer's rule takes each parameter as a whole (Adafactor's factored second
+    moment, Muon's orthogonalized step): then one array cannot hold every rate's run as a row."""
+    from .optim import rules
+
+    return getattr(optimizer, "rule", None) in (rules.adafactor, rules.muon)
 
 
 def _rule_hyper(optimizer: Callable, lrs: tuple, n_params: int, **hyper) -> dict:
@@ -113,8 +121,9 @@ def sweep(
 
     Args:
         objective: what to minimize.
-        optimizer: an optimizer class; the book's (``gdbook.optim.Adam``, ...) run
-            vectorized, any other (``torch.optim.Adam``) one
+        optimizer: an optimizer class; the book's elementwise ones (``gdbook.optim.Adam``,
+            ...) run vectorized, any other (``torch.optim.Adam``, and the book's Adafactor
+            and Muon, whose rules take a parameter as a whole) one
             [`trajectory`][gdbook.trajectory.trajectory] per rate.
         lrs: strictly increasing learning rates.
         steps, start, label, **hyper: as for [`trajectory`][gdbook.trajectory.trajectory].
@@ -127,7 +136,7 @@ def sweep(
     """
     lrs = _check_lrs(lrs)
     rule = getattr(optimizer, "rule", None)
-    if rule is None:
+    if rule is None or _matrix_rule(optimizer):
         return [trajectory(objective, optimizer, steps=steps, start=start, label=label, lr=lr, **hyper) for lr in lrs]
     check_int("steps", steps, low=0, high=10**7)
     x0 = start_point(objective, start)
@@ -185,7 +194,10 @@ def sweep_regression(
 
     Arguments as for [`train_regression`][gdbook.train.train_regression], with a grid ``lrs``
     in place of ``lr``. Requires one of the book's optimizers (it uses the class's
-    rule; any other class raises ``TypeError``). The ``K`` runs see the same data, initial weights and minibatches (one seed),
+    rule; any other class raises ``TypeError``); Adafactor and Muon, whose rules take a
+    parameter as a whole, run one [`train_regression`][gdbook.train.train_regression] per
+    rate, since a row of one array cannot stand for the two parameters \(\mathbf w\) and
+    \(b\) they see. The ``K`` runs see the same data, initial weights and minibatches (one seed),
     so they can share one loop: the parameters \((\mathbf w, b)\) of all runs form a
     ``(K, d + 1)`` array, the gradient of the minibatch loss
     \(\tfrac{1}{|B|}\sum_{i \in B} \tfrac12 (\mathbf x_i^\top\mathbf w + b - y_i)^2\) is
@@ -198,6 +210,9 @@ def sweep_regression(
     rule = getattr(optimizer, "rule", None)
     if rule is None:
         raise TypeError(f"sweep_regression needs one of gdbook.optim's optimizers, got {optimizer_name(optimizer)}")
+    if _matrix_rule(optimizer):
+        return [train_regression(optimizer, lr=lr, batch_size=batch_size, epochs=epochs, schedule=schedule,
+                                 period=period, data=data, seed=seed, label=label, **hyper) for lr in lrs]
     check_int("epochs", epochs, low=1)
     check_int("period", period, low=1)
     X, y = data if data is not None else synthetic_regression(seed=seed)

@@ -642,3 +642,25 @@ def test_thin_keeps_steps_evenly_spaced_in_log_t_plus_1_with_60_points_by_defaul
     with pytest.raises(ValueError) as e:
         C.thin(run, 1)
     assert str(e.value) == "max_points must be an integer in [2, inf], got 1"
+
+
+def test_sweep_runs_adafactor_one_trajectory_per_rate():
+    # Adafactor's step depends on the whole parameter (its RMS): the rates cannot share one array
+    f = gd.objectives.bowl(10)
+    lrs = (0.01, 0.1, 1.0)
+    runs = C.sweep(f, gd.optim.Adafactor, lrs, steps=20, start=(1.0, -2.0), label="AF")
+    for lr, run in zip(lrs, runs):
+        ref = gd.trajectory(f, gd.optim.Adafactor, lr=lr, steps=20, start=(1.0, -2.0), label="AF")
+        np.testing.assert_array_equal(run.path, ref.path)
+        assert run.label == "AF"
+
+
+def test_sweep_regression_runs_adafactor_one_training_per_rate():
+    # w and b are two parameters to Adafactor (two RMS, two factored moments), not one row
+    kw = dict(batch_size=20, epochs=2, period=50, seed=1, label="AF", beta2_decay=-0.5)
+    hs = C.sweep_regression(gd.optim.Adafactor, (0.01, 0.1), **kw)
+    for lr, h in zip((0.01, 0.1), hs):
+        ref = gd.train.train_regression(gd.optim.Adafactor, lr=lr, **kw)
+        assert (h.loss, h.epoch, h.lr, h.label) == (ref.loss, ref.epoch, ref.lr, "AF")
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        C.sweep_regression(gd.optim.Muon, (0.1,))
