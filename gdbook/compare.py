@@ -78,13 +78,13 @@ def _matrix_rule(optimizer: Callable) -> bool:
     return getattr(optimizer, "rule", None) in (rules.adafactor, rules.muon)
 
 
-def _rule_hyper(optimizer: Callable, lrs: tuple, n_params: int, **hyper) -> dict:
+def _rule_hyper(optimizer: Callable, lrs: tuple, **hyper) -> dict:
     """The rule's keyword arguments, ``lr`` a ``(K, 1)`` column: what the class would pass.
 
     Building the optimizer once per rate validates every hyperparameter with torch's
-    messages and fills in the defaults.
+    messages and fills in the defaults (the parameter is a stand-in, a matrix for Muon).
     """
-    dummy = [torch.zeros(n_params, dtype=torch.float64, requires_grad=True)]
+    dummy = [torch.zeros(2, 2)]
     defaults = [optimizer(dummy, lr=lr, **hyper) for lr in lrs][0].rule_hyper()
     return dict(defaults, lr=np.array(lrs).reshape(-1, 1))
 
@@ -140,7 +140,7 @@ def sweep(
         return [trajectory(objective, optimizer, steps=steps, start=start, label=label, lr=lr, **hyper) for lr in lrs]
     check_int("steps", steps, low=0, high=10**7)
     x0 = start_point(objective, start)
-    hyper_full = _rule_hyper(optimizer, lrs, objective.dim, **hyper)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
 
     def value(x):
         return np.asarray(objective.value(x if objective.dim > 1 else x[:, 0]), dtype=np.float64)
@@ -219,7 +219,7 @@ def sweep_regression(
     n, d = X.shape
     check_int("batch_size", batch_size, low=1, high=n)
     schedule = schedule or constant()
-    hyper_full = _rule_hyper(optimizer, lrs, d + 1, **hyper)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
     base = hyper_full["lr"]
     g = torch.Generator().manual_seed(seed)
     w0 = (0.01 * torch.randn(d, generator=g, dtype=X.dtype)).numpy()
@@ -227,7 +227,7 @@ def sweep_regression(
     K = len(lrs)
     theta, state = np.tile(np.append(w0, 0.0), (K, 1)), {}  # rows (w, b)
     hs = [History(label=label or optimizer_name(optimizer)) for _ in lrs]
-    alive = np.ones(K, dtype=bool)
+    alive = np.full(K, True)
     examples = steps = 0
 
     def full_loss(theta):
@@ -372,12 +372,11 @@ def sweep_mlp(
     K = len(lrs)
     params = _mlp_init(width, K, seed)
     names = list(params)
-    dummy = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
-    full = [optimizer([dummy], lr=lr, **hyper).rule_hyper() for lr in lrs]
-    column = np.array(lrs).reshape(-1, 1)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
+    full = [dict(hyper_full, lr=lr) for lr in lrs]  # one rate each, for the rules run per rate
     if optimizer is Muon:
         other = AdamW.rule.inplace
-        other_full = dict(AdamW([dummy]).rule_hyper(), weight_decay=full[0]["weight_decay"], lr=column)
+        other_full = dict(_rule_hyper(AdamW, lrs), weight_decay=hyper_full["weight_decay"])
         mine, rest = ["W2"], [k for k in names if k != "W2"]
     elif optimizer.__name__ == "Adafactor":
         mine, rest = names, []
@@ -386,9 +385,9 @@ def sweep_mlp(
     sizes = [params[k][0].size for k in rest]
     flat = np.concatenate([params[k].reshape(K, -1) for k in rest], axis=1) if rest else None
     flat_state, states = {}, [{k: {} for k in mine} for _ in range(K)]
-    flat_rule, flat_full = (other, other_full) if optimizer is Muon else (rule.inplace, dict(full[0], lr=column))
+    flat_rule, flat_full = (other, other_full) if optimizer is Muon else (rule.inplace, hyper_full)
     hs = [History(label=label or optimizer_name(optimizer)) for _ in lrs]
-    alive = np.ones(K, dtype=bool)
+    alive = np.full(K, True)
 
     def record(loss, step):
         for k in np.nonzero(alive)[0]:
@@ -532,7 +531,7 @@ def search_lr(objective: Objective, optimizer: Callable, lrs: Sequence[float], *
               start=None, label: str | None = None, **hyper: object) -> Search:
     """Grid search on a 2-D (or 1-D) objective: [`sweep`][gdbook.compare.sweep], then [`best_of`][gdbook.compare.best_of]."""
     runs = sweep(objective, optimizer, lrs, steps=steps, start=start, label=label, **hyper)
-    return best_of(runs, lrs, target=target, label=label)
+    return best_of(runs, lrs, target=target)  # the runs carry the label
 
 
 def compare(
