@@ -1,6 +1,7 @@
 """gdbook.compare: vectorized sweeps equal one run per rate; the grid search picks by its stated rule."""
 
 import functools
+import warnings
 import math
 
 import numpy as np
@@ -516,6 +517,9 @@ def test_best_of_ranks_reaching_then_fewer_steps_then_final_loss_then_smaller_ra
     # reached at step 0 by both: a tie on steps, then on the final loss
     s = C.best_of([_run([0.1, 0.05]), _run([0.1, 0.01])], [0.1, 0.2], target=0.2)
     assert s.best == 1 and s.hits == (0, 0)
+    # reached from the start beats reached after one step, whatever the final loss
+    s = C.best_of([_run([1.0, 0.1, 0.01]), _run([0.2, 0.1, 0.1])], [0.1, 0.2], target=0.2)
+    assert s.best == 1 and s.hits == (1, 0)
     # all equal: the smaller rate
     s = C.best_of([_run([1.0, 0.1])] * 3, [0.1, 0.2, 0.3], target=0.2)
     assert s.best == 0
@@ -597,7 +601,7 @@ def test_compare_passes_grid_label_and_hyperparameters_to_the_problem():
 
     def problem(optimizer, grid, *, label, **hyper):
         calls.append((optimizer, grid, label, hyper))
-        return [_run([1.0, 0.1 * lr], label=label) for lr in grid]
+        return [_run([1.0, 0.1 * lr], label="unnamed") for lr in grid]  # the search names the method itself
 
     methods = {"b": (gd.optim.Adam, dict(betas=(0.8, 0.9))), "a": (gd.optim.SGD, {})}
     res = C.compare(problem, methods, {"a": (0.1, 0.2), "b": [0.3]}, target=0.5)
@@ -664,3 +668,67 @@ def test_sweep_regression_runs_adafactor_one_training_per_rate():
         assert (h.loss, h.epoch, h.lr, h.label) == (ref.loss, ref.epoch, ref.lr, "AF")
     with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
         C.sweep_regression(gd.optim.Muon, (0.1,))
+
+
+def _counted_square(calls):
+    """x² with a gradient that records the shape of each batch it is asked for."""
+    def grad(x):
+        calls.append(np.shape(x))
+        return 2 * x
+    return gd.objectives.Objective("x²", "x^2", lambda x: x**2, 1, grad_fn=grad, start=1.0)
+
+
+def test_sweep_takes_one_batched_gradient_per_step_for_all_rates():
+    calls = []
+    runs = C.sweep(_counted_square(calls), gd.optim.Adam, (0.01, 0.1, 0.5), steps=10)
+    # one call per step for all three rates, the 1-D points as a flat batch (as for the value)
+    assert calls == [(3,)] * 10 and [r.grad_evals for r in runs] == [10] * 3
+
+
+def test_sweep_stops_when_every_rate_has_diverged():
+    # |x_t| = 2^t (η = 1.5) and 3^t (η = 2): the losses overflow at steps 512 and 324
+    calls = []
+    slow, fast = C.sweep(_counted_square(calls), gd.optim.SGD, (1.5, 2.0), steps=5000)
+    assert (slow.diverged_at, fast.diverged_at) == (512, 324)
+    assert len(calls) == 512  # not one gradient more than the last row needed
+
+
+def test_sweep_falls_back_with_its_start_label_and_hyperparameters():
+    f = gd.objectives.bowl(10)
+    kw = dict(steps=15, start=(0.5, -1.0), label="HB", momentum=0.5)
+    for a, b in zip(C.sweep(f, torch.optim.SGD, (0.01, 0.05), **kw), C.sweep(f, gd.optim.SGD, (0.01, 0.05), **kw)):
+        assert a.label == b.label == "HB"
+        np.testing.assert_allclose(a.path, b.path, rtol=1e-12, atol=1e-15)
+
+
+def test_the_vectorized_sweeps_check_each_rate_with_the_class_s_message():
+    for sweep in (lambda lrs: C.sweep(gd.objectives.bowl(), gd.optim.Adam, lrs, steps=1),
+                  lambda lrs: C.sweep_regression(gd.optim.Adam, lrs, epochs=1),
+                  lambda lrs: C.sweep_mlp(gd.optim.Adam, lrs, steps=1, width=2, n=4)):
+        with pytest.raises(ValueError) as e:
+            sweep((0.1, math.inf))
+        assert str(e.value) == "lr must be a finite number >= 0, got inf"
+
+
+@pytest.mark.parametrize("sweep", [
+    lambda: C.sweep(gd.objectives.square(), gd.optim.SGD, (0.1, 1.5), steps=600, start=1.0),
+    lambda: C.sweep_regression(gd.optim.SGD, (0.01, 1e10), epochs=1, period=100),
+    lambda: C.sweep_mlp(gd.optim.SGD, (0.01, 1e10), width=4, steps=20, n=16),
+], ids=["sweep", "sweep_regression", "sweep_mlp"])
+def test_a_diverging_rate_raises_no_floating_point_warning(sweep):
+    # the grids include rates that overflow on purpose: the pages' output must stay clean
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runs = sweep()
+    assert runs[1].diverged and not runs[0].diverged
+
+
+def test_sweep_regression_when_every_rate_diverges():
+    # one record per epoch: by then the weights have overflowed too, and are dropped
+    kw = dict(batch_size=10, epochs=2, period=1000)
+    hs = C.sweep_regression(gd.optim.SGD, (1e10, 1e12), **kw)
+    assert len(hs) == 2
+    for lr, h in zip((1e10, 1e12), hs):
+        ref = gd.train.train_regression(gd.optim.SGD, lr=lr, **kw)
+        assert h.diverged and (h.diverged_epoch, h.epoch, h.steps) == (ref.diverged_epoch, ref.epoch, ref.steps)
+        assert h.w is None and h.b is None and ref.w is None
