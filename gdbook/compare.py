@@ -71,11 +71,11 @@ def _check_lrs(lrs: Sequence[float]) -> tuple[float, ...]:
 
 
 def _matrix_rule(optimizer: Callable) -> bool:
-    """Whether the optimizer's rule takes each parameter as a whole (Adafactor's factored second
-    moment, Muon's orthogonalized step): then one array cannot hold every rate's run as a row."""
+    """Whether the rule of one of the book's optimizers takes each parameter as a whole (Adafactor's
+    factored second moment, Muon's orthogonalized step): then one array cannot hold every rate's run."""
     from .optim import rules
 
-    return getattr(optimizer, "rule", None) in (rules.adafactor, rules.muon)
+    return optimizer.rule in (rules.adafactor, rules.muon)
 
 
 def _rule_hyper(optimizer: Callable, lrs: tuple, **hyper) -> dict:

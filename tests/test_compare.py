@@ -661,11 +661,14 @@ def test_sweep_runs_adafactor_one_trajectory_per_rate():
 
 def test_sweep_regression_runs_adafactor_one_training_per_rate():
     # w and b are two parameters to Adafactor (two RMS, two factored moments), not one row
-    kw = dict(batch_size=20, epochs=2, period=50, seed=1, label="AF", beta2_decay=-0.5)
+    X, y = gd.data.synthetic_regression(n=200, seed=4)
+    kw = dict(batch_size=20, epochs=2, period=50, seed=1, label="AF", beta2_decay=-0.5, data=(X, y),
+              schedule=gd.schedules.decay_after(1, 0.1))
     hs = C.sweep_regression(gd.optim.Adafactor, (0.01, 0.1), **kw)
     for lr, h in zip((0.01, 0.1), hs):
         ref = gd.train.train_regression(gd.optim.Adafactor, lr=lr, **kw)
         assert (h.loss, h.epoch, h.lr, h.label) == (ref.loss, ref.epoch, ref.lr, "AF")
+        assert h.epoch[-1] == 2.0 and h.lr == [lr, lr * 0.1] and h.examples == 400  # the given data and schedule
     with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
         C.sweep_regression(gd.optim.Muon, (0.1,))
 
