@@ -326,8 +326,9 @@ def test_sweep_of_zero_steps_is_the_start_alone():
 @pytest.mark.parametrize("steps, message", [(-1, "steps must be an integer in [0, 10000000], got -1"),
                                             (10**7 + 1, "steps must be an integer in [0, 10000000], got 10000001")])
 def test_sweep_names_steps_and_its_range(steps, message):
+    # steps are checked before anything else (here a start of the wrong size), before any step is run
     with pytest.raises(ValueError) as e:
-        C.sweep(gd.objectives.bowl(), gd.optim.SGD, (0.1,), steps=steps)
+        C.sweep(gd.objectives.bowl(), gd.optim.SGD, (0.1,), steps=steps, start=(1.0, 2.0, 3.0))
     assert str(e.value) == message
 
 
