@@ -334,7 +334,7 @@ def test_sweep_names_steps_and_its_range(steps, message):
 
 def test_sweep_in_three_dimensions_equals_one_trajectory_per_rate():
     f = gd.quadratic.objective(np.diag([1.0, 4.0, 10.0]))
-    lrs = (0.03, 0.11, 0.9)  # 0.9 > 3/10 (momentum 0.5: stable for η < 2(1 + β)/λ) diverges along the stiffest axis
+    lrs = (0.03, 0.11, 0.9)  # heavy ball is stable for η < 2(1 + β)/λ = 0.3 on λ = 10: 0.9 diverges along that axis
     runs = C.sweep(f, gd.optim.SGD, lrs, steps=200, start=(1.0, -1.0, 0.7), momentum=0.5)
     for lr, run in zip(lrs, runs):
         ref = gd.trajectory(f, gd.optim.SGD, lr=lr, steps=200, start=(1.0, -1.0, 0.7), momentum=0.5)
@@ -345,7 +345,7 @@ def test_sweep_in_three_dimensions_equals_one_trajectory_per_rate():
 
 
 def test_sweep_in_one_dimension_follows_the_closed_form():
-    # GD on x² from x₀ = 1: x_t = (1 − 2η)^t, f = x_t²; the start defaults to the objective's (10)
+    # GD on x² from the objective's start x₀ = 10: x_t = 10(1 − 2η)^t, f = x_t²
     lrs = (0.1, 0.3)
     runs = C.sweep(gd.objectives.square(), gd.optim.SGD, lrs, steps=5)
     for lr, run in zip(lrs, runs):
@@ -364,7 +364,7 @@ def test_a_diverged_row_reports_the_step_and_the_gradients_it_took():
 
 
 def test_sweep_regression_defaults_are_train_regression_s():
-    # batch 10, 5 epochs, a record every 10 examples, seed 0: the defaults the chapters use
+    # the defaults batch 10, 5 epochs, a record every 10 examples, seed 0 (the chapters' regression settings)
     (h,) = C.sweep_regression(gd.optim.SGD, (0.05,))
     ref = gd.train.train_regression(gd.optim.SGD, lr=0.05)
     assert (h.examples, h.steps, len(h.loss), h.lr, h.label) == (5000, 500, 501, [0.05] * 5, "SGD")
@@ -661,7 +661,7 @@ def test_sweep_runs_adafactor_one_trajectory_per_rate():
 
 
 def test_sweep_regression_runs_adafactor_one_training_per_rate():
-    # w and b are two parameters to Adafactor (two RMS, two factored moments), not one row
+    # w and b are two parameters to Adafactor, each with its own RMS, not one row of an array
     X, y = gd.data.synthetic_regression(n=200, seed=4)
     kw = dict(batch_size=20, epochs=2, period=50, seed=1, label="AF", beta2_decay=-0.5, data=(X, y),
               schedule=gd.schedules.decay_after(1, 0.1))
