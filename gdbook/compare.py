@@ -51,7 +51,7 @@ from ._checks import check_in_range, check_int
 from .data import minibatches, synthetic_regression
 from .objectives import Objective
 from .schedules import constant
-from .train import History
+from .train import History, train_regression
 from .trajectory import Trajectory, optimizer_name, start_point, trajectory
 from .cache import memoize
 
@@ -70,13 +70,21 @@ def _check_lrs(lrs: Sequence[float]) -> tuple[float, ...]:
     return lrs
 
 
-def _rule_hyper(optimizer: Callable, lrs: tuple, n_params: int, **hyper) -> dict:
+def _matrix_rule(optimizer: Callable) -> bool:
+    """Whether the rule of one of the book's optimizers takes each parameter as a whole (Adafactor's
+    factored second moment, Muon's orthogonalized step): then one array cannot hold every rate's run."""
+    from .optim import rules
+
+    return optimizer.rule in (rules.adafactor, rules.muon)
+
+
+def _rule_hyper(optimizer: Callable, lrs: tuple, **hyper) -> dict:
     """The rule's keyword arguments, ``lr`` a ``(K, 1)`` column: what the class would pass.
 
     Building the optimizer once per rate validates every hyperparameter with torch's
-    messages and fills in the defaults.
+    messages and fills in the defaults (the parameter is a stand-in, a matrix for Muon).
     """
-    dummy = [torch.zeros(n_params, dtype=torch.float64, requires_grad=True)]
+    dummy = [torch.zeros(2, 2)]
     defaults = [optimizer(dummy, lr=lr, **hyper) for lr in lrs][0].rule_hyper()
     return dict(defaults, lr=np.array(lrs).reshape(-1, 1))
 
@@ -113,8 +121,9 @@ def sweep(
 
     Args:
         objective: what to minimize.
-        optimizer: an optimizer class; the book's (``gdbook.optim.Adam``, ...) run
-            vectorized, any other (``torch.optim.Adam``) one
+        optimizer: an optimizer class; the book's elementwise ones (``gdbook.optim.Adam``,
+            ...) run vectorized, any other (``torch.optim.Adam``, and the book's Adafactor
+            and Muon, whose rules take a parameter as a whole) one
             [`trajectory`][gdbook.trajectory.trajectory] per rate.
         lrs: strictly increasing learning rates.
         steps, start, label, **hyper: as for [`trajectory`][gdbook.trajectory.trajectory].
@@ -127,11 +136,11 @@ def sweep(
     """
     lrs = _check_lrs(lrs)
     rule = getattr(optimizer, "rule", None)
-    if rule is None:
+    if rule is None or _matrix_rule(optimizer):
         return [trajectory(objective, optimizer, steps=steps, start=start, label=label, lr=lr, **hyper) for lr in lrs]
     check_int("steps", steps, low=0, high=10**7)
     x0 = start_point(objective, start)
-    hyper_full = _rule_hyper(optimizer, lrs, objective.dim, **hyper)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
 
     def value(x):
         return np.asarray(objective.value(x if objective.dim > 1 else x[:, 0]), dtype=np.float64)
@@ -185,7 +194,10 @@ def sweep_regression(
 
     Arguments as for [`train_regression`][gdbook.train.train_regression], with a grid ``lrs``
     in place of ``lr``. Requires one of the book's optimizers (it uses the class's
-    rule; any other class raises ``TypeError``). The ``K`` runs see the same data, initial weights and minibatches (one seed),
+    rule; any other class raises ``TypeError``); Adafactor and Muon, whose rules take a
+    parameter as a whole, run one [`train_regression`][gdbook.train.train_regression] per
+    rate, since a row of one array cannot stand for the two parameters \(\mathbf w\) and
+    \(b\) they see. The ``K`` runs see the same data, initial weights and minibatches (one seed),
     so they can share one loop: the parameters \((\mathbf w, b)\) of all runs form a
     ``(K, d + 1)`` array, the gradient of the minibatch loss
     \(\tfrac{1}{|B|}\sum_{i \in B} \tfrac12 (\mathbf x_i^\top\mathbf w + b - y_i)^2\) is
@@ -198,13 +210,16 @@ def sweep_regression(
     rule = getattr(optimizer, "rule", None)
     if rule is None:
         raise TypeError(f"sweep_regression needs one of gdbook.optim's optimizers, got {optimizer_name(optimizer)}")
+    if _matrix_rule(optimizer):
+        return [train_regression(optimizer, lr=lr, batch_size=batch_size, epochs=epochs, schedule=schedule,
+                                 period=period, data=data, seed=seed, label=label, **hyper) for lr in lrs]
     check_int("epochs", epochs, low=1)
     check_int("period", period, low=1)
     X, y = data if data is not None else synthetic_regression(seed=seed)
     n, d = X.shape
     check_int("batch_size", batch_size, low=1, high=n)
     schedule = schedule or constant()
-    hyper_full = _rule_hyper(optimizer, lrs, d + 1, **hyper)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
     base = hyper_full["lr"]
     g = torch.Generator().manual_seed(seed)
     w0 = (0.01 * torch.randn(d, generator=g, dtype=X.dtype)).numpy()
@@ -212,7 +227,7 @@ def sweep_regression(
     K = len(lrs)
     theta, state = np.tile(np.append(w0, 0.0), (K, 1)), {}  # rows (w, b)
     hs = [History(label=label or optimizer_name(optimizer)) for _ in lrs]
-    alive = np.ones(K, dtype=bool)
+    alive = np.full(K, True)
     examples = steps = 0
 
     def full_loss(theta):
@@ -357,12 +372,11 @@ def sweep_mlp(
     K = len(lrs)
     params = _mlp_init(width, K, seed)
     names = list(params)
-    dummy = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
-    full = [optimizer([dummy], lr=lr, **hyper).rule_hyper() for lr in lrs]
-    column = np.array(lrs).reshape(-1, 1)
+    hyper_full = _rule_hyper(optimizer, lrs, **hyper)
+    full = [dict(hyper_full, lr=lr) for lr in lrs]  # one rate each, for the rules run per rate
     if optimizer is Muon:
         other = AdamW.rule.inplace
-        other_full = dict(AdamW([dummy]).rule_hyper(), weight_decay=full[0]["weight_decay"], lr=column)
+        other_full = dict(_rule_hyper(AdamW, lrs), weight_decay=hyper_full["weight_decay"])
         mine, rest = ["W2"], [k for k in names if k != "W2"]
     elif optimizer.__name__ == "Adafactor":
         mine, rest = names, []
@@ -371,9 +385,9 @@ def sweep_mlp(
     sizes = [params[k][0].size for k in rest]
     flat = np.concatenate([params[k].reshape(K, -1) for k in rest], axis=1) if rest else None
     flat_state, states = {}, [{k: {} for k in mine} for _ in range(K)]
-    flat_rule, flat_full = (other, other_full) if optimizer is Muon else (rule.inplace, dict(full[0], lr=column))
+    flat_rule, flat_full = (other, other_full) if optimizer is Muon else (rule.inplace, hyper_full)
     hs = [History(label=label or optimizer_name(optimizer)) for _ in lrs]
-    alive = np.ones(K, dtype=bool)
+    alive = np.full(K, True)
 
     def record(loss, step):
         for k in np.nonzero(alive)[0]:
@@ -517,7 +531,7 @@ def search_lr(objective: Objective, optimizer: Callable, lrs: Sequence[float], *
               start=None, label: str | None = None, **hyper: object) -> Search:
     """Grid search on a 2-D (or 1-D) objective: [`sweep`][gdbook.compare.sweep], then [`best_of`][gdbook.compare.best_of]."""
     runs = sweep(objective, optimizer, lrs, steps=steps, start=start, label=label, **hyper)
-    return best_of(runs, lrs, target=target, label=label)
+    return best_of(runs, lrs, target=target)  # the runs carry the label
 
 
 def compare(
