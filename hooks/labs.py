@@ -81,7 +81,10 @@ class Labs:
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
         # A lower priority: the kernel takes the core the build's main thread leaves idle.
         client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, 10)
-        client.execute(env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache)))
+        # One thread, as in the main process (the hook's on_config): on the labs' small tensors a
+        # second one only spins, on the core the chapters are rendered on (the learning-rate lab
+        # took 13 s of CPU with two threads, 7 s with one; its outputs are the same).
+        client.execute(env=dict(os.environ, GDBOOK_CACHE_DIR=str(cache), OMP_NUM_THREADS="1"))
         coalesce_streams(nb)
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out)
