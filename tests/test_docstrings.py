@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import GENERATED, LANGS, page_file
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gdbook"
 
@@ -55,16 +57,25 @@ def test_no_control_characters_in_docstrings(path):
 
 
 @pytest.mark.build
-@pytest.mark.parametrize("page", ["api/index.html", "zh/api/index.html"])
-def test_api_formulas_are_typeset_without_errors(site, page):
-    """The build typesets every formula and fails on a Temml error; here: none is left raw."""
+@pytest.mark.parametrize("lang", LANGS)
+def test_api_formulas_are_typeset_without_errors(site, lang):
+    """The build typesets every formula and fails on a Temml error; here: none is left raw, on
+    any of the API reference's pages (one per module or small group of modules)."""
     from bs4 import BeautifulSoup
 
-    math = BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select(".arithmatex")
-    assert len(math) > 100, f"{page}: only {len(math)} formulas found"
-    raw = [el.get_text()[:60] for el in math if el.select_one("math") is None]
-    assert not raw, f"{page}: {len(raw)} formulas not typeset, e.g. {raw[:3]}"
-    assert not BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser").select("merror")
+    total, problems = 0, []
+    for slug in sorted(GENERATED):
+        page = page_file(site, slug, lang)
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        math = soup.select(".arithmatex")
+        total += len(math)
+        raw = [el.get_text()[:60] for el in math if el.select_one("math") is None]
+        if raw:
+            problems.append(f"{lang}/{slug}: {len(raw)} formulas not typeset, e.g. {raw[:3]}")
+        if soup.select("merror"):
+            problems.append(f"{lang}/{slug}: {len(soup.select('merror'))} Temml errors")
+    assert total > 500, f"{lang}: only {total} formulas found on the API pages"
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.relative_to(PACKAGE).as_posix())
