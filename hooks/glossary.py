@@ -85,12 +85,13 @@ def prose(text: str) -> str:
 
 
 def chapters(nav) -> list[str]:
-    """The chapters' slugs in nav order (Markdown pages other than home, glossary and API)."""
+    """The chapters' slugs in nav order (Markdown pages other than home, glossary and the API
+    reference's pages under ``api/``)."""
     out = []
 
     def walk(item):
         if isinstance(item, str):
-            if item.endswith(".md") and item not in ("index.md", "glossary.md", "api.md"):
+            if item.endswith(".md") and item not in ("index.md", "glossary.md") and not item.startswith("api/"):
                 out.append(item[: -len(".md")])
         elif isinstance(item, dict):
             for v in item.values():

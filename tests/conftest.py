@@ -2,7 +2,8 @@
 
 A page is named by its *slug*: ``docs/<slug>.md`` (English) and ``docs/<slug>.zh.md``
 (Chinese) build to ``<slug>/index.html`` and ``zh/<slug>/index.html``; the home page
-``index`` builds to ``index.html`` and ``zh/index.html``.
+``index`` builds to ``index.html`` and ``zh/index.html``. The API reference's pages are
+``api/<name>`` (``docs/api/<name>.md``), its overview ``api/index`` (built to ``api/index.html``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,18 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LANGS = ("en", "zh")
+#: Folders of docs/ whose pages are pages of the book too (the labs are notebooks, found apart).
+SUBDIRS = ("api",)
+#: The API reference's pages: its overview ``api/index`` and one page per module or small group
+#: of modules.
+API = frozenset(f"api/{p.name[: -len('.md')]}" for p in (DOCS / "api").glob("*.md") if not p.name.endswith(".zh.md"))
 #: Pages whose body is generated (mkdocstrings renders the English docstrings in both languages).
-GENERATED = frozenset({"api"})
+GENERATED = API - {"api/index"}
+
+
+def _sources(pattern: str) -> list[Path]:
+    """The Markdown files of docs/ and of its page folders (SUBDIRS) whose name matches."""
+    return [*DOCS.glob(pattern), *(p for d in SUBDIRS for p in (DOCS / d).glob(pattern))]
 
 
 # ---------------------------------------------------------------------------
@@ -33,15 +44,17 @@ GENERATED = frozenset({"api"})
 
 
 def slugs(include_generated: bool = True) -> list[str]:
-    """Every page of the book: each ``docs/*.md`` that is not a ``.zh.md`` translation."""
-    out = sorted(p.name[: -len(".md")] for p in DOCS.glob("*.md") if not p.name.endswith(".zh.md"))
+    """Every page of the book: each ``docs/*.md`` and ``docs/api/*.md`` that is not a ``.zh.md``
+    translation."""
+    out = sorted(p.relative_to(DOCS).as_posix()[: -len(".md")] for p in _sources("*.md")
+                 if not p.name.endswith(".zh.md"))
     return [s for s in out if include_generated or s not in GENERATED]
 
 
 def zh_only_sources() -> list[str]:
     """Chinese sources without an English counterpart (there should be none)."""
-    return sorted(p.name[: -len(".zh.md")] for p in DOCS.glob("*.zh.md")
-                  if not (DOCS / (p.name[: -len(".zh.md")] + ".md")).exists())
+    return sorted(p.relative_to(DOCS).as_posix()[: -len(".zh.md")] for p in _sources("*.zh.md")
+                  if not p.with_name(p.name[: -len(".zh.md")] + ".md").exists())
 
 
 def source(slug: str, lang: str) -> Path:
@@ -50,9 +63,11 @@ def source(slug: str, lang: str) -> Path:
 
 
 def url_path(slug: str, lang: str) -> str:
-    """The page's URL path on the site, e.g. ``/zh/gradient-descent/``."""
+    """The page's URL path on the site, e.g. ``/zh/gradient-descent/``, ``/api/`` for ``api/index``."""
     prefix = "/" if lang == "en" else "/zh/"
-    return prefix if slug == "index" else f"{prefix}{slug}/"
+    if slug == "index" or slug.endswith("/index"):
+        return prefix + slug[: -len("index")]
+    return f"{prefix}{slug}/"
 
 
 def page_file(site: Path, slug: str, lang: str) -> Path:

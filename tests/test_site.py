@@ -170,9 +170,7 @@ def test_sitemap_lists_both_languages(site):
     sitemap = read(site / "sitemap.xml")
     for slug in slugs():
         for lang in LANGS:
-            path = "" if slug == "index" else f"{slug}/"
-            path = path if lang == "en" else f"zh/{path}"
-            assert f"/{path}</loc>" in sitemap, f"sitemap.xml lacks {lang}/{slug}"
+            assert f"{url_path(slug, lang)}</loc>" in sitemap, f"sitemap.xml lacks {lang}/{slug}"
 
 
 def test_search_index_is_split_by_language(site):

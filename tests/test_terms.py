@@ -27,11 +27,11 @@ LABS = sorted((DOCS / "labs").glob("*.ipynb"))
 
 
 def zh_sources() -> list[Path]:
-    return sorted(p for p in DOCS.glob("*.zh.md")) + [p for p in LABS if p.name.endswith(".zh.ipynb")]
+    return sorted([*DOCS.glob("*.zh.md"), *DOCS.glob("api/*.zh.md")]) + [p for p in LABS if p.name.endswith(".zh.ipynb")]
 
 
 def en_sources() -> list[Path]:
-    return sorted(p for p in DOCS.glob("*.md") if not p.name.endswith(".zh.md")) + \
+    return sorted(p for p in [*DOCS.glob("*.md"), *DOCS.glob("api/*.md")] if not p.name.endswith(".zh.md")) + \
         [p for p in LABS if not p.name.endswith(".zh.ipynb")]
 
 
@@ -49,7 +49,7 @@ def lines(path: Path, *, markdown_only: bool) -> list[tuple[str, int, str]]:
     text = path.read_text(encoding="utf-8")
     if markdown_only:
         text = glossary.prose(text)
-    return [(path.name, n, t) for n, t in enumerate(text.split("\n"), 1)]
+    return [(path.relative_to(DOCS).as_posix(), n, t) for n, t in enumerate(text.split("\n"), 1)]
 
 
 def prose_text(line: str) -> str:
@@ -172,7 +172,7 @@ PUNCTUATION = [
 STRUCTURE = re.compile(r"^\s*(?:[-*+] |\d+\. |\||#|!!!|\?\?\?|<|\[\^|\$\$|\\\[|$)")
 
 
-@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_chinese_prose_has_chinese_punctuation(path):
     found = []
     for where, n, text in lines(path, markdown_only=True):
@@ -188,7 +188,7 @@ def test_chinese_prose_has_chinese_punctuation(path):
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_chinese_paragraphs_are_one_line_each(path):
     found = []
     rows = lines(path, markdown_only=True)
@@ -202,7 +202,7 @@ def test_chinese_paragraphs_are_one_line_each(path):
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", zh_sources(), ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_chinese_formulas_have_no_english_words(path):
     found = []
     for where, n, text in lines(path, markdown_only=False):

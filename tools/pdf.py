@@ -44,9 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tools/chromium.py)
 LANGS = ("en", "zh")
 PRINT_PATH = "/__print__/{lang}.html"
-#: Pages of the nav that are not printed: the API reference is English docstrings in both
-#: languages and is read best on the site, where it links to itself.
-SKIP = frozenset({"api.md"})
+#: Pages of the nav that are not printed (a prefix of their source path): the API reference
+#: (``api/*.md``) is English docstrings in both languages and is read best on the site, where
+#: it links to itself.
+SKIP = ("api/",)
 
 WORDS = {
     "en": {
@@ -129,7 +130,7 @@ def book_order(config: dict) -> list[Entry]:
     out: list[Entry] = []
     chapter = appendix = 0
     for src, part in _walk(config["nav"]):
-        if src in SKIP or not isinstance(src, str):
+        if not isinstance(src, str) or src.startswith(SKIP):
             continue
         if src.endswith(".ipynb"):
             appendix += 1

@@ -5,7 +5,8 @@ name. Where ``torch.optim`` raises, the error is torch's (same type, same messag
 that catches it keeps working); where torch accepts a value that gives a silently wrong or
 diverging run (a non-finite ``lr``, ``momentum >= 1``, ``alpha > 1``, a string for a flag),
 it raises a ``ValueError`` or ``TypeError`` naming the argument and the allowed range.
-The table "Differences from torch.optim" of the API page lists those cases.
+The table "Differences from torch.optim" on the API reference's page of
+``gdbook.optim.optimizers`` lists those cases.
 
 Examples:
     >>> check_hyper(lr=0.1, momentum=0.9)

@@ -15,8 +15,8 @@ implementation. ``differentiable=True`` records the step for autograd, as in tor
 Complex parameters follow torch (real and imaginary parts are separate coordinates);
 ``SGD`` and ``Adagrad`` take sparse gradients; the others raise torch's error.
 Where torch silently accepts a value that gives a wrong run (``lr=nan``, ``momentum=1.5``,
-``nesterov="yes"``, integer parameters), these classes raise; the API page lists each
-difference from ``torch.optim`` in one table.
+``nesterov="yes"``, integer parameters), these classes raise; the API reference's page of
+``gdbook.optim.optimizers`` lists each difference from ``torch.optim`` in one table.
 
 Examples:
     >>> import torch
