@@ -183,6 +183,27 @@ def test_search_index_is_split_by_language(site):
         locations = [d["location"] for d in index["docs"]]
         assert len(locations) > 100 and set(index["config"]["lang"]) == {"en", "zh"}
         assert all(loc.startswith("zh/") == (lang == "zh") for loc in locations), lang
+        assert len(set(locations)) == len(locations), f"{lang}: entries listed twice"
+
+
+def test_search_split_lists_each_entry_once(tmp_path):
+    """Under `serve --dirty` Material merges the last build's index with the new one once per
+    language build, so every rebuild listed each entry again (the index doubled); the last counts."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("gdbook_hooks_search", ROOT / "hooks" / "search.py")
+    search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(search)
+    (tmp_path / "search").mkdir()
+    docs = [{"location": "a/", "text": "old"}, {"location": "zh/a/", "text": "旧"}, {"location": "a/#x", "text": "x"},
+            {"location": "a/", "text": "new"}, {"location": "zh/a/", "text": "新"}]
+    (tmp_path / "search" / "search_index.json").write_text(json.dumps({"config": {}, "docs": docs}), encoding="utf-8")
+    search.split(tmp_path)
+    en = json.loads((tmp_path / "search" / "search_index.en.json").read_text(encoding="utf-8"))["docs"]
+    zh = json.loads((tmp_path / "search" / "search_index.zh.json").read_text(encoding="utf-8"))["docs"]
+    assert en == [{"location": "a/", "text": "new"}, {"location": "a/#x", "text": "x"}]
+    assert zh == [{"location": "zh/a/", "text": "新"}]
 
 
 FIGURE_IMG = re.compile(r'<img class="gd-svg" src="((?:\.\./)*assets/figures/([0-9a-f]{16})\.svg)" alt="([^"]*)" '

@@ -119,12 +119,14 @@ def fetch(url: str) -> str | None:
         return None
 
 
-LAST_BLOCK = re.compile(r'^([ \t]*)`{3,}\s*python\b[^\n]*\bexec="on"[^\n]*\n', re.M)
+# An executed block whose source the reader sees (not source="none"): a comment added to it shows.
+LAST_BLOCK = re.compile(r'^([ \t]*)`{3,}\s*python\b(?![^\n]*\bsource="none")[^\n]*\bexec="on"[^\n]*\n', re.M)
 
 
 def edited(text: str, kind: str, marker: str) -> str:
     """``text`` with one edit: ``prose`` appends an HTML comment; ``code`` adds a comment line at
-    the top of the page's last executed block (shown in its source), which runs the whole page."""
+    the top of the page's last executed block that shows its source (so the comment is served), which
+    runs that block and every block after it."""
     if kind == "prose":
         return text + f"\n<!-- {marker} -->\n"
     last = list(LAST_BLOCK.finditer(text))[-1]
