@@ -16,7 +16,8 @@ same as if the main process had run it (a test compares the two). A block that f
 child, or a child that failed, leaves no output: the main process runs that block itself and
 reports its error as usual.
 
-One child runs at a time, at the labs' lower priority. ``GDBOOK_AHEAD=0`` turns this off.
+One child runs at a time, at a priority between the main process's and the labs' kernels'.
+``GDBOOK_AHEAD=0`` turns this off.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-PRIORITY = 10  # the labs' kernels' niceness (hooks/labs.py)
+# Niceness: below the main process, above the labs' kernels (10, hooks/labs.py). The labs are
+# needed only when each language's chapters are done, the Chinese pages as soon as the English
+# ones are; at equal priority the main process waited about 10 s for the children.
+PRIORITY = 5
 
 
 def wanted(command: str) -> bool:
