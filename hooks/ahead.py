@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-# Niceness: below the main process, above the labs' kernels (10, hooks/labs.py). The labs are
+# Niceness: below the main process, above the labs' kernels (labs.PRIORITY, hooks/labs.py). The labs are
 # needed only when each language's chapters are done, the Chinese pages as soon as the English
 # ones are; at equal priority the main process waited about 10 s for the children.
 PRIORITY = 5
@@ -54,7 +54,7 @@ class Ahead:
         self.running: tuple[str, int] | None = None  # (name, pid)
         self.tmp: Path | None = None
         self.forked = 0  # children started
-        self.served = 0  # pages served from a child's outputs (counted by the hook)
+        self.served = 0  # non-empty results handed to the main process
         self.rerun = 0  # blocks of those pages run again in the main process (counted by the hook)
         self.cpu = 0.0  # CPU seconds of the children
         self.waited = 0.0  # seconds the main process waited for a child
@@ -109,6 +109,7 @@ class Ahead:
         with path.open("rb") as f:
             result = pickle.load(f)
         path.unlink()
+        self.served += bool(result)
         return result
 
     def _reap(self, options: int) -> bool:

@@ -211,7 +211,6 @@ def on_page_content(html, page, config, files):
     if lang == "en" and page.file.src_uri.endswith(".md"):
         _run_twin_ahead(page, config)
     if hasattr(page, "gd_runs"):  # a page run ahead: did this process have to run any of its blocks?
-        ahead.AHEAD.served += 1
         ahead.AHEAD.rerun += execution.installed().runs - page.gd_runs
     if page.file.src_uri.endswith((".md", ".ipynb")):
         attach = figcaptions.attach_lab if page.file.src_uri.endswith(".ipynb") else figcaptions.attach

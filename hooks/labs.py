@@ -31,6 +31,9 @@ log = logging.getLogger("mkdocs.hooks.labs")
 # again only a notebook whose content changed (or whose run failed).
 
 
+PRIORITY = 10  # the kernels' niceness: below the main process and the Chinese pages run ahead (hooks/ahead.py)
+
+
 class Labs:
     def __init__(self):
         self.pool: ThreadPoolExecutor | None = None
@@ -80,7 +83,7 @@ class Labs:
         client = NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
         # A lower priority: the kernel takes the core the build's main thread leaves idle.
-        client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, 10)
+        client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, PRIORITY)
         # One thread, as in the main process (the hook's on_config): on the labs' small tensors a
         # second one only spins, on the core the chapters are rendered on (the learning-rate lab
         # took 13 s of CPU with two threads, 7 s with one; its outputs are the same).

@@ -29,9 +29,10 @@ def split(site_dir: Path) -> dict[str, int]:
     if not path.exists():
         return {}
     index = json.loads(path.read_text(encoding="utf-8"))
-    # Under `mkdocs serve --dirty`, Material merges the index of the last build with the pages
-    # built again, once per language build of mkdocs-static-i18n: every rebuild doubled it, each
-    # entry (one per page and section, named by its location) listed again. The last one counts.
+    # Under `mkdocs serve --dirty` (Material keeps the last build's entries and adds those of the
+    # pages built again; mkdocs-static-i18n builds two languages per rebuild), every rebuild
+    # doubled the index: each entry (one per page and section, named by its location) was listed
+    # again. The last one counts.
     index["docs"] = list({d["location"]: d for d in index["docs"]}.values())
     sizes = {}
     for lang in LANGS:

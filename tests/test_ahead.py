@@ -42,7 +42,7 @@ def test_jobs_run_in_child_processes_one_at_a_time(queue):
     b = queue.take("b")
     assert a["x"] == [1, 2] and b["y"] == "两"
     assert len({parent, a["pid"], b["pid"]}) == 3
-    assert queue.forked == 2 and queue.running is None
+    assert queue.forked == 2 and queue.served == 2 and queue.running is None
 
 
 def test_a_child_sees_the_parent_state_when_it_starts(queue):
@@ -59,6 +59,7 @@ def test_a_failed_job_gives_none(queue):
     queue.add("good", lambda: "ok")
     assert queue.take("bad") is None
     assert queue.take("good") == "ok"
+    assert queue.served == 1
 
 
 def test_a_job_not_started_is_dropped_and_the_caller_does_the_work(queue):
