@@ -67,7 +67,8 @@ labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
-ahead = _sibling("ahead")  # the Chinese pages' code run in a forked process while the English pages render
+kernels = _sibling("kernels")  # the labs' kernels forked from one warm process
+ahead = _sibling("ahead")  # pages' code run in forked processes while the main process renders others
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
 
 
@@ -126,7 +127,9 @@ def _prepare_lab(nb, path: Path) -> None:
 
 def _start_labs(config, paths) -> None:
     jupyter = config.plugins["mkdocs-jupyter"]
-    labs.LABS.open(workers=1)
+    if kernels.wanted(_COMMAND[0]):
+        kernels.ZYGOTE.open(labs.PRIORITY)
+    labs.LABS.open(workers=1, kernel_manager=kernels.kernel_manager if kernels.ZYGOTE.process else None)
     for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
         labs.LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
 
@@ -136,7 +139,11 @@ def _executes_labs(config) -> bool:
     return jupyter is not None and jupyter.config["execute"]
 
 
+_COMMAND = [""]  # the mkdocs command being run
+
+
 def on_startup(command, dirty):
+    _COMMAND[0] = command
     if ahead.wanted(command):
         ahead.AHEAD.open()
 
@@ -177,6 +184,7 @@ def on_shutdown():
 
     ahead.AHEAD.close()
     labs.LABS.close()  # the end of `mkdocs build`, or of `mkdocs serve` and all its rebuilds
+    kernels.ZYGOTE.close()
     gc.freeze()
 
 
@@ -190,8 +198,12 @@ def on_post_build(config):
         log.info(f"gdbook cache: {s['hits']} hits, {s['misses']} misses, {s['uncached']} uncached calls")
         if ahead.AHEAD.enabled:
             a = ahead.AHEAD
-            log.info(f"run ahead: {a.served} of {a.forked} Chinese pages, {a.rerun} of their blocks run again "
+            log.info(f"run ahead: {a.served} pages in {a.forked} child processes, {a.rerun} of their blocks run again "
                      f"({a.cpu:.1f} s of CPU in child processes; the main process waited {a.waited:.1f} s for them)")
+        z = kernels.ZYGOTE
+        if z.process is not None or z.fallbacks:
+            log.info(f"lab kernels: {z.forked} forked from a warm process"
+                     + "".join(f"; started the plain way: {why}" for why in z.fallbacks))
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
@@ -221,13 +233,41 @@ def on_page_content(html, page, config, files):
     return _hide_figures(html, page)
 
 
-def _run_twin_ahead(page, config) -> None:
-    """Queue the Chinese twin of English page ``page`` to run in a child process (hooks/ahead.py)."""
+def _twin(page, config):
+    """The Chinese twin of English page ``page`` as the hook needs it, and its source path."""
     src = page.file.src_uri[: -len(".md")] + ".zh.md"
-    path = Path(config.docs_dir, src)
-    if ahead.AHEAD.enabled and path.exists() and execution.EXEC.search(path.read_text(encoding="utf-8")):
-        twin = SimpleNamespace(file=SimpleNamespace(src_uri=src, dest_uri="zh/" + page.file.dest_uri))
-        ahead.AHEAD.add(f"zh-{page_lang_and_slug(twin)[1]}", lambda: _outputs(twin, path, config))
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src, dest_uri="zh/" + page.file.dest_uri)), Path(config.docs_dir, src)
+
+
+def _has_code(path: Path) -> bool:
+    return path.exists() and bool(execution.EXEC.search(path.read_text(encoding="utf-8")))
+
+
+def _run_twin_ahead(page, config) -> None:
+    """Queue the Chinese twin of English page ``page`` to run in a child process (hooks/ahead.py),
+    unless a child has run it already with the English page."""
+    twin, path = _twin(page, config)
+    name = "-".join(page_lang_and_slug(twin))
+    if ahead.AHEAD.enabled and not ahead.AHEAD.promised(name) and _has_code(path):
+        ahead.AHEAD.add(name, lambda: _outputs(twin, path, config))
+
+
+def on_nav(nav, config, files):
+    """Before the English pages are read (their code runs then): every one with code, and its
+    Chinese twin, is a page pair a child process may run (hooks/ahead.py)."""
+    if ahead.AHEAD.enabled and _first_language(config):
+        for file in files.documentation_pages():
+            if not file.src_uri.endswith(".md") or file.src_uri.endswith(".zh.md"):
+                continue
+            path = Path(config.docs_dir, file.src_uri)
+            if _has_code(path):
+                page = SimpleNamespace(file=file)
+                twin, twin_path = _twin(page, config)
+                pages = [(page, path)] + ([(twin, twin_path)] if _has_code(twin_path) else [])
+                names = tuple("-".join(page_lang_and_slug(p)) for p, _ in pages)
+                ahead.AHEAD.add_spare(names, lambda pages=pages: ((
+                    "-".join(page_lang_and_slug(p)), _outputs(p, q, config)) for p, q in pages))
+    return nav
 
 
 def _outputs(page, path: Path, config) -> dict:
@@ -400,8 +440,8 @@ def on_page_markdown(markdown, page, config, files):
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
     blocks = execution.installed()
+    ran = ahead.AHEAD.take(f"{lang}-{slug}")  # before pump: no child is to start on this very page
     ahead.AHEAD.pump()
-    ran = ahead.AHEAD.take(f"{lang}-{slug}") if lang == "zh" else None
     if ran:  # the page's blocks were run ahead: start_page serves their outputs as a rebuild's
         blocks.now[f"{lang}-{slug}"] = ran
         page.gd_runs = blocks.runs  # blocks run in this process so far (see on_page_content)
@@ -441,6 +481,7 @@ _SEARCH_NAME = {"en": "Search", "zh": "搜索"}
 
 
 def on_post_page(output, page, config):
+    ahead.AHEAD.pump()  # a child that ended while this page rendered: start the next
     lang, _ = page_lang_and_slug(page)
     output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
     output = search.head(_HEAD_ALTERNATE.sub("", output))

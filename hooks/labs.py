@@ -31,7 +31,7 @@ log = logging.getLogger("mkdocs.hooks.labs")
 # again only a notebook whose content changed (or whose run failed).
 
 
-PRIORITY = 10  # the kernels' niceness: below the main process and the Chinese pages run ahead (hooks/ahead.py)
+PRIORITY = 5  # the kernels' niceness: below the main process, above the pages run ahead (hooks/ahead.py says why)
 
 
 class Labs:
@@ -39,8 +39,10 @@ class Labs:
         self.pool: ThreadPoolExecutor | None = None
         self.jobs: dict[str, tuple[str, object]] = {}
         self.tmp: Path | None = None
+        self.kernel_manager = None  # makes a kernel's jupyter_client KernelManager (hooks/kernels.py), or None
 
-    def open(self, workers: int) -> None:
+    def open(self, workers: int, kernel_manager=None) -> None:
+        self.kernel_manager = kernel_manager
         if self.pool is None:
             self.pool, self.jobs = ThreadPoolExecutor(workers, thread_name_prefix="lab"), {}
             self.tmp = Path(tempfile.mkdtemp(prefix="gdbook-labs-"))
@@ -69,19 +71,21 @@ class Labs:
         # The two languages of a lab share a directory: their code differs only in comments
         # and strings.
         cache = self.tmp / "cache" / lab_cache_key(path)
-        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache)
+        job = self.pool.submit(self._execute, path, out, kernel_name, allow_errors, cache, self.kernel_manager)
         self.jobs[key] = (digest, job)
 
     @staticmethod
-    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool, cache: Path) -> str:
+    def _execute(path: Path, out: Path, kernel_name: str, allow_errors: bool, cache: Path, kernel_manager=None) -> str:
         import nbformat
         from nbclient import NotebookClient
 
         nb = nbformat.read(path, as_version=4)
         # shutdown_kernel="immediate": the kernel is killed when the last cell is done, instead of
         # asked to stop (about a second of waiting per lab; the next lab's kernel waits for it).
-        client = NotebookClient(nb, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
+        km = kernel_manager(kernel_name) if kernel_manager is not None else None
+        client = NotebookClient(nb, km=km, kernel_name=kernel_name, allow_errors=allow_errors, store_widget_state=True,
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
+        client.owns_km = True  # shut the kernel down when done, as with a manager of its own
         # A lower priority: the kernel takes the core the build's main thread leaves idle.
         client.on_notebook_start = lambda **_: os.setpriority(os.PRIO_PROCESS, client.km.provisioner.pid, PRIORITY)
         # One thread, as in the main process (the hook's on_config): on the labs' small tensors a

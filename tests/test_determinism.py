@@ -5,9 +5,11 @@ gzip header's timestamp of ``sitemap.xml.gz``): two builds that straddle midnigh
 differ there, and nothing a reader sees depends on it. Every other file, HTML or not, must be
 byte-identical.
 
-The second build runs the Chinese pages' code in the main process (``GDBOOK_AHEAD=0``), the first
-in child processes forked while the English pages render (hooks/ahead.py): the two ways must give
-the same site.
+The second build is the plain one: every page's code runs in the main process
+(``GDBOOK_AHEAD=0``) and every lab in a kernel started from nothing (``GDBOOK_ZYGOTE=0``). The
+first runs pages in child processes forked while the main process renders others
+(hooks/ahead.py) and the labs in kernels forked from a warm process (hooks/kernels.py). The two
+ways must give the same site.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _content(rel: str, path: Path) -> bytes:
 
 
 def test_two_clean_builds_are_identical(site, tmp_path):
-    second = build_site(tmp_path / "second", env={"GDBOOK_AHEAD": "0"})
+    second = build_site(tmp_path / "second", env={"GDBOOK_AHEAD": "0", "GDBOOK_ZYGOTE": "0"})
     a, b = _files(site), _files(second)
     only_a, only_b = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
     assert not only_a and not only_b, f"files in one build only: first {only_a[:10]}, second {only_b[:10]}"
