@@ -67,10 +67,12 @@ class Ahead:
     Two lists: ``queue``, jobs added as the build goes (the Chinese twin of a page just rendered),
     and ``spare``, jobs known from the start (page pairs, English and Chinese, in build order).
     When no child runs, the next one starts with the last spare job, so children work from the
-    end of the book towards the main process, which works from its start; when the spare jobs
-    are gone, with the last job queued, so the children take the Chinese pages from the end
-    while the main process takes them from the start. Whatever the main process reaches first
-    it does itself (``take`` drops the job), so the two meet once, in the middle.
+    end of the book towards the main process, which works from its start. The first spare job
+    is the main process's next page and stays its own; once it is the only one left, the next
+    child starts with the last job queued, so the children take the Chinese pages from the end
+    while the main process, in its Chinese build, takes them from the start. Whatever the main
+    process reaches first it does itself (``take`` drops the job): the two meet once, in the
+    middle.
     """
 
     def __init__(self):

@@ -241,7 +241,10 @@ def test_serve_rebuilds_an_edited_page_running_only_what_changed(tmp_path):
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"],
                             cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, GDBOOK_TEST_RUNS=str(runs)))
+                            env=dict(os.environ, GDBOOK_TEST_RUNS=str(runs)),
+                            # Ctrl-C must reach the server: a shell running this in the background
+                            # starts it with SIGINT ignored, and the child would inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     url = f"http://127.0.0.1:{port}/"
     try:
         first = _wait_for(url, "Prose 1.", proc)
@@ -262,6 +265,10 @@ def test_serve_rebuilds_an_edited_page_running_only_what_changed(tmp_path):
         assert draw.replace("draw", "again") in third
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: the server shuts down and cleans up
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
         log.close()
     assert "exited with errors" not in (tmp_path / "serve.log").read_text()

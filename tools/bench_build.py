@@ -139,7 +139,10 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> dict
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / "gdbook-bench-serve.log", "w")
     proc = subprocess.Popen([str(BIN / "mkdocs"), "serve", "--dirty", "--no-strict", "-a", f"127.0.0.1:{port}"], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT,
+                            # Ctrl-C must reach the server: a shell running this in the background
+                            # starts it with SIGINT ignored, and the child would inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     page = ROOT / "docs" / f"{slug}.md"
     original = page.read_text(encoding="utf-8")
     url = f"http://127.0.0.1:{port}/{slug}/"
@@ -167,7 +170,11 @@ def measure_edit(slug: str = "gradient-descent", timeout: float = 900.0) -> dict
     finally:
         page.write_text(original, encoding="utf-8")
         proc.send_signal(signal.SIGINT)  # Ctrl-C: the server shuts down and cleans up
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
 
 
 FIGURE = re.compile(r'<figure class="gd-figure">.*?</figure>', re.S)
