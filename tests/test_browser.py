@@ -390,10 +390,12 @@ AS_READ = """() => {
 #: The three states every page is audited in: name, context options, colour scheme.
 STATES = (("light", {}, "light"), ("dark", {}, "dark"), ("phone, as loaded", PHONE, "light"))
 #: After the load event, in each tab: the page as read (``as_read``: AS_READ), then what can
-#: still change what axe sees is awaited: the fonts the newly laid-out blocks asked for, and two
+#: still change what axe sees is awaited: the fonts the newly laid-out blocks asked for; two
 #: frames, in which the ResizeObservers see the new sizes (book.js gives a region that overflows
-#: a tabindex; Material's code blocks do the same). Then axe starts; its result is read later,
-#: so that the three tabs audit at once.
+#: a tabindex; Material's code blocks do the same); and the transitions under way (on a tab's
+#: first page, Material switches to the dark palette after the first paint and the links fade to
+#: their dark colours: axe, run at once, measured a link halfway). Then axe starts; its result is
+#: read later, so that the three tabs audit at once.
 AXE_RUN = """async ([asRead, rules]) => {
   window.__gdAxe = (async () => {
     if (asRead) {
@@ -402,6 +404,8 @@ AXE_RUN = """async ([asRead, rules]) => {
     document.body.getBoundingClientRect();
     await document.fonts.ready;
     await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await Promise.all(document.getAnimations()
+      .filter(a => a.effect && a.effect.getComputedTiming().endTime < Infinity).map(a => a.finished.catch(() => null)));
     return axe.run(document, {resultTypes: ['violations'], rules});
   })();
 }""" % AS_READ
