@@ -16,7 +16,7 @@ The document is served with the site by a local ``http.server`` (it is never wri
 the site) and printed by Chromium through Playwright: ``outline=True`` makes the PDF's
 bookmarks from the headings (part > chapter > section), ``tagged=True`` a tagged PDF, and
 the footer carries the page number (no date, so that two prints of one site differ only in
-what Chromium itself stamps). Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk),
+what Chromium itself stamps). With both languages, each is printed by a process of its own, at once. Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk),
 which Chromium embeds as a subset; the equations (MathML) are set in the site's Latin Modern
 Math and the figures stay
 vector (SVG).
@@ -439,7 +439,8 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
     finished by a process of its own (this script with ``--lang``), all at once: each edition
     is mostly single-threaded work (BeautifulSoup, Chromium laying out and printing one long
     document, pypdf), so on a machine with several cores the editions take about as long
-    together as the longest alone. The PDFs are the same either way."""
+    together as the longest alone. The PDFs say the same either way (the same pages, text,
+    outline and dates; their bytes differ as any two prints do)."""
     langs = tuple(langs)
     if parallel and len(langs) > 1:
         return _print_in_processes(site, out, langs, html or {}, log)
@@ -504,7 +505,7 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
 def _print_in_processes(site: Path, out: Path, langs: tuple, html: dict, log, extra=()) -> list[Path]:
     """This script for each language (``--lang``) in a process of its own, all at once, with
     ``extra`` arguments; a document of ``html`` is handed over in a file (``--document``). The
-    processes' output lines go to ``log`` (each line names its language)."""
+    processes' output lines go to ``log`` (the lines print_pdfs logs name their language)."""
     import subprocess
     import tempfile
 
