@@ -16,10 +16,10 @@ The document is served with the site by a local ``http.server`` (it is never wri
 the site) and printed by Chromium through Playwright: ``outline=True`` makes the PDF's
 bookmarks from the headings (part > chapter > section), ``tagged=True`` a tagged PDF, and
 the footer carries the page number (no date, so that two prints of one site differ only in
-what Chromium itself stamps). With both languages, each is printed by a process of its own, at once. Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk),
-which Chromium embeds as a subset; the equations (MathML) are set in the site's Latin Modern
-Math and the figures stay
-vector (SVG).
+what Chromium itself stamps). With both languages, each is printed by a process of its own,
+at once. Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk), which Chromium embeds
+as a subset; the equations (MathML) are set in the site's Latin Modern Math and the figures
+stay vector (SVG).
 """
 
 from __future__ import annotations
