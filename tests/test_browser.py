@@ -360,8 +360,7 @@ AXE = ROOT / "tools" / "pages" / "node_modules" / "axe-core" / "axe.min.js"
 # issue's target (no serious or critical violation): target-size (WCAG 2.2, 2.5.8), and the
 # experimental td-has-header, table-fake-caption, p-as-heading, css-orientation-lock.
 AXE_RULES = ("target-size", "td-has-header", "table-fake-caption", "p-as-heading", "css-orientation-lock")
-AXE_START = """() => { window.__gdAxe = axe.run(document, {resultTypes: ['violations'], rules: %s}); }""" % (
-    "{" + ", ".join(f"'{r}': {{enabled: true}}" for r in AXE_RULES) + "}")
+AXE_RULE_OPTIONS = {r: {"enabled": True} for r in AXE_RULES}
 AXE_RESULT = """async () => (await window.__gdAxe).violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => `${v.impact} ${v.id} (${v.nodes.length} node(s)): ${v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')}`)"""
@@ -388,6 +387,68 @@ AS_READ = """() => {
 }"""
 
 
+#: The three states every page is audited in: name, context options, colour scheme.
+STATES = (("light", {}, "light"), ("dark", {}, "dark"), ("phone, as loaded", PHONE, "light"))
+#: After the load event, in each tab: the page as read (``as_read``: AS_READ), then what can
+#: still change what axe sees is awaited: the fonts the newly laid-out blocks asked for; two
+#: frames, in which the ResizeObservers see the new sizes (book.js gives a region that overflows
+#: a tabindex; Material's code blocks do the same); and the transitions under way (on a tab's
+#: first page, Material switches to the dark palette after the first paint and the links fade to
+#: their dark colours: axe, run at once, measured a link halfway). Then axe starts; its result is
+#: read later, so that the three tabs audit at once.
+AXE_RUN = """async ([asRead, rules]) => {
+  window.__gdAxe = (async () => {
+    if (asRead) {
+      (%s)();
+    }
+    document.body.getBoundingClientRect();
+    await document.fonts.ready;
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await Promise.all(document.getAnimations()
+      .filter(a => a.effect && a.effect.getComputedTiming().endTime < Infinity).map(a => a.finished.catch(() => null)));
+    return axe.run(document, {resultTypes: ['violations'], rules});
+  })();
+}""" % AS_READ
+
+
+class AxeTabs:
+    """One tab per state (STATES), each in its own browser context, kept for the whole sweep:
+    each page is loaded in the three tabs at once and audited in the three at once (axe runs
+    in each tab's renderer). A fresh context per page cost more than axe itself (creating it,
+    loading every asset again, waiting for the network to be idle).
+
+    What a context keeps from page to page does not change what axe sees: the HTTP cache, and
+    the palette Material stores (the one it chose from the context's colour scheme, so the same
+    on every page of that tab). Requests to anything but the local server are aborted; the
+    pattern is matched in the browser, so the server's own requests do not pass through Python.
+    """
+
+    def __init__(self, browser, base: str, axe_script: str):
+        self.base, self.axe = base, axe_script
+        self.pages = {}
+        outside = re.compile("^(?!" + re.escape(base) + "/|data:|blob:|about:)")
+        for state, options, scheme in STATES:
+            context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options},
+                                          color_scheme=scheme, service_workers="block")
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route(outside, lambda route: route.abort())
+            self.pages[state] = context.new_page()
+
+    def audit(self, path: str, script: str = AXE_RESULT) -> dict[str, list]:
+        """``script`` (by default: the serious and critical violations) on ``path``, per state."""
+        for page in self.pages.values():
+            page.goto(self.base + path, wait_until="commit")
+        for state, page in self.pages.items():
+            page.wait_for_load_state("load")
+            page.add_script_tag(content=self.axe)
+            page.evaluate(AXE_RUN, [state != "phone, as loaded", AXE_RULE_OPTIONS])
+        return {state: page.evaluate(script) for state, page in self.pages.items()}
+
+    def close(self):
+        for page in self.pages.values():
+            page.context.close()
+
+
 def test_every_page_has_no_serious_accessibility_violation(browser, server, site, axe_script):
     """axe-core's violations of impact serious or critical, on every built page in both languages
     (chapters, labs, glossary, API), in three states:
@@ -402,24 +463,11 @@ def test_every_page_has_no_serious_accessibility_violation(browser, server, site
       footer's background).
     """
     problems = []
-    for path, _ in built_pages(site):
-        # the states in tabs at once: axe runs in each tab's renderer, one per core
-        visits = {}
-        for state, options, scheme in (("light", {}, "light"), ("dark", {}, "dark"), ("phone, as loaded", PHONE, "light")):
-            v = visits[state] = Visit(browser, server, **options)
-            v.page.emulate_media(color_scheme=scheme)
-        try:
-            for state, v in visits.items():
-                v.open(path)
-                if state != "phone, as loaded":
-                    v.page.evaluate(AS_READ)
-            for v in visits.values():
-                v.page.wait_for_timeout(300)
-                v.page.add_script_tag(content=axe_script)
-                v.page.evaluate(AXE_START)
-            for state, v in visits.items():
-                problems += [f"{path} ({state}): {p}" for p in v.page.evaluate(AXE_RESULT)]
-        finally:
-            for v in visits.values():
-                v.close()
+    tabs = AxeTabs(browser, server, axe_script)
+    try:
+        for path, _ in built_pages(site):
+            for state, found in tabs.audit(path).items():
+                problems += [f"{path} ({state}): {p}" for p in found]
+    finally:
+        tabs.close()
     assert not problems, "axe-core:\n" + "\n".join(problems)

@@ -248,6 +248,30 @@ def test_date_edition_gives_the_pdf_the_commit_date(tmp_path):
     assert meta["/CreationDate"] == meta["/ModDate"] == "D:19710101000000+00'00'" and meta["/Producer"] == "Skia/PDF"
 
 
+def test_finish_puts_the_outline_right_and_dates_the_edition_in_one_pass(tmp_path):
+    """print_pdfs finishes each PDF with ``finish``: what fix_outline and date_edition do, in one
+    write (the same bytes as the two one after the other)."""
+    pypdf = pytest.importorskip("pypdf")
+
+    def printed(name):
+        w = pypdf.PdfWriter()
+        w.add_blank_page(100, 100)
+        w.add_metadata({"/CreationDate": "D:20261206090000+00'00'", "/Producer": "Skia/PDF"})
+        chapter = w.add_outline_item(title="7.47.4 Nesterov 动量 Nesterov 动量", page_number=0)
+        w.add_outline_item(title="7.4.1 Two", page_number=0, parent=chapter)
+        w.write(tmp_path / name)
+        return tmp_path / name
+
+    html = '<h2 class="sec">7.4 Nesterov 动量</h2><h3 class="sec">7.4.1 Two</h3>'
+    once, twice = printed("once.pdf"), printed("twice.pdf")
+    assert pdf.finish(once, html, 86400 * 365) == (1, "D:19710101000000+00'00'")
+    assert pdf.fix_outline(twice, html) == 1 and pdf.date_edition(twice, 86400 * 365)
+    reader = pypdf.PdfReader(once)
+    assert [item.title for item in _outline_items(reader)] == ["7.4 Nesterov 动量", "7.4.1 Two"]
+    assert reader.metadata["/CreationDate"] == reader.metadata["/ModDate"] == "D:19710101000000+00'00'"
+    assert once.read_bytes() == twice.read_bytes()
+
+
 @pytest.mark.build
 @pytest.mark.browser
 def test_the_printed_pdfs_carry_the_edition_date(pdfs):

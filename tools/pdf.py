@@ -16,10 +16,10 @@ The document is served with the site by a local ``http.server`` (it is never wri
 the site) and printed by Chromium through Playwright: ``outline=True`` makes the PDF's
 bookmarks from the headings (part > chapter > section), ``tagged=True`` a tagged PDF, and
 the footer carries the page number (no date, so that two prints of one site differ only in
-what Chromium itself stamps). Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk),
-which Chromium embeds as a subset; the equations (MathML) are set in the site's Latin Modern
-Math and the figures stay
-vector (SVG).
+what Chromium itself stamps). With both languages, each is printed by a process of its own,
+at once. Chinese is set in Noto Sans CJK SC (Debian's fonts-noto-cjk), which Chromium embeds
+as a subset; the equations (MathML) are set in the site's Latin Modern Math and the figures
+stay vector (SVG).
 """
 
 from __future__ import annotations
@@ -430,9 +430,20 @@ def serve(site: Path, documents: dict[str, bytes]):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, log=print) -> list[Path]:
+def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, log=print,
+               parallel: bool = True) -> list[Path]:
     """Print ``gdbook-<lang>.pdf`` into ``out`` for each language; ``html`` maps a language
-    to its print document if it was assembled before (``Book(site, lang).html()``)."""
+    to its print document if it was assembled before (``Book(site, lang).html()``).
+
+    With more than one language and ``parallel``, each language is assembled, printed and
+    finished by a process of its own (this script with ``--lang``), all at once: each edition
+    is mostly single-threaded work (BeautifulSoup, Chromium laying out and printing one long
+    document, pypdf), so on a machine with several cores the editions take about as long
+    together as the longest alone. The PDFs say the same either way (the same pages, text,
+    outline and dates; their bytes differ as any two prints do)."""
+    langs = tuple(langs)
+    if parallel and len(langs) > 1:
+        return _print_in_processes(site, out, langs, html or {}, log)
     from playwright.sync_api import sync_playwright
 
     documents = {}
@@ -474,10 +485,10 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
                              margin={"top": "18mm", "bottom": "20mm", "left": "18mm",
                                      "right": "18mm"})
                     page.close()
-                    fixed = fix_outline(target, documents[PRINT_PATH.format(lang=lang)].decode("utf-8"))
+                    log(f"{lang}: printed in {time.monotonic() - t:.0f} s")
+                    fixed, _ = finish(target, documents[PRINT_PATH.format(lang=lang)].decode("utf-8"))
                     if fixed:
                         log(f"{lang}: {fixed} outline title(s) repeated by Chromium put right")
-                    date_edition(target)
                     written.append(target)
                     log(f"{lang}: {target} ({target.stat().st_size / 1e6:.1f} MB) "
                         f"in {time.monotonic() - t:.0f} s")
@@ -489,6 +500,46 @@ def print_pdfs(site: Path, out: Path, langs=LANGS, *, html: dict | None = None, 
         raise SystemExit(f"the print document asked for {len(outside)} outside URL(s), "
                          f"e.g. {outside[0]}")
     return written
+
+
+def _print_in_processes(site: Path, out: Path, langs: tuple, html: dict, log, extra=()) -> list[Path]:
+    """This script for each language (``--lang``) in a process of its own, all at once, with
+    ``extra`` arguments; a document of ``html`` is handed over in a file (``--document``). The
+    processes' output lines go to ``log`` (the lines print_pdfs logs name their language)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gdbook-pdf-") as tmp:
+        procs = []
+        for lang in langs:
+            cmd = [sys.executable, "-u", str(Path(__file__).resolve()), "--site", str(site), "--out", str(out),
+                   "--lang", lang, *extra]
+            if html.get(lang):
+                doc = Path(tmp) / f"{lang}.html"
+                doc.write_text(html[lang], encoding="utf-8")
+                cmd += ["--document", str(doc)]
+            procs.append((lang, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                 text=True, encoding="utf-8")))
+        readers, outputs = [], {}
+        for lang, proc in procs:
+            outputs[lang] = []
+
+            def read(proc=proc, lines=outputs[lang]):
+                for line in proc.stdout:
+                    lines.append(line.rstrip("\n"))
+                    log(line.rstrip("\n"))
+
+            readers.append(threading.Thread(target=read, daemon=True))
+            readers[-1].start()
+        failed = []
+        for (lang, proc), reader in zip(procs, readers):
+            proc.wait()
+            reader.join()
+            if proc.returncode != 0:
+                failed.append(f"{lang} (exit {proc.returncode}): " + "\n".join(outputs[lang][-20:]))
+    if failed:
+        raise SystemExit("printing failed for " + "\n".join(failed))
+    return [out / f"gdbook-{lang}.pdf" for lang in langs]
 
 
 def heading_texts(html: str) -> list[str]:
@@ -511,11 +562,21 @@ def fix_outline(pdf: Path, html: str) -> int:
     it the PDF is left as printed); returns the number of titles replaced."""
     try:
         from pypdf import PdfReader, PdfWriter
-        from pypdf.generic import NameObject, TextStringObject
     except ImportError:
         return 0
-    expected = heading_texts(html)
     writer = PdfWriter(clone_from=PdfReader(pdf))
+    fixed = _fix_outline(writer, html)
+    if fixed:
+        with open(pdf, "wb") as f:
+            writer.write(f)
+    return fixed
+
+
+def _fix_outline(writer, html: str) -> int:
+    """fix_outline's work on a pypdf ``PdfWriter``; returns the number of titles replaced."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    expected = heading_texts(html)
     items = []
 
     def walk(node):
@@ -540,9 +601,6 @@ def fix_outline(pdf: Path, html: str) -> int:
                 all(part in title for part in text.split()):
             item[NameObject("/Title")] = TextStringObject(text)
             fixed += 1
-    if fixed:
-        with open(pdf, "wb") as f:
-            writer.write(f)
     return fixed
 
 
@@ -563,19 +621,42 @@ def date_edition(pdf: Path, epoch: int | None = None) -> str | None:
     (None without pypdf)."""
     try:
         from pypdf import PdfReader, PdfWriter
-        from pypdf.generic import NameObject, TextStringObject
     except ImportError:
         return None
-    stamp = time.strftime("D:%Y%m%d%H%M%S+00'00'", time.gmtime(edition_epoch() if epoch is None else epoch))
     writer = PdfWriter(clone_from=PdfReader(pdf))
+    stamp = _date_edition(writer, epoch)
+    if stamp is not None:
+        with open(pdf, "wb") as f:
+            writer.write(f)
+    return stamp
+
+
+def _date_edition(writer, epoch: int | None = None) -> str | None:
+    """date_edition's work on a pypdf ``PdfWriter``; returns the date written or None."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    stamp = time.strftime("D:%Y%m%d%H%M%S+00'00'", time.gmtime(edition_epoch() if epoch is None else epoch))
     info = writer._info.get_object() if writer._info is not None else None
     if info is None:
         return None
     for key in ("/CreationDate", "/ModDate"):
         info[NameObject(key)] = TextStringObject(stamp)
-    with open(pdf, "wb") as f:
-        writer.write(f)
     return stamp
+
+
+def finish(pdf: Path, html: str, epoch: int | None = None) -> tuple[int, str | None]:
+    """fix_outline and date_edition in one pass: pypdf reads and writes the whole PDF once
+    (each pass over a 30 MB edition took tens of seconds). Returns what they return."""
+    try:
+        from pypdf import PdfReader, PdfWriter
+    except ImportError:
+        return 0, None
+    writer = PdfWriter(clone_from=PdfReader(pdf))
+    fixed, stamp = _fix_outline(writer, html), _date_edition(writer, epoch)
+    if fixed or stamp is not None:
+        with open(pdf, "wb") as f:
+            writer.write(f)
+    return fixed, stamp
 
 
 def main(argv=None) -> int:
@@ -584,11 +665,19 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="output directory (default SITE/downloads)")
     ap.add_argument("--lang", choices=LANGS, action="append", help="one language (repeatable)")
     ap.add_argument("--html", action="store_true", help="also write the print HTML next to the PDFs")
+    ap.add_argument("--document", type=Path, help="with one --lang: its print document, assembled before")
     args = ap.parse_args(argv)
     out = args.out or args.site / "downloads"
     langs = tuple(args.lang or LANGS)
     html = {}
-    if args.html:
+    if args.document:
+        if len(langs) != 1:
+            ap.error("--document goes with exactly one --lang")
+        html[langs[0]] = args.document.read_text(encoding="utf-8")
+    elif len(langs) > 1:  # a process per language, each assembling its own document
+        _print_in_processes(args.site, out, langs, {}, print, ["--html"] if args.html else [])
+        return 0
+    elif args.html:
         out.mkdir(parents=True, exist_ok=True)
         for lang in langs:
             html[lang] = Book(args.site, lang).html()
