@@ -30,6 +30,15 @@ _spec.loader.exec_module(pdf)
 # ---------------------------------------------------------------------------
 
 
+def test_the_config_is_read_with_its_environment_variables(monkeypatch):
+    """The PDF's cover and its links to the site use site_url as the site's build resolves it."""
+    monkeypatch.setenv("SITE_URL", "https://example.org/gdbook/")
+    assert pdf.read_config()["site_url"] == "https://example.org/gdbook/"
+    monkeypatch.delenv("SITE_URL")
+    assert pdf.read_config()["site_url"] == "http://127.0.0.1:8000/"  # mkdocs.yml's default
+    assert pdf.read_config()["repo_url"] is None or "REPO_URL" in os.environ
+
+
 def test_chapters_are_numbered_in_nav_order():
     entries = pdf.book_order(pdf.read_config())
     chapters = [e for e in entries if e.kind == "chapter"]

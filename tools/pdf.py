@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import os
 import posixpath
 import re
 import sys
@@ -75,9 +76,21 @@ WORDS = {
 
 
 class _Loader(yaml.SafeLoader):
-    """mkdocs.yml may hold ``!!python/name:`` and ``!ENV`` tags: read them as plain values."""
+    """mkdocs.yml as MkDocs reads it, for what the PDF needs: ``!ENV [NAME, default]`` is the
+    variable's value if it is set, else the default (as MkDocs resolves it); other tags
+    (``!!python/name:``) are read as None."""
 
 
+def _env(loader: yaml.SafeLoader, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    else:
+        items = loader.construct_sequence(node)
+        names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
+    return next((os.environ[n] for n in names if n in os.environ), default)
+
+
+_Loader.add_constructor("!ENV", _env)
 _Loader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
