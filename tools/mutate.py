@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
+SELECT = ROOT / "tools" / "mutate_select.py"  # pytest plugin: collect each mutant's tests by file
 
 #: The modules in scope, in order, each with the fast tests that must kill its mutants.
 SCOPE: dict[str, list[str]] = {
@@ -98,6 +99,8 @@ def _scratch_pyproject(module: str, tests: list[str]) -> str:
     mutmut = dict(tool["mutmut"])
     mutmut["only_mutate"] = [module]
     mutmut["pytest_add_cli_args_test_selection"] = list(tests)
+    # the tests of each mutant by file, not by node id (tools/mutate_select.py)
+    mutmut["pytest_add_cli_args"] = list(mutmut.get("pytest_add_cli_args", [])) + ["-p", SELECT.stem]
     lines = ["[tool.pytest.ini_options]"]
     lines += [f"{k} = {_toml(v)}" for k, v in tool.get("pytest", {}).get("ini_options", {}).items()]
     lines += ["", "[tool.mutmut]"]
@@ -152,6 +155,8 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     scratch = Path(tempfile.mkdtemp(prefix="gdbook-mutate-"))
     shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (scratch / "plugins").mkdir()
+    shutil.copy(SELECT, scratch / "plugins" / f"{SELECT.stem}.py")
     (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
     # mutmut leaves decorated functions alone: the scratch copy applies @memoize after the
     # module's definitions instead (``name = memoize(name)``, every line kept where it was), so
@@ -176,7 +181,7 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
         source += "\n" + "".join(f"{name} = memoize({name})\n" for name in memoized)
     target.write_text(source, encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(scratch / "plugins")  # the plugin only: gdbook is the scratch copy's
     env.pop("GDBOOK_CACHE_DIR", None)
     mutmut = Path(sys.executable).with_name("mutmut")
     log = scratch / "mutmut.log"
@@ -206,8 +211,15 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     from mutmut.configuration import reset_config
     from mutmut.stats import status_by_exit_code
 
-    codes = json.loads(meta_path.read_text())["exit_code_by_key"]
+    meta = json.loads(meta_path.read_text())
+    codes = meta["exit_code_by_key"]
     statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
+    # where the time went: each mutant's test run, by its outcome (the rest is mutmut's setup:
+    # generating the mutants and one run of the tests that records which test reaches which function)
+    seconds_by_status: dict[str, float] = {}
+    for name, d in meta.get("durations_by_key", {}).items():
+        if name in statuses:
+            seconds_by_status[statuses[name]] = seconds_by_status.get(statuses[name], 0.0) + d
 
     tree = ast.parse(source)
     here = os.getcwd()
@@ -250,7 +262,8 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
         "survived": count("survived"), "equivalent": n_equiv, "not_checked": unchecked,
         "other": total - killed - timeout - count("survived") - unchecked,
         "score": (killed + timeout) / scored if scored else 1.0,
-        "seconds": round(seconds, 1), "hit_limit": hit_limit, "scratch": str(scratch) if keep else None,
+        "seconds": round(seconds, 1), "seconds_by_status": {k: round(v, 1) for k, v in seconds_by_status.items()},
+        "hit_limit": hit_limit, "scratch": str(scratch) if keep else None,
         "undetected": undetected,
     }
 
@@ -295,6 +308,10 @@ def main() -> int:
              r["not_checked"],
              f"{100 * r['score']:.1f} %", f"{r['seconds']:.0f} s" + (" (limit)" if r["hit_limit"] else ""))
             for r in results]
+    if len(results) > 1:
+        rows.append(("total", *(sum(r[k] for r in results) for k in (
+            "mutants", "killed", "timeout", "survived", "equivalent", "other", "not_checked")), "",
+            f"{sum(r['seconds'] for r in results):.0f} s"))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     print()
     for row in [head, ["-" * w for w in widths], *rows]:
