@@ -1085,6 +1085,39 @@ def test_lion_defaults_and_state_dict():
     assert all(torch.equal(x, y) for x, y in zip(a, b))
 
 
+def test_lion_rule_defaults_are_the_classs():
+    """rules.lion called without hyperparameters takes the class's default path (lr 1e-4, the
+    paper's betas, no decay): torch has no Lion to compare with, so the class is the reference."""
+    gen = torch.Generator().manual_seed(8)
+    x = torch.randn(4, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = gd.optim.Lion([p]), {}
+    for t in range(5):  # gradients whose signs change: the interpolation c and the momentum m differ
+        g = torch.randn(4, dtype=DT, generator=gen) * (10.0 if t == 0 else 1.0)
+        x, state = rules.lion(x, g, state)
+        p.grad = g.clone()
+        opt.step()
+    assert torch.equal(x, p.detach())
+    assert torch.equal(state["m"], opt.state[p]["exp_avg"])
+
+
+def test_lion_differentiable_step():
+    """differentiable=True with a gradient that autograd records (create_graph, as torch's
+    differentiable tests do): a step is differentiable. sign() is flat, so the new parameters
+    depend on the old only through the decoupled decay, d x_new / d w = 1 − ηλ; the momentum
+    m = (1 − β₂) g carries the gradient's derivative, here g = w."""
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=DT, requires_grad=True)
+    p = w.clone()
+    opt = gd.optim.Lion([p], lr=0.1, weight_decay=0.5, differentiable=True)
+    (p.grad,) = torch.autograd.grad((p * p).sum() / 2, p, create_graph=True)  # g = p
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([0.95 - 0.1, -1.9 + 0.1, 0.475 - 0.1], dtype=DT))
+    (grad,) = torch.autograd.grad(p.sum(), w, retain_graph=True)
+    torch.testing.assert_close(grad, torch.full((3,), 1 - 0.1 * 0.5, dtype=DT))
+    (grad,) = torch.autograd.grad(opt.state[p]["exp_avg"].sum(), w)
+    torch.testing.assert_close(grad, torch.full((3,), 1 - 0.99, dtype=DT))
+
+
 # ---------------------------------------------------------------------------
 # Muon: matrices only; the Newton–Schulz iteration against the SVD
 # ---------------------------------------------------------------------------
