@@ -1139,6 +1139,8 @@ def test_newton_schulz_keeps_singular_vectors(shape):
     assert (D - torch.diag(D.diagonal())).abs().max() <= 0.03
     assert D.diagonal().min() >= 0.6 and D.diagonal().max() <= 1.2
     assert np.array_equal(rules.newton_schulz(G.numpy()), O.double().numpy())  # NumPy in, float64 out, same values
+    # X₀ = G/‖G‖_F: a small G (‖G‖_F ≈ 0.005, far above the default eps) gives the same result
+    assert torch.equal(rules.newton_schulz(G * 2.0**-10), O)
 
 
 def test_muon_takes_matrices_and_nesterov_without_momentum():
@@ -1274,6 +1276,21 @@ def test_rule_defaults_are_torchs(rule, cls, shape):
     # torch keeps NAdam's product of momenta in a float32 tensor (float32 default dtype): 1e-10 apart
     rtol = 1e-9 if rule == "nadam" else 1e-12
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+
+
+def test_muon_rule_defaults_with_small_gradients_are_torchs():
+    """Late in training the momentum is small (‖G‖_F < 1): the default eps=1e-7 only floors the
+    norm that Newton–Schulz divides by, and rules.muon still takes torch's path."""
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(3, 5, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = torch.optim.Muon([p]), {}
+    for _ in range(4):
+        g = 1e-3 * torch.randn(3, 5, dtype=DT, generator=gen)
+        x, state = rules.muon(x, g, state)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
 
 
 def test_check_hyper_boundaries_and_messages_as_torch():
