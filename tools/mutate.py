@@ -183,6 +183,7 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     target.write_text(source, encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env["PYTHONPATH"] = str(scratch / "plugins")  # the plugin only: gdbook is the scratch copy's
+    env["GDBOOK_MUTATE_KILLERS"] = str(scratch / "killers.txt")  # the plugin's record of killing tests
     env.pop("GDBOOK_CACHE_DIR", None)
     mutmut = Path(sys.executable).with_name("mutmut")
     log = scratch / "mutmut.log"
