@@ -1278,19 +1278,39 @@ def test_rule_defaults_are_torchs(rule, cls, shape):
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
 
 
-def test_muon_rule_defaults_with_small_gradients_are_torchs():
-    """Late in training the momentum is small (‖G‖_F < 1): the default eps=1e-7 only floors the
-    norm that Newton–Schulz divides by, and rules.muon still takes torch's path."""
+@pytest.mark.parametrize("hyper", [{}, {"eps": 0.5}], ids=["defaults", "eps=0.5"])
+def test_muon_rule_with_small_gradients_is_torchs(hyper):
+    """Late in training the momentum is small (‖G‖_F < 1): eps floors the norm that Newton–Schulz
+    divides by (the default 1e-7 far below it, 0.5 above it), and rules.muon takes torch's path."""
     gen = torch.Generator().manual_seed(6)
     x = torch.randn(3, 5, dtype=DT, generator=gen)
     p = x.clone().requires_grad_(True)
-    opt, state = torch.optim.Muon([p]), {}
+    opt, state = torch.optim.Muon([p], **hyper), {}
     for _ in range(4):
         g = 1e-3 * torch.randn(3, 5, dtype=DT, generator=gen)
-        x, state = rules.muon(x, g, state)
+        x, state = rules.muon(x, g, state, **hyper)
         p.grad = g.clone()
         opt.step()
     torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape,scale", [((3, 5), 1.0), ((5, 3), 1.0), ((4, 4), 1e-3)])
+def test_newton_schulz_defaults_are_torchs(shape, scale):
+    """rules.newton_schulz(G) with its defaults is torch's orthogonalization with Muon's defaults
+    (coefficients, 5 steps, eps 1e-7), bit for bit in bfloat16; a 1-D G gets torch's error."""
+    from torch.optim import _muon
+
+    G = scale * torch.randn(shape, dtype=DT, generator=torch.Generator().manual_seed(2))
+    expected = _muon._zeropower_via_newtonschulz(
+        G, (_muon.DEFAULT_A, _muon.DEFAULT_B, _muon.DEFAULT_C), _muon.DEFAULT_NS_STEPS, _muon.EPS)
+    assert torch.equal(rules.newton_schulz(G), expected)
+    with pytest.raises(ValueError) as theirs:
+        _muon._zeropower_via_newtonschulz(G[0], (1.0, 0.0, 0.0), 1, 1e-7)
+    with pytest.raises(ValueError) as ours:
+        rules.newton_schulz(G[0])
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match="^Input tensor gradient must be a 2D matrix$"):
+        rules.newton_schulz(3.0)  # a number is not a matrix either
 
 
 def test_check_hyper_boundaries_and_messages_as_torch():
