@@ -1278,6 +1278,23 @@ def test_rule_defaults_are_torchs(rule, cls, shape):
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
 
 
+@pytest.mark.parametrize("rule,cls", [("adam", "Adam"), ("nadam", "NAdam"), ("radam", "RAdam")])
+def test_rule_weight_decay_is_l2_by_default_as_in_torch(rule, cls):
+    """Given weight_decay alone, the rules with a ``decoupled`` flag add λx to the gradient (L2),
+    as torch's classes do by default (decoupled_weight_decay=False)."""
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = getattr(torch.optim, cls)([p], weight_decay=0.5), {}
+    for _ in range(7):  # RAdam's rectified steps start at the sixth
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = getattr(rules, rule)(x, g, state, weight_decay=0.5)
+        p.grad = g.clone()
+        opt.step()
+    rtol = 1e-9 if rule == "nadam" else 1e-12  # torch keeps NAdam's product of momenta in float32
+    torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+
+
 @pytest.mark.parametrize("hyper", [{}, {"eps": 0.5}], ids=["defaults", "eps=0.5"])
 def test_muon_rule_with_small_gradients_is_torchs(hyper):
     """Late in training the momentum is small (‖G‖_F < 1): eps floors the norm that Newton–Schulz
