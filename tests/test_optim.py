@@ -1295,6 +1295,24 @@ def test_rule_weight_decay_is_l2_by_default_as_in_torch(rule, cls):
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
 
 
+def test_radam_rectifies_only_above_rho_5_as_torch():
+    """torch's RAdam rectifies when ρ_t > 5, strictly. With β₂ = 0.8397685748659791, ρ₆ is 5.0
+    exactly in floating point: the sixth step is still a momentum step, in the rule as in torch."""
+    beta2 = 0.8397685748659791
+    rho_inf = 2 / (1 - beta2) - 1
+    assert rho_inf - 2 * 6 * beta2**6 / (1 - beta2**6) == 5.0
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = torch.optim.RAdam([p], lr=0.1, betas=(0.9, beta2)), {}
+    for _ in range(7):
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = rules.radam(x, g, state, lr=0.1, betas=(0.9, beta2))
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("hyper", [{}, {"eps": 0.5}], ids=["defaults", "eps=0.5"])
 def test_muon_rule_with_small_gradients_is_torchs(hyper):
     """Late in training the momentum is small (‖G‖_F < 1): eps floors the norm that Newton–Schulz
