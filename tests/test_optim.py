@@ -433,6 +433,11 @@ def test_ema_and_debias():
         avg = rules.ema(avg, 2.5, 0.9)
         assert math.isclose(avg, 2.5 * (1 - 0.9**t), rel_tol=1e-12)
         assert math.isclose(rules.debias(avg, 0.9, t), 2.5, rel_tol=1e-12)
+    # no history yet: the average starts at zero, an array of the new value's kind and dtype
+    new = torch.tensor([2.5, -1.0], dtype=DT)
+    assert torch.equal(rules.ema(None, new, 0.9), (1 - 0.9) * new)
+    first = rules.ema(None, np.array([2.5, -1.0]), 0.9)
+    assert first.dtype == np.float64 and np.allclose(first, [0.25, -0.1], rtol=1e-15)
 
 
 # ---------------------------------------------------------------------------
@@ -1148,8 +1153,9 @@ def test_muon_takes_matrices_and_nesterov_without_momentum():
         with pytest.raises(ValueError, match=r"Muon only supports 2D parameters whereas we found a parameter "
                                              r"with size: torch.Size\(\[3\]\)"):
             cls([torch.zeros(3, requires_grad=True)])
-    with pytest.raises(ValueError, match="Param gradient must be a 2D matrix"):
-        rules.muon(np.zeros(3), np.ones(3), {})
+    for g in (np.ones(3), 1.0):  # torch's message, exactly, for a vector or a number
+        with pytest.raises(ValueError, match="^Param gradient must be a 2D matrix$"):
+            rules.muon(np.zeros((3, 2)), g, {})
     # momentum 0 with Nesterov (torch's default flag) is accepted, as torch does: the step is NS(g)
     init = initial_params(7, MATRIX_SHAPES)
     grads = gradient_sequence(7, steps=20, shapes=MATRIX_SHAPES)
