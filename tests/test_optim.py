@@ -1301,6 +1301,23 @@ def test_rule_weight_decay_is_l2_by_default_as_in_torch(rule, cls):
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
 
 
+@pytest.mark.parametrize("shape", [(3,), (3, 4)])
+def test_adafactor_rule_takes_the_callers_epsilon1(shape):
+    """eps=(ε₁, ε₂) with ε₁ given (not None, the machine epsilon): ε₁ floors √V̂ and mean(R),
+    which with small gradients it does, and rules.adafactor follows torch's Adafactor."""
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(shape, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    hyper = dict(lr=0.05, eps=(0.02, 1e-3))
+    opt, state = torch.optim.Adafactor([p], **hyper), {}
+    for _ in range(4):
+        g = 0.01 * torch.randn(shape, dtype=DT, generator=gen)
+        x, state = rules.adafactor(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
 def test_radam_rectifies_only_above_rho_5_as_torch():
     """torch's RAdam rectifies when ρ_t > 5, strictly. With β₂ = 0.8397685748659791, ρ₆ is 5.0
     exactly in floating point: the sixth step is still a momentum step, in the rule as in torch."""
