@@ -316,6 +316,13 @@ def test_rule_decorator_on_python_numbers_and_int_arrays():
     x1, _ = rules.sgd(1.0, 2.0, {}, lr=0.25)
     x2, _ = rules.sgd(np.array([1, 2]), np.array([2, 4]), {}, lr=0.25)
     assert float(x1) == 0.5 and x2.dtype == np.float64 and x2.tolist() == [0.5, 1.0]
+    # Adafactor on one number: the unfactored path of a vector of one (a number has no ndim)
+    x, state = 1.0, {}
+    v, vstate = np.array([1.0]), {}
+    for g in (0.5, -2.0, 0.25):
+        x, state = rules.adafactor(x, g, state, lr=0.1)
+        v, vstate = rules.adafactor(v, np.array([g]), vstate, lr=0.1)
+    assert np.shape(x) == () and [float(x)] == v.tolist() and [float(state["s"])] == vstate["s"].tolist()
 
 
 def test_rule_decorator_both_forms():
