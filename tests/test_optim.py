@@ -1325,6 +1325,26 @@ def test_adafactor_rule_takes_the_callers_epsilon1(shape):
     torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("name,kwargs", [("Adamax", {}), ("Adam", {"amsgrad": True})])
+def test_differentiable_running_maximum_after_a_recorded_step(name, kwargs):
+    """differentiable=True: a first step with a gradient autograd records leaves a state that
+    records (Adamax's u, AMSGrad's running maximum); a second step with a plain gradient takes
+    the maximum of a recorded and a plain tensor. The steps go through, with torch's values."""
+    out = []
+    for cls in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        w = torch.tensor([1.0, -2.0, 0.5], dtype=DT, requires_grad=True)
+        p = w.clone()
+        opt = cls([p], lr=0.1, differentiable=True, **kwargs)
+        (p.grad,) = torch.autograd.grad((p * p).sum() / 2, p, create_graph=True)  # g = p, recorded
+        opt.step()
+        p.grad = torch.tensor([3.0, 0.1, -0.2], dtype=DT)
+        opt.step()
+        out.append(p.detach())
+    # torch's differentiable Adam takes its bias corrections from the float32 step (test_torch_matrix)
+    tol = dict(rtol=1e-5, atol=1e-6) if name == "Adam" else dict(rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(out[0], out[1], **tol)
+
+
 def test_radam_rectifies_only_above_rho_5_as_torch():
     """torch's RAdam rectifies when ρ_t > 5, strictly. With β₂ = 0.8397685748659791, ρ₆ is 5.0
     exactly in floating point: the sixth step is still a momentum step, in the rule as in torch."""
