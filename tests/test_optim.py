@@ -316,6 +316,8 @@ def test_rule_decorator_on_python_numbers_and_int_arrays():
     x1, _ = rules.sgd(1.0, 2.0, {}, lr=0.25)
     x2, _ = rules.sgd(np.array([1, 2]), np.array([2, 4]), {}, lr=0.25)
     assert float(x1) == 0.5 and x2.dtype == np.float64 and x2.tolist() == [0.5, 1.0]
+    x3, state = rules.adam(np.array([1.0, 2.0], dtype=np.float32), np.ones(2, dtype=np.float32), {}, lr=0.25)
+    assert x3.dtype == np.float32 and state["m"].dtype == np.float32  # float32 stays float32
     # Adafactor on one number: the unfactored path of a vector of one (a number has no ndim)
     x, state = 1.0, {}
     v, vstate = np.array([1.0]), {}
