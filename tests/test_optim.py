@@ -935,6 +935,10 @@ X = np.array([1.0, -2.0])
     (lambda: rules.momentum_ema(X, X, {}, lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
     (lambda: rules.sgd(X, None, {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got NoneType: None"),
     (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
+    # a bool was returned unchanged (a Python bool cannot be updated in place): refused like None
+    (lambda: rules.sgd(True, 2.0, {}, lr=0.25), TypeError, "x must be an array or a number (the point), got bool: True"),
+    (lambda: rules.sgd(1.0, False, {}, lr=0.25), TypeError,
+     "g must be an array or a number (the gradient at x), got bool: False"),
     (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
     (lambda: rules.adam(X, X, [X]), TypeError,
      "state must be a dict (empty before the first step), got list: [array([ 1., -2.])]"),
