@@ -1351,6 +1351,18 @@ def test_differentiable_running_maximum_after_a_recorded_step(name, kwargs):
     torch.testing.assert_close(out[0], out[1], **tol)
 
 
+def test_sgd_takes_tensor_momentum_and_weight_decay():
+    """Numbers may be one-element tensors (check_hyper): SGD with Nesterov, a tensor momentum and
+    a tensor weight decay takes the same steps as with the floats."""
+    t = functools.partial(torch.tensor, dtype=DT)
+    x = y = t([1.0, -2.0])
+    sx, sy = {}, {}
+    for g in (t([0.5, 0.25]), t([-1.0, 2.0]), t([0.3, 0.1])):
+        x, sx = rules.sgd(x, g, sx, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.2)
+        y, sy = rules.sgd(y, g, sy, lr=0.1, momentum=t(0.9), nesterov=True, weight_decay=t(0.2))
+    torch.testing.assert_close(y, x, rtol=1e-15, atol=0.0)
+
+
 def test_radam_rectifies_only_above_rho_5_as_torch():
     """torch's RAdam rectifies when ρ_t > 5, strictly. With β₂ = 0.8397685748659791, ρ₆ is 5.0
     exactly in floating point: the sixth step is still a momentum step, in the rule as in torch."""
