@@ -316,6 +316,15 @@ def test_rule_decorator_on_python_numbers_and_int_arrays():
     x1, _ = rules.sgd(1.0, 2.0, {}, lr=0.25)
     x2, _ = rules.sgd(np.array([1, 2]), np.array([2, 4]), {}, lr=0.25)
     assert float(x1) == 0.5 and x2.dtype == np.float64 and x2.tolist() == [0.5, 1.0]
+    x3, state = rules.adam(np.array([1.0, 2.0], dtype=np.float32), np.ones(2, dtype=np.float32), {}, lr=0.25)
+    assert x3.dtype == np.float32 and state["m"].dtype == np.float32  # float32 stays float32
+    # Adafactor on one number: the unfactored path of a vector of one (a number has no ndim)
+    x, state = 1.0, {}
+    v, vstate = np.array([1.0]), {}
+    for g in (0.5, -2.0, 0.25):
+        x, state = rules.adafactor(x, g, state, lr=0.1)
+        v, vstate = rules.adafactor(v, np.array([g]), vstate, lr=0.1)
+    assert np.shape(x) == () and [float(x)] == v.tolist() and [float(state["s"])] == vstate["s"].tolist()
 
 
 def test_rule_decorator_both_forms():
@@ -433,6 +442,11 @@ def test_ema_and_debias():
         avg = rules.ema(avg, 2.5, 0.9)
         assert math.isclose(avg, 2.5 * (1 - 0.9**t), rel_tol=1e-12)
         assert math.isclose(rules.debias(avg, 0.9, t), 2.5, rel_tol=1e-12)
+    # no history yet: the average starts at zero, an array of the new value's kind and dtype
+    new = torch.tensor([2.5, -1.0], dtype=DT)
+    assert torch.equal(rules.ema(None, new, 0.9), (1 - 0.9) * new)
+    first = rules.ema(None, np.array([2.5, -1.0]), 0.9)
+    assert first.dtype == np.float64 and np.allclose(first, [0.25, -0.1], rtol=1e-15)
 
 
 # ---------------------------------------------------------------------------
@@ -921,6 +935,10 @@ X = np.array([1.0, -2.0])
     (lambda: rules.momentum_ema(X, X, {}, lr=0.1, momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0"),
     (lambda: rules.sgd(X, None, {}, lr=0.1), TypeError, "g must be an array or a number (the gradient at x), got NoneType: None"),
     (lambda: rules.sgd(None, X, {}, lr=0.1), TypeError, "x must be an array or a number (the point), got NoneType: None"),
+    # a bool was returned unchanged (a Python bool cannot be updated in place): refused like None
+    (lambda: rules.sgd(True, 2.0, {}, lr=0.25), TypeError, "x must be an array or a number (the point), got bool: True"),
+    (lambda: rules.sgd(1.0, False, {}, lr=0.25), TypeError,
+     "g must be an array or a number (the gradient at x), got bool: False"),
     (lambda: rules.adam(X, X, None), TypeError, "state must be a dict (empty before the first step), got NoneType: None"),
     (lambda: rules.adam(X, X, [X]), TypeError,
      "state must be a dict (empty before the first step), got list: [array([ 1., -2.])]"),
@@ -1085,6 +1103,39 @@ def test_lion_defaults_and_state_dict():
     assert all(torch.equal(x, y) for x, y in zip(a, b))
 
 
+def test_lion_rule_defaults_are_the_classs():
+    """rules.lion called without hyperparameters takes the class's default path (lr 1e-4, the
+    paper's betas, no decay): torch has no Lion to compare with, so the class is the reference."""
+    gen = torch.Generator().manual_seed(8)
+    x = torch.randn(4, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = gd.optim.Lion([p]), {}
+    for t in range(5):  # gradients whose signs change: the interpolation c and the momentum m differ
+        g = torch.randn(4, dtype=DT, generator=gen) * (10.0 if t == 0 else 1.0)
+        x, state = rules.lion(x, g, state)
+        p.grad = g.clone()
+        opt.step()
+    assert torch.equal(x, p.detach())
+    assert torch.equal(state["m"], opt.state[p]["exp_avg"])
+
+
+def test_lion_differentiable_step():
+    """differentiable=True with a gradient that autograd records (create_graph, as torch's
+    differentiable tests do): a step is differentiable. sign() is flat, so the new parameters
+    depend on the old only through the decoupled decay, d x_new / d w = 1 − ηλ; the momentum
+    m = (1 − β₂) g carries the gradient's derivative, here g = w."""
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=DT, requires_grad=True)
+    p = w.clone()
+    opt = gd.optim.Lion([p], lr=0.1, weight_decay=0.5, differentiable=True)
+    (p.grad,) = torch.autograd.grad((p * p).sum() / 2, p, create_graph=True)  # g = p
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([0.95 - 0.1, -1.9 + 0.1, 0.475 - 0.1], dtype=DT))
+    (grad,) = torch.autograd.grad(p.sum(), w, retain_graph=True)
+    torch.testing.assert_close(grad, torch.full((3,), 1 - 0.1 * 0.5, dtype=DT))
+    (grad,) = torch.autograd.grad(opt.state[p]["exp_avg"].sum(), w)
+    torch.testing.assert_close(grad, torch.full((3,), 1 - 0.99, dtype=DT))
+
+
 # ---------------------------------------------------------------------------
 # Muon: matrices only; the Newton–Schulz iteration against the SVD
 # ---------------------------------------------------------------------------
@@ -1106,6 +1157,8 @@ def test_newton_schulz_keeps_singular_vectors(shape):
     assert (D - torch.diag(D.diagonal())).abs().max() <= 0.03
     assert D.diagonal().min() >= 0.6 and D.diagonal().max() <= 1.2
     assert np.array_equal(rules.newton_schulz(G.numpy()), O.double().numpy())  # NumPy in, float64 out, same values
+    # X₀ = G/‖G‖_F: a small G (‖G‖_F ≈ 0.005, far above the default eps) gives the same result
+    assert torch.equal(rules.newton_schulz(G * 2.0**-10), O)
 
 
 def test_muon_takes_matrices_and_nesterov_without_momentum():
@@ -1113,8 +1166,9 @@ def test_muon_takes_matrices_and_nesterov_without_momentum():
         with pytest.raises(ValueError, match=r"Muon only supports 2D parameters whereas we found a parameter "
                                              r"with size: torch.Size\(\[3\]\)"):
             cls([torch.zeros(3, requires_grad=True)])
-    with pytest.raises(ValueError, match="Param gradient must be a 2D matrix"):
-        rules.muon(np.zeros(3), np.ones(3), {})
+    for g in (np.ones(3), 1.0):  # torch's message, exactly, for a vector or a number
+        with pytest.raises(ValueError, match="^Param gradient must be a 2D matrix$"):
+            rules.muon(np.zeros((3, 2)), g, {})
     # momentum 0 with Nesterov (torch's default flag) is accepted, as torch does: the step is NS(g)
     init = initial_params(7, MATRIX_SHAPES)
     grads = gradient_sequence(7, steps=20, shapes=MATRIX_SHAPES)
@@ -1241,6 +1295,125 @@ def test_rule_defaults_are_torchs(rule, cls, shape):
     # torch keeps NAdam's product of momenta in a float32 tensor (float32 default dtype): 1e-10 apart
     rtol = 1e-9 if rule == "nadam" else 1e-12
     torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+
+
+@pytest.mark.parametrize("rule,cls", [("adam", "Adam"), ("nadam", "NAdam"), ("radam", "RAdam")])
+def test_rule_weight_decay_is_l2_by_default_as_in_torch(rule, cls):
+    """Given weight_decay alone, the rules with a ``decoupled`` flag add λx to the gradient (L2),
+    as torch's classes do by default (decoupled_weight_decay=False)."""
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = getattr(torch.optim, cls)([p], weight_decay=0.5), {}
+    for _ in range(7):  # RAdam's rectified steps start at the sixth
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = getattr(rules, rule)(x, g, state, weight_decay=0.5)
+        p.grad = g.clone()
+        opt.step()
+    rtol = 1e-9 if rule == "nadam" else 1e-12  # torch keeps NAdam's product of momenta in float32
+    torch.testing.assert_close(x, p.detach(), rtol=rtol, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(3,), (3, 4)])
+def test_adafactor_rule_takes_the_callers_epsilon1(shape):
+    """eps=(ε₁, ε₂) with ε₁ given (not None, the machine epsilon): ε₁ floors √V̂ and mean(R),
+    which with small gradients it does, and rules.adafactor follows torch's Adafactor."""
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(shape, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    hyper = dict(lr=0.05, eps=(0.02, 1e-3))
+    opt, state = torch.optim.Adafactor([p], **hyper), {}
+    for _ in range(4):
+        g = 0.01 * torch.randn(shape, dtype=DT, generator=gen)
+        x, state = rules.adafactor(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adamax", {}), ("Adam", {"amsgrad": True})])
+def test_differentiable_running_maximum_after_a_recorded_step(name, kwargs):
+    """differentiable=True: a first step with a gradient autograd records leaves a state that
+    records (Adamax's u, AMSGrad's running maximum); a second step with a plain gradient takes
+    the maximum of a recorded and a plain tensor. The steps go through, with torch's values."""
+    out = []
+    for cls in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        w = torch.tensor([1.0, -2.0, 0.5], dtype=DT, requires_grad=True)
+        p = w.clone()
+        opt = cls([p], lr=0.1, differentiable=True, **kwargs)
+        (p.grad,) = torch.autograd.grad((p * p).sum() / 2, p, create_graph=True)  # g = p, recorded
+        opt.step()
+        p.grad = torch.tensor([3.0, 0.1, -0.2], dtype=DT)
+        opt.step()
+        out.append(p.detach())
+    # torch's differentiable Adam takes its bias corrections from the float32 step (test_torch_matrix)
+    tol = dict(rtol=1e-5, atol=1e-6) if name == "Adam" else dict(rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(out[0], out[1], **tol)
+
+
+def test_sgd_takes_tensor_momentum_and_weight_decay():
+    """Numbers may be one-element tensors (check_hyper): SGD with Nesterov, a tensor momentum and
+    a tensor weight decay takes the same steps as with the floats."""
+    t = functools.partial(torch.tensor, dtype=DT)
+    x = y = t([1.0, -2.0])
+    sx, sy = {}, {}
+    for g in (t([0.5, 0.25]), t([-1.0, 2.0]), t([0.3, 0.1])):
+        x, sx = rules.sgd(x, g, sx, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.2)
+        y, sy = rules.sgd(y, g, sy, lr=0.1, momentum=t(0.9), nesterov=True, weight_decay=t(0.2))
+    torch.testing.assert_close(y, x, rtol=1e-15, atol=0.0)
+
+
+def test_radam_rectifies_only_above_rho_5_as_torch():
+    """torch's RAdam rectifies when ρ_t > 5, strictly. With β₂ = 0.8397685748659791, ρ₆ is 5.0
+    exactly in floating point: the sixth step is still a momentum step, in the rule as in torch."""
+    beta2 = 0.8397685748659791
+    rho_inf = 2 / (1 - beta2) - 1
+    assert rho_inf - 2 * 6 * beta2**6 / (1 - beta2**6) == 5.0
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(3, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = torch.optim.RAdam([p], lr=0.1, betas=(0.9, beta2)), {}
+    for _ in range(7):
+        g = 2 * x + torch.randn(3, dtype=DT, generator=gen)
+        x, state = rules.radam(x, g, state, lr=0.1, betas=(0.9, beta2))
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("hyper", [{}, {"eps": 0.5}], ids=["defaults", "eps=0.5"])
+def test_muon_rule_with_small_gradients_is_torchs(hyper):
+    """Late in training the momentum is small (‖G‖_F < 1): eps floors the norm that Newton–Schulz
+    divides by (the default 1e-7 far below it, 0.5 above it), and rules.muon takes torch's path."""
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(3, 5, dtype=DT, generator=gen)
+    p = x.clone().requires_grad_(True)
+    opt, state = torch.optim.Muon([p], **hyper), {}
+    for _ in range(4):
+        g = 1e-3 * torch.randn(3, 5, dtype=DT, generator=gen)
+        x, state = rules.muon(x, g, state, **hyper)
+        p.grad = g.clone()
+        opt.step()
+    torch.testing.assert_close(x, p.detach(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape,scale", [((3, 5), 1.0), ((5, 3), 1.0), ((4, 4), 1e-3)])
+def test_newton_schulz_defaults_are_torchs(shape, scale):
+    """rules.newton_schulz(G) with its defaults is torch's orthogonalization with Muon's defaults
+    (coefficients, 5 steps, eps 1e-7), bit for bit in bfloat16; a 1-D G gets torch's error."""
+    from torch.optim import _muon
+
+    G = scale * torch.randn(shape, dtype=DT, generator=torch.Generator().manual_seed(2))
+    expected = _muon._zeropower_via_newtonschulz(
+        G, (_muon.DEFAULT_A, _muon.DEFAULT_B, _muon.DEFAULT_C), _muon.DEFAULT_NS_STEPS, _muon.EPS)
+    assert torch.equal(rules.newton_schulz(G), expected)
+    with pytest.raises(ValueError) as theirs:
+        _muon._zeropower_via_newtonschulz(G[0], (1.0, 0.0, 0.0), 1, 1e-7)
+    with pytest.raises(ValueError) as ours:
+        rules.newton_schulz(G[0])
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match="^Input tensor gradient must be a 2D matrix$"):
+        rules.newton_schulz(3.0)  # a number is not a matrix either
 
 
 def test_check_hyper_boundaries_and_messages_as_torch():

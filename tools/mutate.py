@@ -26,6 +26,7 @@ import ast
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
+SELECT = ROOT / "tools" / "mutate_select.py"  # pytest plugin: collect each mutant's tests by file
 
 #: The modules in scope, in order, each with the fast tests that must kill its mutants.
 SCOPE: dict[str, list[str]] = {
@@ -98,6 +100,8 @@ def _scratch_pyproject(module: str, tests: list[str]) -> str:
     mutmut = dict(tool["mutmut"])
     mutmut["only_mutate"] = [module]
     mutmut["pytest_add_cli_args_test_selection"] = list(tests)
+    # the tests of each mutant by file, not by node id (tools/mutate_select.py)
+    mutmut["pytest_add_cli_args"] = list(mutmut.get("pytest_add_cli_args", [])) + ["-p", SELECT.stem]
     lines = ["[tool.pytest.ini_options]"]
     lines += [f"{k} = {_toml(v)}" for k, v in tool.get("pytest", {}).get("ini_options", {}).items()]
     lines += ["", "[tool.mutmut]"]
@@ -152,6 +156,8 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     scratch = Path(tempfile.mkdtemp(prefix="gdbook-mutate-"))
     shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (scratch / "plugins").mkdir()
+    shutil.copy(SELECT, scratch / "plugins" / f"{SELECT.stem}.py")
     (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
     # mutmut leaves decorated functions alone: the scratch copy applies @memoize after the
     # module's definitions instead (``name = memoize(name)``, every line kept where it was), so
@@ -176,11 +182,13 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
         source += "\n" + "".join(f"{name} = memoize({name})\n" for name in memoized)
     target.write_text(source, encoding="utf-8")
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(scratch / "plugins")  # the plugin only: gdbook is the scratch copy's
+    env["GDBOOK_MUTATE_KILLERS"] = str(scratch / "killers.txt")  # the plugin's record of killing tests
     env.pop("GDBOOK_CACHE_DIR", None)
     mutmut = Path(sys.executable).with_name("mutmut")
     log = scratch / "mutmut.log"
     started = time.monotonic()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     hit_limit = False
     with open(log, "w") as out:
         proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=scratch, env=env,
@@ -196,6 +204,10 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     seconds = time.monotonic() - started
+    # CPU time of mutmut and every test process it forked (reaped, so counted here): on a quiet
+    # machine with one worker the wall time is about this; on a loaded one the wall time is longer
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
 
     meta_path = scratch / "mutants" / (module + ".meta")
     if not meta_path.exists() or (proc.returncode != 0 and not hit_limit):
@@ -206,8 +218,15 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     from mutmut.configuration import reset_config
     from mutmut.stats import status_by_exit_code
 
-    codes = json.loads(meta_path.read_text())["exit_code_by_key"]
+    meta = json.loads(meta_path.read_text())
+    codes = meta["exit_code_by_key"]
     statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
+    # where the time went: each mutant's test run, by its outcome (the rest is mutmut's setup:
+    # generating the mutants and one run of the tests that records which test reaches which function)
+    seconds_by_status: dict[str, float] = {}
+    for name, d in meta.get("durations_by_key", {}).items():
+        if name in statuses:
+            seconds_by_status[statuses[name]] = seconds_by_status.get(statuses[name], 0.0) + d
 
     tree = ast.parse(source)
     here = os.getcwd()
@@ -250,7 +269,9 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
         "survived": count("survived"), "equivalent": n_equiv, "not_checked": unchecked,
         "other": total - killed - timeout - count("survived") - unchecked,
         "score": (killed + timeout) / scored if scored else 1.0,
-        "seconds": round(seconds, 1), "hit_limit": hit_limit, "scratch": str(scratch) if keep else None,
+        "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+        "seconds_by_status": {k: round(v, 1) for k, v in seconds_by_status.items()},
+        "hit_limit": hit_limit, "scratch": str(scratch) if keep else None,
         "undetected": undetected,
     }
 
@@ -282,7 +303,8 @@ def main() -> int:
         results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent))
         r = results[-1]
         print(f"  {r['mutants']} mutants, {r['killed'] + r['timeout']} killed, {r['survived']} survived "
-              f"({r['equivalent']} equivalent), score {100 * r['score']:.1f} % in {r['seconds']:.0f} s", flush=True)
+              f"({r['equivalent']} equivalent), score {100 * r['score']:.1f} % in {r['seconds']:.0f} s "
+              f"(CPU {r['cpu_seconds']:.0f} s)", flush=True)
         args.json.parent.mkdir(parents=True, exist_ok=True)  # after each module: a long run keeps what it did
         args.json.write_text(json.dumps({
             "tool": f"mutmut {version('mutmut')}", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -290,16 +312,22 @@ def main() -> int:
         }, indent=1, ensure_ascii=False), encoding="utf-8")
 
     head = ("module", "mutants", "killed", "timed out", "survived", "equivalent", "other", "not checked",
-            "score", "time")
+            "score", "time", "CPU time")
     rows = [(r["module"], r["mutants"], r["killed"], r["timeout"], r["survived"], r["equivalent"], r["other"],
              r["not_checked"],
-             f"{100 * r['score']:.1f} %", f"{r['seconds']:.0f} s" + (" (limit)" if r["hit_limit"] else ""))
+             f"{100 * r['score']:.1f} %", f"{r['seconds']:.0f} s" + (" (limit)" if r["hit_limit"] else ""),
+             f"{r['cpu_seconds']:.0f} s")
             for r in results]
+    if len(results) > 1:
+        rows.append(("total", *(sum(r[k] for r in results) for k in (
+            "mutants", "killed", "timeout", "survived", "equivalent", "other", "not_checked")), "",
+            f"{sum(r['seconds'] for r in results):.0f} s", f"{sum(r['cpu_seconds'] for r in results):.0f} s"))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     print()
     for row in [head, ["-" * w for w in widths], *rows]:
         print("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
     print("\nscore = (killed + timed out) / (checked mutants - equivalent); other = no tests or suspicious;"
+          "\nCPU time = of mutmut and its test processes (the wall time of a run on a quiet machine);"
           "\nnot checked = left when the module's time limit stopped the run (raise --limit)")
 
     for r in results:

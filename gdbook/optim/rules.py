@@ -89,7 +89,7 @@ def _fresh(a):
 def _check_arrays(x, g, state) -> None:
     """The pure call's arguments: a real point, a real gradient, a dict of state."""
     for name, a in (("x", x), ("g", g)):
-        if a is None or isinstance(a, (str, bytes, dict)):
+        if a is None or isinstance(a, (str, bytes, dict, bool)):
             what = "the point" if name == "x" else "the gradient at x"
             raise TypeError(f"{name} must be an array or a number ({what}), got {type(a).__name__}: {a!r}")
         if a.is_complex() if isinstance(a, torch.Tensor) else np.iscomplexobj(a):
