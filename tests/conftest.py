@@ -131,6 +131,15 @@ def site(tmp_path_factory) -> Path:
     return build_site(tmp_path_factory.mktemp("book") / "site")
 
 
+@pytest.fixture(scope="session")
+def build_log(site) -> str:
+    """The log of the build of ``site`` (skips when the site was built before: GDBOOK_SITE)."""
+    log = site.with_name(site.name + ".log")
+    if not log.exists():
+        pytest.skip("a site built before (GDBOOK_SITE): its build log is not kept")
+    return log.read_text(encoding="utf-8")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests that use the built site are ``build`` tests (deselect with ``-m "not build"``)."""
     for item in items:

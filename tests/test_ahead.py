@@ -180,11 +180,8 @@ def test_only_a_clean_build_runs_pages_ahead(monkeypatch, command, env, want):
     assert ahead.wanted(command) is want
 
 
-def test_the_book_ran_pages_ahead(site):
-    log = site.with_name(site.name + ".log")
-    if not log.exists():
-        pytest.skip("a site built before (GDBOOK_SITE): its build log is not kept")
-    found = re.search(r"run ahead: (\d+) pages in (\d+) child processes, (\d+) of their blocks run again", log.read_text())
+def test_the_book_ran_pages_ahead(build_log):
+    found = re.search(r"run ahead: (\d+) pages in (\d+) child processes, (\d+) of their blocks run again", build_log)
     assert found, "the build log does not say how many pages were run ahead"
     served, forked, rerun = map(int, found.groups())
     assert served >= 1 and forked >= 1

@@ -54,6 +54,18 @@ def _outputs(nb_path, tmp_path, kernel_manager):
     return [(cell.get("execution_count"), cell.outputs) for cell in nb.cells]
 
 
+def _ends(pid: int, seconds: float = 10.0) -> bool:
+    """Does process ``pid`` end within ``seconds``?"""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.fixture
 def zygote():
     z = kernels.Zygote()
@@ -87,14 +99,7 @@ def test_the_kernel_ends_when_the_lab_is_done(zygote, tmp_path):
     path = tmp_path / "pid.ipynb"
     nbformat.write(nb, path)
     pid = int(_outputs(path, tmp_path, kernels.kernel_manager)[0][1][0]["text"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    pytest.fail(f"the lab's kernel (pid {pid}) is still running")
+    assert _ends(pid), f"the lab's kernel (pid {pid}) is still running"
 
 
 def test_the_zygote_ends_with_the_build(tmp_path):
@@ -110,15 +115,9 @@ def test_the_zygote_ends_with_the_build(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     pid = int(proc.stdout.split()[0])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.kill(pid, 9)
-    pytest.fail("the zygote outlived the process that started it")
+    if not _ends(pid):
+        os.kill(pid, 9)
+        pytest.fail("the zygote outlived the process that started it")
 
 
 def test_a_kernel_the_zygote_cannot_fork_is_started_the_plain_way(zygote):
@@ -139,11 +138,8 @@ def test_only_a_clean_build_forks_kernels(monkeypatch, command, env, want):
     assert kernels.wanted(command) is want
 
 
-def test_the_book_forked_its_lab_kernels(site):
-    log = site.with_name(site.name + ".log")
-    if not log.exists():
-        pytest.skip("a site built before (GDBOOK_SITE): its build log is not kept")
-    text = log.read_text()
+def test_the_book_forked_its_lab_kernels(build_log):
+    text = build_log
     found = re.search(r"lab kernels: (\d+) forked from a warm process(.*)", text)
     assert found, "the build log does not say how the labs' kernels were started"
     labs_built = len(list((ROOT / "docs" / "labs").glob("*.ipynb")))
