@@ -1220,6 +1220,18 @@ def test_add_param_group_validates_the_new_classes(name, group, exc, message):
     assert str(info.value) == message and len(opt.param_groups) == 1
 
 
+def test_nesterov_without_a_momentum_is_refused_as_torch_refuses_it():
+    """check_hyper on its own: Nesterov with no momentum given means momentum 0, SGD's default,
+    and is refused with torch's message (not a TypeError about a missing value)."""
+    from gdbook.optim import _hyper
+
+    for hyper in (dict(nesterov=True), dict(nesterov=True, dampening=0.0), dict(nesterov=True, momentum=0.0)):
+        with pytest.raises(ValueError, match="^Nesterov momentum requires a momentum and zero dampening$"):
+            _hyper.check_hyper(**hyper)
+    _hyper.check_hyper(nesterov=True, momentum=0.5)  # dampening not given: 0, accepted
+    _hyper.check_hyper(nesterov=False)
+
+
 def test_the_fast_check_of_plain_numbers_agrees_with_the_full_check():
     """check_hyper answers plain floats and ints without NumPy (the rules are called once per
     step); on every value at and around each range's edges, it accepts and rejects exactly
