@@ -21,7 +21,8 @@ memoized by content), so the page is the same as if the main process had run it 
 the two). A block that failed in the child, or a child that failed, leaves no output: the main
 process runs that block itself and reports its error as usual.
 
-One child runs at a time, at a priority between the main process's and the labs' kernels'.
+One child runs at a time, below the main process and the labs' kernels (``PRIORITY`` says why).
+Children need Linux's ``/proc`` to give themselves file offsets of their own (``_own_file_offsets``).
 ``GDBOOK_AHEAD=0`` turns this off.
 """
 
@@ -50,7 +51,8 @@ PRIORITY = 10
 
 def wanted(command: str) -> bool:
     """Run pages ahead in this command (``mkdocs build``, unless ``GDBOOK_AHEAD=0``)?"""
-    return command == "build" and os.environ.get("GDBOOK_AHEAD", "1") != "0" and hasattr(os, "fork")
+    return (command == "build" and os.environ.get("GDBOOK_AHEAD", "1") != "0" and hasattr(os, "fork")
+            and os.path.isdir("/proc/self/fd"))  # without it a child could not own its file offsets
 
 
 @dataclass

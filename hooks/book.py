@@ -127,8 +127,6 @@ def _prepare_lab(nb, path: Path) -> None:
 
 def _start_labs(config, paths) -> None:
     jupyter = config.plugins["mkdocs-jupyter"]
-    if kernels.wanted(_COMMAND[0]):
-        kernels.ZYGOTE.open(labs.PRIORITY)
     labs.LABS.open(workers=1, kernel_manager=kernels.kernel_manager if kernels.ZYGOTE.process else None)
     for path in sorted(paths, key=lambda p: (p.name.count("."), p.as_posix())):  # x.ipynb before x.zh.ipynb
         labs.LABS.start(path, Path(config.docs_dir), jupyter.config["kernel_name"], jupyter.config["allow_errors"])
@@ -139,13 +137,11 @@ def _executes_labs(config) -> bool:
     return jupyter is not None and jupyter.config["execute"]
 
 
-_COMMAND = [""]  # the mkdocs command being run
-
-
 def on_startup(command, dirty):
-    _COMMAND[0] = command
     if ahead.wanted(command):
         ahead.AHEAD.open()
+    if kernels.wanted(command):  # its imports run while the build starts; idle if no lab is executed
+        kernels.ZYGOTE.open(labs.PRIORITY)
 
 
 def on_files(files, config):
