@@ -480,6 +480,6 @@ def on_post_page(output, page, config):
     ahead.AHEAD.pump()  # a child that ended while this page rendered: start the next
     lang, _ = page_lang_and_slug(page)
     output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
-    output = search.head(_HEAD_ALTERNATE.sub("", output))
+    output = typeset.preload_font(search.head(_HEAD_ALTERNATE.sub("", output)))
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)

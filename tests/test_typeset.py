@@ -66,6 +66,17 @@ def test_notebook_markdown_cells_are_typeset_outside_code(temml):
     assert "<code>$z$</code>" in out and "US$5." in out and "$not$ math" in out
 
 
+def test_a_page_with_math_asks_for_the_math_font_early():
+    css = '<link rel="stylesheet" href="../../assets/temml/Temml-Latin-Modern.css">'
+    page = f"<head><meta charset=utf-8>{css}</head><body><p><math><mi>x</mi></math></p></body>"
+    out = typeset.preload_font(page)
+    link = ('<link rel="preload" href="../../assets/temml/latinmodernmath.woff2" as="font" type="font/woff2" '
+            'crossorigin>')
+    assert out == page.replace(css, link + "\n" + css)  # before the stylesheet, with its base path
+    no_math = page.replace("<math><mi>x</mi></math>", "<code>&lt;mathematics&gt;</code>")
+    assert typeset.preload_font(no_math) == no_math
+
+
 def test_the_vendored_temml_and_math_font_are_documented():
     js = hook.TEMML_JS.read_text(encoding="utf-8")
     version = re.search(r'version:"([\d.]+)"', js).group(1)

@@ -6,12 +6,16 @@
 
 The pages' math is MathML typeset at build (hooks/typeset.py), which the browser lays out with
 an OpenType MATH font: Latin Modern Math (GUST Font License, the Computer Modern design of TeX;
-Debian's ``fonts-lmodern`` 2.005, or CTAN's ``lm-math``). The whole font is 734 KB; the site
-needs the characters its TeX produces, so this keeps Basic Latin, Latin-1, Greek, the
-punctuation, letterlike, arrow, operator and delimiter blocks, and of the Mathematical
-Alphanumeric Symbols the styles TeX's commands map to (bold, italic, bold italic, script,
-double-struck, sans-serif, monospace, Greek italic and bold, bold digits), with every glyph the
-MATH table reaches from them (larger sizes and pieces of stretchy delimiters and radicals).
+Debian's ``fonts-lmodern`` 2.005, or CTAN's ``lm-math``). The whole font is 734 KB; the subset keeps what the
+book's formulas draw, with room to grow: whole alphabets (Basic Latin, Greek, and the
+Mathematical Alphanumeric styles TeX's commands map to: italic, which the browser gives every
+one-letter identifier, bold, bold Greek, script, double-struck capitals, monospace), the
+accents, and the symbols in ``SYMBOLS`` (the operators, relations, arrows and delimiters the
+book uses and their usual neighbours), with every glyph the MATH table and the layout features
+reach from them (larger sizes, pieces of stretchy delimiters and radicals, script-size forms).
+A formula with a character outside it fails the site test below: add the character to
+``SYMBOLS`` and run this again. (Whole Unicode blocks, as this kept before, made a 278 KB file
+that every page waits for; this one is about 110 KB.)
 It also writes the characters the subset has, with the font's digest, to
 ``tests/math-font-chars.txt``: ``tests/test_site.py`` checks that every character of every
 formula of the built site is among them (the build has no WOFF2 decoder). Output:
@@ -31,27 +35,40 @@ OUT = ROOT / "docs" / "assets" / "temml" / "latinmodernmath.woff2"
 CHARS = ROOT / "tests" / "math-font-chars.txt"
 
 RANGES = [
-    (0x0020, 0x007E), (0x00A0, 0x00FF), (0x0131, 0x0131), (0x0237, 0x0237), (0x02C6, 0x02DC),
-    (0x0300, 0x036F), (0x0391, 0x03C9), (0x03D1, 0x03D1), (0x03D5, 0x03D6), (0x03F0, 0x03F5),
-    (0x2000, 0x206F), (0x2100, 0x214F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2300, 0x23FF),
-    (0x25A0, 0x25FF), (0x27C0, 0x27FF), (0x2980, 0x29FF), (0x2A00, 0x2AFF),
-    (0x1D400, 0x1D4B5),  # bold, italic, bold italic, script capitals
-    (0x1D538, 0x1D56B),  # double-struck
-    (0x1D5A0, 0x1D5D3),  # sans-serif
-    (0x1D670, 0x1D6A3),  # monospace
-    (0x1D6A8, 0x1D7D7),  # Greek bold and italic, bold digits
+    (0x0020, 0x007E),  # Basic Latin
+    (0x0391, 0x03A9), (0x03B1, 0x03C9),  # Greek
+    (0x1D400, 0x1D433),  # bold
+    (0x1D434, 0x1D467),  # italic (the browser draws a one-letter <mi> with these)
+    (0x1D49C, 0x1D4B5),  # script capitals
+    (0x1D538, 0x1D551),  # double-struck capitals
+    (0x1D68A, 0x1D6A5),  # monospace small letters, dotless i and j italic
+    (0x1D6A8, 0x1D6C0),  # bold Greek capitals
+    (0x1D6E2, 0x1D71B),  # italic Greek, with ∂ ∇ ϵ ϑ ϰ ϕ ϱ ϖ
+    (0x1D736, 0x1D755),  # bold italic Greek small letters, with ∂ ∇ ϵ ϑ ϰ ϕ ϱ ϖ
+    (0x1D7CE, 0x1D7D7),  # bold digits
 ]
+#: Everything else a formula may hold: accents, Greek and letterlike variants, punctuation,
+#: operators, relations, arrows, delimiters.
+SYMBOLS = (
+    "\u00a0¬¯°±²³´·¹×÷ˆˇ˘˙˚˜\u0300\u0301\u0302\u0303\u0304\u0307\u0308\u030c\u20d7"
+    "ϑϕϖϰϱϵ\u2009\u200a\u2061\u2062\u2063\u2064–—‖†‡•…′″‴‾⁄"
+    "ℂℎℏℑℒℓℕℙℚℛℜℝℤℬℰℱℋℐℳ℘"
+    "←↑→↓↔↕↦↼⇀⇐⇑⇒⇓⇔⟵⟶⟷⟸⟹⟺⟼"
+    "∀∁∂∃∄∅∆∇∈∉∋∌∏∐∑−∓∔∕∖∗∘∙√∛∜∝∞∠∡∣∤∥∦∧∨∩∪∫∬∭∮∴∵∶∷∼∽≀≁≃≅≈≉≍≐≔≕≜≝≠≡≢≤≥≦≧≪≫≮≯≰≱≲≳≺≻≼≽"
+    "⊂⊃⊄⊅⊆⊇⊈⊉⊊⊋⊎⊓⊔⊕⊖⊗⊘⊙⊚⊛⊝⊞⊟⊠⊡⊢⊣⊤⊥⊨⊲⊳⊴⊵⊺⊻⋀⋁⋂⋃⋄⋅⋆⋈⋮⋯⋰⋱"
+    "⌈⌉⌊⌋⌜⌝⌞⌟⎛⎜⎝⎞⎟⎠⎡⎢⎣⎤⎥⎦⎧⎨⎩⎪⎫⎬⎭⏜⏝⏞⏟□■△▽◦◯⟂⟦⟧⟨⟩⟮⟯⦅⦆⪯⪰⫽"
+)
 
 
 def codepoints() -> list[int]:
-    return [c for lo, hi in RANGES for c in range(lo, hi + 1)]
+    return sorted({c for lo, hi in RANGES for c in range(lo, hi + 1)} | {ord(c) for c in SYMBOLS})
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         sys.exit(__doc__)
     options = subset.Options()
-    options.layout_features = ["*"]
+    options.layout_features = ["ssty", "dtls"]  # script-size forms, dotless i and j under accents (not aalt)
     options.flavor = "woff2"
     options.name_IDs = ["*"]  # keep the copyright and license names
     font = subset.load_font(argv[0], options)
