@@ -67,6 +67,7 @@ labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
 tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
+highlight = _sibling("highlight")  # code blocks without the spans that change nothing on screen
 kernels = _sibling("kernels")  # the labs' kernels forked from one warm process
 ahead = _sibling("ahead")  # pages' code run in forked processes while the main process renders others
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
@@ -226,6 +227,8 @@ def on_page_content(html, page, config, files):
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
         html = tables.row_headers(html)
+    if page.file.src_uri.endswith(".md"):
+        html = highlight.plain_names(html)
     return _hide_figures(html, page)
 
 

@@ -328,6 +328,26 @@ RAW_TEX = re.compile(r"\\(?:tag|frac|begin|end|mathbf|label|eqref|qquad|sum|sqrt
 NOT_PROSE = re.compile(r"<(pre|code|math|script|style|textarea)\b.*?</\1>", re.S)
 
 
+def test_code_names_are_plain_text_and_look_the_same(site):
+    """Pygments' name spans are dropped from the Markdown pages' code (hooks/highlight.py)
+    because Material colours names as the code around them, in both schemes: checked here in
+    the stylesheets the site serves, so a theme that starts colouring names fails this test."""
+    from test_serve import hook
+
+    assert hook.highlight.plain_names('<span class="n">x</span><span class="o">=</span><span class="n">y</span>') == \
+        'x<span class="o">=</span>y'
+    css = [p.read_text(encoding="utf-8") for p in (site / "assets" / "stylesheets").glob("*.css")]
+    assert ".highlight .kc,.highlight .n{color:var(--md-code-hl-name-color)}" in "".join(css)
+    names = re.findall(r"--md-code-hl-name-color:([^;}]*)", "".join(css))
+    assert names and set(names) == {"var(--md-code-fg-color)"}, names
+    highlighted = 0
+    for slug, lang in pages():
+        text = read(page_file(site, slug, lang))
+        highlighted += 'class="highlight"' in text
+        assert '<span class="n">' not in text, (slug, lang)
+    assert highlighted > 20
+
+
 def test_no_raw_tex_is_left_in_the_prose(site):
     """Every formula reaches the reader typeset: no TeX command or math delimiter is left in a
     page's text outside code (a display equation that Markdown did not see as one stays raw)."""
