@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
 SELECT = ROOT / "tools" / "mutate_select.py"  # pytest plugin: collect each mutant's tests by file
+RUN = ROOT / "tools" / "mutate_run.py"  # mutmut's command line, with the tests collected once
 
 #: The modules in scope, in order, each with the fast tests that must kill its mutants.
 SCOPE: dict[str, list[str]] = {
@@ -152,12 +153,14 @@ def describe(mutant: str, module: str, source: str, tree: ast.Module) -> dict:
     return {"name": mutant, "line": lineno, "original": " / ".join(removed), "mutated": " / ".join(added)}
 
 
-def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: bool, equivalent: list[dict]) -> dict:
+def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: bool, equivalent: list[dict],
+               collect_once: bool = True) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="gdbook-mutate-"))
     shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (scratch / "plugins").mkdir()
     shutil.copy(SELECT, scratch / "plugins" / f"{SELECT.stem}.py")
+    shutil.copy(RUN, scratch / "plugins" / f"{RUN.stem}.py")
     (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
     # mutmut leaves decorated functions alone: the scratch copy applies @memoize after the
     # module's definitions instead (``name = memoize(name)``, every line kept where it was), so
@@ -185,13 +188,15 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     env["PYTHONPATH"] = str(scratch / "plugins")  # the plugin only: gdbook is the scratch copy's
     env["GDBOOK_MUTATE_KILLERS"] = str(scratch / "killers.txt")  # the plugin's record of killing tests
     env.pop("GDBOOK_CACHE_DIR", None)
-    mutmut = Path(sys.executable).with_name("mutmut")
+    if not collect_once:
+        env["GDBOOK_MUTATE_COLLECT_ONCE"] = "0"  # every mutant in a pytest session of its own
     log = scratch / "mutmut.log"
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     hit_limit = False
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=scratch, env=env,
+        proc = subprocess.Popen([sys.executable, str(scratch / "plugins" / RUN.name), "run", "--max-children", str(jobs)],
+                                cwd=scratch, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             proc.wait(timeout=limit)
@@ -283,6 +288,8 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=600.0, help="seconds per module (default 600)")
     ap.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1: the machine is shared)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "mutation.json")
+    ap.add_argument("--collect-each", action="store_true",
+                    help="collect the tests anew for each mutant, as plain mutmut does (slower; to compare)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch copies (to run `mutmut show` there)")
     ap.add_argument("--strict", action="store_true", help="exit 1 unless every module is at 100 %%")
     args = ap.parse_args()
@@ -300,7 +307,8 @@ def main() -> int:
     results = []
     for module in modules:
         print(f"{module}: mutating, tests {' '.join(SCOPE[module])} (limit {args.limit:.0f} s) ...", flush=True)
-        results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent))
+        results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent,
+                                  collect_once=not args.collect_each))
         r = results[-1]
         print(f"  {r['mutants']} mutants, {r['killed'] + r['timeout']} killed, {r['survived']} survived "
               f"({r['equivalent']} equivalent), score {100 * r['score']:.1f} % in {r['seconds']:.0f} s "
