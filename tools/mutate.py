@@ -14,9 +14,12 @@ mutants are listed, with a one-line reason, in ``tests/mutation-equivalent.txt``
 leaves them out. The standard: every module in scope at 100 %.
 
 Each module runs in a scratch copy of ``gdbook/`` and ``tests/`` (mutmut writes its mutants
-next to the sources), with one worker and a time limit, so the benchmark never runs more than
-one test process at a time. The script prints a table per module and the surviving mutants
-that are not listed as equivalent, and writes everything to JSON.
+next to the sources), with a time limit. mutmut runs there through tools/mutate_run.py, which
+collects the module's tests once and runs each mutant's tests in that session (the same tests,
+so the same verdicts, without a pytest start-up and collection per mutant). The benchmark is
+meant to run alone: two workers by default (the machine's two cores), ``--jobs 1`` on a shared
+machine. The script prints a table per module and the surviving mutants that are not listed
+as equivalent, and writes everything to JSON.
 """
 
 from __future__ import annotations
@@ -210,7 +213,7 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
                 proc.wait()
     seconds = time.monotonic() - started
     # CPU time of mutmut and every test process it forked (reaped, so counted here): on a quiet
-    # machine with one worker the wall time is about this; on a loaded one the wall time is longer
+    # machine with one worker the wall time is about this, with two about half; on a loaded one longer
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
 
@@ -286,7 +289,8 @@ def main() -> int:
     ap.add_argument("--module", action="append", default=[],
                     help="a module in scope, e.g. numgrad (repeatable; default: all, in order)")
     ap.add_argument("--limit", type=float, default=600.0, help="seconds per module (default 600)")
-    ap.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1: the machine is shared)")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="mutmut workers, test processes at a time (default 2, or 1 on one core; 1 on a shared machine)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "mutation.json")
     ap.add_argument("--collect-each", action="store_true",
                     help="collect the tests anew for each mutant, as plain mutmut does (slower; to compare)")
@@ -335,7 +339,8 @@ def main() -> int:
     for row in [head, ["-" * w for w in widths], *rows]:
         print("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
     print("\nscore = (killed + timed out) / (checked mutants - equivalent); other = no tests or suspicious;"
-          "\nCPU time = of mutmut and its test processes (the wall time of a run on a quiet machine);"
+          "\nCPU time = of mutmut and its test processes (on a quiet machine: the wall time with one worker,"
+          "\n  about twice it with two);"
           "\nnot checked = left when the module's time limit stopped the run (raise --limit)")
 
     for r in results:
