@@ -555,6 +555,33 @@ def test_state_dict_moves_between_torch_and_gdbook(name, direction):
         assert torch.isfinite(y).all() and rel_diff(x.detach(), y) <= 1e-12
 
 
+# (class, flag): the flags with which torch keeps the step count on the parameter's device
+STEP_ON_PARAM = [("Adam", "capturable"), ("Adam", "fused"), ("AdamW", "capturable"), ("AdamW", "fused"),
+                 ("NAdam", "capturable"), ("RAdam", "capturable"), ("Adamax", "capturable"),
+                 ("Adagrad", "fused"), ("RMSprop", "capturable"), ("Adadelta", "capturable")]
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["flag", "no-flag"])
+@pytest.mark.parametrize("step", [3, torch.tensor(3.0)], ids=["number", "tensor"])
+@pytest.mark.parametrize("name,flag", STEP_ON_PARAM, ids=[f"{n}-{f}" for n, f in STEP_ON_PARAM])
+def test_loaded_step_sits_where_torch_puts_it(name, flag, step, on):
+    """A state dict's ``step`` (a number, as older torch saved it, or a tensor) loads as torch
+    loads it: a 0-d tensor on the parameter's device with ``capturable`` or ``fused`` (what
+    CUDA graphs and the fused kernels need), on the CPU without. A parameter on the ``meta``
+    device stands for a GPU one on a machine without."""
+    states = []
+    for factory in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        p = torch.zeros(3, device="meta", requires_grad=True)
+        opt = factory([p], **{flag: on})
+        sd = opt.state_dict()
+        sd["state"] = {0: {"step": copy.deepcopy(step), **({"mu_product": 0.5} if name == "NAdam" else {})}}
+        opt.load_state_dict(sd)
+        states.append({k: (v.device, v.dtype, v.shape) for k, v in opt.state[p].items()})
+    ours, theirs = states
+    assert ours == theirs
+    assert ours["step"][0] == (torch.device("meta") if on else torch.device("cpu"))
+
+
 @pytest.mark.parametrize("name", ALGOS)
 def test_with_steplr(name):
     init = initial_params(8, shapes_for(name))
