@@ -1693,6 +1693,42 @@ def test_classes_store_the_implementation_flags_they_are_given():
         assert {k: group[k] for k in flags} == flags, name
 
 
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RAdam", "Adamax"])
+def test_tensor_betas_take_torchs_steps(name):
+    """Betas given as 0-d tensors (torch allows them without foreach) give torch's trajectory."""
+    betas = (torch.tensor(0.8, dtype=DT), torch.tensor(0.9, dtype=DT))
+    init = initial_params(21, shapes_for(name))
+    grads = gradient_sequence(21, steps=10, shapes=shapes_for(name))
+    ours, theirs = make_pair(name)
+    a = run_fed(ours, init, grads, [dict(lr=0.1, betas=betas), {}], split=2)
+    b = run_fed(theirs, init, grads, [dict(lr=0.1, betas=betas), {}], split=2)
+    for x, y in zip(a, b):
+        assert rel_diff(x, y) <= 1e-12
+
+
+@pytest.mark.parametrize("name,learned", [("Adam", "beta2"), ("AdamW", "beta2"), ("SGD", "weight_decay")])
+def test_learned_hyperparameter_has_torchs_gradient(name, learned):
+    """With ``differentiable=True`` and a hyperparameter a tensor that requires grad (learning
+    the optimizer's own β₂ or weight decay), the steps and the gradient of the result with
+    respect to it are torch's: Adam's bias correction √(1 − β₂ᵗ) is then a tensor that autograd
+    differentiates, and SGD's λx keeps the x it saw although the update then changes x in place."""
+    results = []
+    for factory in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        h = torch.tensor(0.9 if learned == "beta2" else 0.1, dtype=DT, requires_grad=True)
+        hyper = dict(betas=(torch.tensor(0.8, dtype=DT), h)) if learned == "beta2" else dict(weight_decay=h)
+        x = torch.linspace(-1, 1, 5, dtype=DT).requires_grad_(True).clone()
+        opt = factory([x], lr=0.1, foreach=False, differentiable=True, **hyper)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(5):
+            x.grad = torch.randn(5, generator=g, dtype=DT)
+            opt.step()
+        (d,) = torch.autograd.grad(x.sum(), h)
+        results.append((x.detach(), d))
+    (x, d), (x_torch, d_torch) = results
+    assert rel_diff(x, x_torch) <= 1e-12
+    assert d_torch != 0 and abs(float(d - d_torch)) <= 1e-9 * abs(float(d_torch))
+
+
 def test_adam_checks_in_torchs_order():
     """Two bad arguments: the error is torch's first one (lr before eps before betas)."""
     w = torch.zeros(2, requires_grad=True)
