@@ -161,6 +161,23 @@ def test_parity_fed_gradients(name, variant):
         assert rel_diff(x, y) <= 1e-12, f"{name} {hyper} param {i}: rel diff {rel_diff(x, y):.3g}"
 
 
+@pytest.mark.parametrize("hyper", [dict(weight_decay=0.1), dict(momentum=0.9, nesterov=True, weight_decay=0.01)],
+                         ids=["weight_decay", "nesterov"])
+def test_sgd_on_tensors_is_torchs_bit_for_bit(hyper):
+    """SGD on tensors makes torch's very operations (λx and βv added with torch's fused
+    ``add(..., alpha=)``, not a product rounded first): the same bits as torch.optim.SGD."""
+    runs = []
+    for factory in (gd.optim.SGD, torch.optim.SGD):
+        x = torch.linspace(-1, 1, 1000, dtype=DT).requires_grad_(True)
+        opt = factory([x], lr=0.1, foreach=False, **hyper)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(20):
+            x.grad = torch.randn(1000, generator=g, dtype=DT)
+            opt.step()
+        runs.append(x.detach())
+    assert torch.equal(*runs)
+
+
 @pytest.mark.parametrize("name", ALGOS)
 def test_parity_defaults(name):
     """With no hyperparameters but lr, defaults agree (AdamW's weight decay 1e-2 included)."""
