@@ -1045,6 +1045,9 @@ def test_rule_optimizer_with_a_plain_pure_function():
     w.grad = torch.tensor([1.0], dtype=DT)
     opt.step()
     assert w.item() == pytest.approx(4.0 * 0.5 - 0.1, rel=1e-15)
+    # the rule's own state, under the rule's own name (no state_names), comes back to it
+    opt.step()
+    assert opt.state[w] == {"n": 2}
 
 
 # ---------------------------------------------------------------------------
