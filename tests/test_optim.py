@@ -1726,16 +1726,19 @@ def test_tensor_betas_take_torchs_steps(name):
         assert rel_diff(x, y) <= 1e-12
 
 
-@pytest.mark.parametrize("name,learned", [("Adam", "beta2"), ("AdamW", "beta2"), ("SGD", "weight_decay")])
+@pytest.mark.parametrize("name,learned", [("Adam", "beta1"), ("Adam", "beta2"), ("AdamW", "beta2"),
+                                          ("SGD", "weight_decay")])
 def test_learned_hyperparameter_has_torchs_gradient(name, learned):
     """With ``differentiable=True`` and a hyperparameter a tensor that requires grad (learning
-    the optimizer's own β₂ or weight decay), the steps and the gradient of the result with
-    respect to it are torch's: Adam's bias correction √(1 − β₂ᵗ) is then a tensor that autograd
-    differentiates, and SGD's λx keeps the x it saw although the update then changes x in place."""
+    the optimizer's own β₁, β₂ or weight decay), the steps and the gradient of the result with
+    respect to it are torch's: Adam's bias corrections are then tensors that autograd
+    differentiates, and the products with them (λx, the step times m) keep the x and m they saw
+    although the update then changes x and m in place."""
     results = []
     for factory in (getattr(gd.optim, name), getattr(torch.optim, name)):
-        h = torch.tensor(0.9 if learned == "beta2" else 0.1, dtype=DT, requires_grad=True)
-        hyper = dict(betas=(torch.tensor(0.8, dtype=DT), h)) if learned == "beta2" else dict(weight_decay=h)
+        h = torch.tensor({"beta1": 0.8, "beta2": 0.9}.get(learned, 0.1), dtype=DT, requires_grad=True)
+        hyper = {"beta1": dict(betas=(h, torch.tensor(0.9, dtype=DT))),
+                 "beta2": dict(betas=(torch.tensor(0.8, dtype=DT), h))}.get(learned, dict(weight_decay=h))
         x = torch.linspace(-1, 1, 5, dtype=DT).requires_grad_(True).clone()
         opt = factory([x], lr=0.1, foreach=False, differentiable=True, **hyper)
         g = torch.Generator().manual_seed(1)
