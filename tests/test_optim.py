@@ -161,6 +161,23 @@ def test_parity_fed_gradients(name, variant):
         assert rel_diff(x, y) <= 1e-12, f"{name} {hyper} param {i}: rel diff {rel_diff(x, y):.3g}"
 
 
+@pytest.mark.parametrize("hyper", [dict(weight_decay=0.1), dict(momentum=0.9, nesterov=True, weight_decay=0.01)],
+                         ids=["weight_decay", "nesterov"])
+def test_sgd_on_tensors_is_torchs_bit_for_bit(hyper):
+    """SGD on tensors makes torch's very operations (λx and βv added with torch's fused
+    ``add(..., alpha=)``, not a product rounded first): the same bits as torch.optim.SGD."""
+    runs = []
+    for factory in (gd.optim.SGD, torch.optim.SGD):
+        x = torch.linspace(-1, 1, 1000, dtype=DT).requires_grad_(True)
+        opt = factory([x], lr=0.1, foreach=False, **hyper)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(20):
+            x.grad = torch.randn(1000, generator=g, dtype=DT)
+            opt.step()
+        runs.append(x.detach())
+    assert torch.equal(*runs)
+
+
 @pytest.mark.parametrize("name", ALGOS)
 def test_parity_defaults(name):
     """With no hyperparameters but lr, defaults agree (AdamW's weight decay 1e-2 included)."""
@@ -553,6 +570,33 @@ def test_state_dict_moves_between_torch_and_gdbook(name, direction):
         resumed.step()
     for x, y in zip(params, ref):
         assert torch.isfinite(y).all() and rel_diff(x.detach(), y) <= 1e-12
+
+
+# (class, flag): the flags with which torch keeps the step count on the parameter's device
+STEP_ON_PARAM = [("Adam", "capturable"), ("Adam", "fused"), ("AdamW", "capturable"), ("AdamW", "fused"),
+                 ("NAdam", "capturable"), ("RAdam", "capturable"), ("Adamax", "capturable"),
+                 ("Adagrad", "fused"), ("RMSprop", "capturable"), ("Adadelta", "capturable")]
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["flag", "no-flag"])
+@pytest.mark.parametrize("step", [3, torch.tensor(3.0)], ids=["number", "tensor"])
+@pytest.mark.parametrize("name,flag", STEP_ON_PARAM, ids=[f"{n}-{f}" for n, f in STEP_ON_PARAM])
+def test_loaded_step_sits_where_torch_puts_it(name, flag, step, on):
+    """A state dict's ``step`` (a number, as older torch saved it, or a tensor) loads as torch
+    loads it: a 0-d tensor on the parameter's device with ``capturable`` or ``fused`` (what
+    CUDA graphs and the fused kernels need), on the CPU without. A parameter on the ``meta``
+    device stands for a GPU one on a machine without."""
+    states = []
+    for factory in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        p = torch.zeros(3, device="meta", requires_grad=True)
+        opt = factory([p], **{flag: on})
+        sd = opt.state_dict()
+        sd["state"] = {0: {"step": copy.deepcopy(step), **({"mu_product": 0.5} if name == "NAdam" else {})}}
+        opt.load_state_dict(sd)
+        states.append({k: (v.device, v.dtype, v.shape) for k, v in opt.state[p].items()})
+    ours, theirs = states
+    assert ours == theirs
+    assert ours["step"][0] == (torch.device("meta") if on else torch.device("cpu"))
 
 
 @pytest.mark.parametrize("name", ALGOS)
@@ -1001,6 +1045,9 @@ def test_rule_optimizer_with_a_plain_pure_function():
     w.grad = torch.tensor([1.0], dtype=DT)
     opt.step()
     assert w.item() == pytest.approx(4.0 * 0.5 - 0.1, rel=1e-15)
+    # the rule's own state, under the rule's own name (no state_names), comes back to it
+    opt.step()
+    assert opt.state[w] == {"n": 2}
 
 
 # ---------------------------------------------------------------------------
@@ -1664,6 +1711,45 @@ def test_classes_store_the_implementation_flags_they_are_given():
             flags["capturable"] = True
         group = cls([w], **flags).param_groups[0]
         assert {k: group[k] for k in flags} == flags, name
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RAdam", "Adamax"])
+def test_tensor_betas_take_torchs_steps(name):
+    """Betas given as 0-d tensors (torch allows them without foreach) give torch's trajectory."""
+    betas = (torch.tensor(0.8, dtype=DT), torch.tensor(0.9, dtype=DT))
+    init = initial_params(21, shapes_for(name))
+    grads = gradient_sequence(21, steps=10, shapes=shapes_for(name))
+    ours, theirs = make_pair(name)
+    a = run_fed(ours, init, grads, [dict(lr=0.1, betas=betas), {}], split=2)
+    b = run_fed(theirs, init, grads, [dict(lr=0.1, betas=betas), {}], split=2)
+    for x, y in zip(a, b):
+        assert rel_diff(x, y) <= 1e-12
+
+
+@pytest.mark.parametrize("name,learned", [("Adam", "beta1"), ("Adam", "beta2"), ("AdamW", "beta2"),
+                                          ("SGD", "weight_decay")])
+def test_learned_hyperparameter_has_torchs_gradient(name, learned):
+    """With ``differentiable=True`` and a hyperparameter a tensor that requires grad (learning
+    the optimizer's own β₁, β₂ or weight decay), the steps and the gradient of the result with
+    respect to it are torch's: Adam's bias corrections are then tensors that autograd
+    differentiates, and the products with them (λx, the step times m) keep the x and m they saw
+    although the update then changes x and m in place."""
+    results = []
+    for factory in (getattr(gd.optim, name), getattr(torch.optim, name)):
+        h = torch.tensor({"beta1": 0.8, "beta2": 0.9}.get(learned, 0.1), dtype=DT, requires_grad=True)
+        hyper = {"beta1": dict(betas=(h, torch.tensor(0.9, dtype=DT))),
+                 "beta2": dict(betas=(torch.tensor(0.8, dtype=DT), h))}.get(learned, dict(weight_decay=h))
+        x = torch.linspace(-1, 1, 5, dtype=DT).requires_grad_(True).clone()
+        opt = factory([x], lr=0.1, foreach=False, differentiable=True, **hyper)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(5):
+            x.grad = torch.randn(5, generator=g, dtype=DT)
+            opt.step()
+        (d,) = torch.autograd.grad(x.sum(), h)
+        results.append((x.detach(), d))
+    (x, d), (x_torch, d_torch) = results
+    assert rel_diff(x, x_torch) <= 1e-12
+    assert d_torch != 0 and abs(float(d - d_torch)) <= 1e-9 * abs(float(d_torch))
 
 
 def test_adam_checks_in_torchs_order():

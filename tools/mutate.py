@@ -14,9 +14,12 @@ mutants are listed, with a one-line reason, in ``tests/mutation-equivalent.txt``
 leaves them out. The standard: every module in scope at 100 %.
 
 Each module runs in a scratch copy of ``gdbook/`` and ``tests/`` (mutmut writes its mutants
-next to the sources), with one worker and a time limit, so the benchmark never runs more than
-one test process at a time. The script prints a table per module and the surviving mutants
-that are not listed as equivalent, and writes everything to JSON.
+next to the sources), with a time limit. mutmut runs there through tools/mutate_run.py, which
+collects the module's tests once and runs each mutant's tests in that session (the same tests,
+so the same verdicts, without a pytest start-up and collection per mutant). The benchmark is
+meant to run alone: two workers by default (the machine's two cores), ``--jobs 1`` on a shared
+machine. The script prints a table per module and the surviving mutants that are not listed
+as equivalent, and writes everything to JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tests" / "mutation-equivalent.txt"
 SELECT = ROOT / "tools" / "mutate_select.py"  # pytest plugin: collect each mutant's tests by file
+RUN = ROOT / "tools" / "mutate_run.py"  # mutmut's command line, with the tests collected once
 
 #: The modules in scope, in order, each with the fast tests that must kill its mutants.
 SCOPE: dict[str, list[str]] = {
@@ -152,12 +156,14 @@ def describe(mutant: str, module: str, source: str, tree: ast.Module) -> dict:
     return {"name": mutant, "line": lineno, "original": " / ".join(removed), "mutated": " / ".join(added)}
 
 
-def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: bool, equivalent: list[dict]) -> dict:
+def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: bool, equivalent: list[dict],
+               collect_once: bool = True) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="gdbook-mutate-"))
     shutil.copytree(ROOT / "gdbook", scratch / "gdbook", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     (scratch / "plugins").mkdir()
     shutil.copy(SELECT, scratch / "plugins" / f"{SELECT.stem}.py")
+    shutil.copy(RUN, scratch / "plugins" / f"{RUN.stem}.py")
     (scratch / "pyproject.toml").write_text(_scratch_pyproject(module, tests), encoding="utf-8")
     # mutmut leaves decorated functions alone: the scratch copy applies @memoize after the
     # module's definitions instead (``name = memoize(name)``, every line kept where it was), so
@@ -185,13 +191,15 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
     env["PYTHONPATH"] = str(scratch / "plugins")  # the plugin only: gdbook is the scratch copy's
     env["GDBOOK_MUTATE_KILLERS"] = str(scratch / "killers.txt")  # the plugin's record of killing tests
     env.pop("GDBOOK_CACHE_DIR", None)
-    mutmut = Path(sys.executable).with_name("mutmut")
+    if not collect_once:
+        env["GDBOOK_MUTATE_COLLECT_ONCE"] = "0"  # every mutant in a pytest session of its own
     log = scratch / "mutmut.log"
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     hit_limit = False
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=scratch, env=env,
+        proc = subprocess.Popen([sys.executable, str(scratch / "plugins" / RUN.name), "run", "--max-children", str(jobs)],
+                                cwd=scratch, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             proc.wait(timeout=limit)
@@ -205,7 +213,7 @@ def run_module(module: str, tests: list[str], limit: float, jobs: int, keep: boo
                 proc.wait()
     seconds = time.monotonic() - started
     # CPU time of mutmut and every test process it forked (reaped, so counted here): on a quiet
-    # machine with one worker the wall time is about this; on a loaded one the wall time is longer
+    # machine with one worker the wall time is about this, with two about half; on a loaded one longer
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
 
@@ -281,8 +289,11 @@ def main() -> int:
     ap.add_argument("--module", action="append", default=[],
                     help="a module in scope, e.g. numgrad (repeatable; default: all, in order)")
     ap.add_argument("--limit", type=float, default=600.0, help="seconds per module (default 600)")
-    ap.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1: the machine is shared)")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="mutmut workers, test processes at a time (default 2, or 1 on one core; 1 on a shared machine)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "mutation.json")
+    ap.add_argument("--collect-each", action="store_true",
+                    help="collect the tests anew for each mutant, as plain mutmut does (slower; to compare)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch copies (to run `mutmut show` there)")
     ap.add_argument("--strict", action="store_true", help="exit 1 unless every module is at 100 %%")
     args = ap.parse_args()
@@ -300,7 +311,8 @@ def main() -> int:
     results = []
     for module in modules:
         print(f"{module}: mutating, tests {' '.join(SCOPE[module])} (limit {args.limit:.0f} s) ...", flush=True)
-        results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent))
+        results.append(run_module(module, SCOPE[module], args.limit, args.jobs, args.keep, equivalent,
+                                  collect_once=not args.collect_each))
         r = results[-1]
         print(f"  {r['mutants']} mutants, {r['killed'] + r['timeout']} killed, {r['survived']} survived "
               f"({r['equivalent']} equivalent), score {100 * r['score']:.1f} % in {r['seconds']:.0f} s "
@@ -327,7 +339,8 @@ def main() -> int:
     for row in [head, ["-" * w for w in widths], *rows]:
         print("  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(row, widths))))
     print("\nscore = (killed + timed out) / (checked mutants - equivalent); other = no tests or suspicious;"
-          "\nCPU time = of mutmut and its test processes (the wall time of a run on a quiet machine);"
+          "\nCPU time = of mutmut and its test processes (on a quiet machine: the wall time with one worker,"
+          "\n  about twice it with two);"
           "\nnot checked = left when the module's time limit stopped the run (raise --limit)")
 
     for r in results:

@@ -17,7 +17,8 @@ stops at the first failure (``-x``). Two things made that slow for the optimizer
 
 The tests run for a mutant are the same set either way, so a mutant is killed or survives
 as before; only the time to find out changes. tools/mutate.py loads the plugin with
-``-p mutate_select`` in its scratch copy.
+``-p mutate_select`` in its scratch copy; tools/mutate_run.py, which collects the tests once
+for all mutants, uses its order (:func:`order`) and its record of killers (:func:`start`).
 """
 
 from __future__ import annotations
@@ -53,13 +54,27 @@ def _killers() -> dict[str, int]:
         return {line.rstrip("\n"): n for n, line in enumerate(f)}
 
 
+def order(ids: list[str]) -> list[str]:
+    """The node ids ``ids`` (mutmut's order) in the order to run them: those that killed the
+    latest mutants first, most recent first, then the others in their order."""
+    recent = _killers()
+    position = {i: n for n, i in enumerate(ids)}
+    return sorted(position, key=lambda i: (-recent.get(i, -1), position[i]))
+
+
+def start(ids: list[str]) -> None:
+    """Record, from now on, which of the tests ``ids`` fail (tools/mutate_run.py runs them
+    without naming them on pytest's command line)."""
+    global _WANTED
+    _WANTED = {i: n for n, i in enumerate(ids)}
+
+
 def pytest_collection_modifyitems(session, config, items):
     if _WANTED is None:
         return
-    recent = _killers()
-    keep = sorted((i for i in items if i.nodeid in _WANTED),
-                  key=lambda i: (-recent.get(i.nodeid, -1), _WANTED[i.nodeid]))
-    drop = [i for i in items if i.nodeid not in _WANTED]
+    rank = {i: n for n, i in enumerate(order(list(_WANTED)))}
+    keep = sorted((i for i in items if i.nodeid in rank), key=lambda i: rank[i.nodeid])
+    drop = [i for i in items if i.nodeid not in rank]
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep

@@ -67,6 +67,12 @@ def _real(name: str, value) -> np.ndarray:
     return np.array(check_number(name, value))
 
 
+def _given(hyper: dict, name: str) -> np.ndarray:
+    """``hyper[name]`` (torch's default 0 if absent) as a float array: a value that has passed
+    its range check already."""
+    return _real(name, hyper.get(name, 0.0))
+
+
 def _plainly_in_range(name: str, value) -> bool:
     """Whether a plain Python number is in its range: the rules are called once per step with
     the same few floats, and this answers in a microsecond; anything else (a tensor, an array,
@@ -158,8 +164,7 @@ def check_hyper(**hyper) -> None:
                 _check_betas(value)
         elif name in _FLAGS or name in _OPTIONAL_FLAGS:
             _check_flag(name, value)
-    if hyper.get("nesterov") and (np.any(_real("momentum", hyper.get("momentum", 0.0)) <= 0)
-                                  or np.any(_real("dampening", hyper.get("dampening", 0.0)) != 0)):
+    if hyper.get("nesterov") and (np.any(_given(hyper, "momentum") <= 0) or np.any(_given(hyper, "dampening") != 0)):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
 
