@@ -9,6 +9,7 @@ variance, a missing square root) misses by hundreds of standard errors.
 """
 
 import math
+import os
 
 import pytest
 import torch
@@ -237,4 +238,5 @@ def test_linear_default_on_an_empty_layer_does_what_torch_does(shape):
     # torch's words, and the warning points at the line that called linear_default_ (this file)
     (w,) = [w for w in ours if "zero-element" in str(w.message)]
     assert str(w.message) in {str(t.message) for t in theirs}
-    assert w.filename == __file__
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampoline adds frames between the test and gdbook
+        assert w.filename == __file__
