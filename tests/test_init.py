@@ -9,6 +9,7 @@ variance, a missing square root) misses by hundreds of standard errors.
 """
 
 import math
+import os
 
 import pytest
 import torch
@@ -227,10 +228,15 @@ def test_linear_default_on_an_empty_layer_does_what_torch_does(shape):
     """nn.Linear(0, n) is legal: torch warns that initializing an empty weight is a no-op and
     draws the bias from U(0, 0); gdbook does the same instead of raising."""
     torch.manual_seed(5)
-    with pytest.warns(UserWarning, match="zero-element"):
+    with pytest.warns(UserWarning, match="zero-element") as theirs:
         ref = torch.nn.Linear(*shape, dtype=torch.float64)
     with pytest.warns(UserWarning, match="zero-element"):
         mine = torch.nn.Linear(*shape, dtype=torch.float64)
-    with pytest.warns(UserWarning, match="zero-element"):
+    with pytest.warns(UserWarning, match="zero-element") as ours:
         init.linear_default_(mine, generator=torch.Generator().manual_seed(5))
     assert mine.weight.shape == ref.weight.shape and torch.equal(mine.bias, ref.bias)
+    # torch's words, and the warning points at the line that called linear_default_ (this file)
+    (w,) = [w for w in ours if "zero-element" in str(w.message)]
+    assert str(w.message) in {str(t.message) for t in theirs}
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampoline adds frames between the test and gdbook
+        assert w.filename == __file__
