@@ -108,7 +108,7 @@ _MATH_CSS = re.compile(r'<link rel="stylesheet" href="([^"]*)assets/temml/Temml-
 
 
 def preload_font(html: str) -> str:
-    """A page whose math is there when its text first paints, where it can be.
+    """``html`` with a ``preload`` link for the math font if the page has math.
 
     The math font is found only when the browser lays out the first formula, after the
     stylesheets; the text is drawn meanwhile in a fallback font (``font-display: swap``), and
