@@ -17,6 +17,7 @@ import inspect
 import io
 import functools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -655,6 +656,34 @@ def test_step_returns_closure_loss_and_skips_params_without_grad():
     assert float(loss.detach()) == 5.0
     assert w.tolist() == pytest.approx([0.8, 1.6], rel=1e-15)
     assert frozen.tolist() == [5.0] and frozen.grad is None
+    # without a closure, step returns None, as torch's does
+    assert opt.step() is None
+
+
+@pytest.mark.parametrize("name", [n for n in ALGOS if n not in ("Adafactor", "Muon")])
+@pytest.mark.parametrize("dtype", [DT, torch.complex128])
+def test_state_tensors_stay_the_objects_torch_keeps(name, dtype):
+    """A state tensor torch updates in place stays the same object across steps in gdbook's state
+    too, for complex parameters (seen by the rule as real pairs) as for real ones: a reference
+    to ``opt.state[p]["exp_avg"]`` taken after one step sees the next."""
+    kept = []
+    for factory in make_pair(name):
+        p = torch.linspace(-1, 1, 4, dtype=DT).to(dtype).requires_grad_(True)
+        opt = factory([p], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))  # SGD keeps no state without
+        p.grad = torch.ones_like(p)
+        opt.step()
+        first = dict(opt.state[p])
+        p.grad = torch.full_like(p, 0.5)
+        opt.step()
+        kept.append({key: opt.state[p][key] is value for key, value in first.items()})
+    assert kept[0] == kept[1] and kept[0]
+
+
+def test_rule_optimizer_needs_a_rule():
+    w = torch.zeros(2, dtype=DT, requires_grad=True)
+    with pytest.raises(TypeError, match=re.escape("RuleOptimizer has no rule: subclass RuleOptimizer and set `rule` "
+                                                  "(a rule made with gdbook.optim.rules.rule, or any pure update function)")):
+        gd.optim.RuleOptimizer([w], {"lr": 0.1})
 
 
 def test_sparse_gradients_rejected():
@@ -1048,6 +1077,57 @@ def test_rule_optimizer_with_a_plain_pure_function():
     # the rule's own state, under the rule's own name (no state_names), comes back to it
     opt.step()
     assert opt.state[w] == {"n": 2}
+
+
+def test_a_custom_rule_keeps_real_state_of_its_own_for_a_complex_parameter():
+    """A complex parameter reaches the rule as real pairs; what the rule stores in the parameter's
+    shape comes back complex, and a state entry of another shape (here a 0-d tensor) as it is."""
+
+    def scaled_gd(x, g, state, *, lr):
+        scale = state["scale"] = torch.as_tensor(state.get("scale", 1.0), dtype=x.dtype) * 0.5
+        state["v"] = g.clone()
+        return x - lr * scale * g, state
+
+    class Scaled(gd.optim.RuleOptimizer):
+        rule = staticmethod(scaled_gd)
+
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+    z = torch.tensor([1 + 2j, -1j], dtype=torch.complex128, requires_grad=True)
+    opt = Scaled([z])
+    for _ in range(2):
+        z.grad = torch.tensor([1 + 1j, 2.0], dtype=torch.complex128)
+        opt.step()
+    assert opt.state[z]["scale"].shape == () and opt.state[z]["scale"].item() == 0.25
+    assert torch.equal(opt.state[z]["v"], z.grad)
+    assert torch.allclose(z.detach(), torch.tensor([1 + 2j, -1j], dtype=torch.complex128) - 0.1 * 0.75 * z.grad,
+                          rtol=0, atol=1e-15)
+
+
+def test_a_rule_gets_numbers_unless_autograd_must_see_through_them():
+    """Tensor hyperparameters reach the rule as Python numbers, except, with
+    ``differentiable=True``, a tensor that requires grad (a hyperparameter being learned)."""
+    seen = []
+
+    def record(x, g, state, *, lr, shrink):
+        seen.append((type(lr), type(shrink)))
+        return x - lr * shrink * g, {}
+
+    class Record(gd.optim.RuleOptimizer):
+        rule = staticmethod(record)
+
+        def __init__(self, params, lr, shrink, differentiable=False):
+            super().__init__(params, dict(lr=lr, shrink=shrink, differentiable=differentiable))
+
+    learned = torch.tensor(0.5, dtype=DT, requires_grad=True)
+    for differentiable in (False, True):
+        x = torch.ones(2, dtype=DT, requires_grad=True)
+        x = x.clone() if differentiable else x  # torch steps a non-leaf tensor only when differentiable
+        opt = Record([x], lr=torch.tensor(0.1, dtype=DT), shrink=learned, differentiable=differentiable)
+        x.grad = torch.ones(2, dtype=DT)
+        opt.step()
+    assert seen == [(float, float), (float, torch.Tensor)]
 
 
 # ---------------------------------------------------------------------------

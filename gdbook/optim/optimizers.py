@@ -64,6 +64,11 @@ def _number(value):
     return value
 
 
+def _as_real(a: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as pairs of reals (a view, as torch's optimizers take them); a real one as it is."""
+    return torch.view_as_real(a) if a.is_complex() else a
+
+
 # group keys that choose how torch computes, not what: never passed to a rule
 _BOOKKEEPING = ("params", "param_names", "foreach", "fused", "differentiable", "capturable")
 
@@ -105,7 +110,9 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     The loop maps torch's state keys to the book's symbols, views complex parameters, their
     gradients and state as real pairs (``torch.view_as_real``, as torch does), and hands
-    everything to the rule. Group hyperparameters are validated in ``add_param_group``.
+    everything to the rule. Group hyperparameters are validated in ``add_param_group``; the rule
+    gets them as Python numbers (a tensor's value), except, with ``differentiable=True``, a tensor
+    that requires grad: a hyperparameter being learned, which autograd must see through.
     """
 
     rule: Callable
@@ -116,6 +123,9 @@ class RuleOptimizer(torch.optim.Optimizer):
     complex_error: str | None = None
 
     def __init__(self, params, defaults: dict):
+        if getattr(type(self), "rule", None) is None:
+            raise TypeError(f"{type(self).__name__} has no rule: subclass RuleOptimizer and set `rule` "
+                            "(a rule made with gdbook.optim.rules.rule, or any pure update function)")
         self._check(**defaults)
         super().__init__(params, defaults)
         _check_flag_clique(defaults)
@@ -132,14 +142,14 @@ class RuleOptimizer(torch.optim.Optimizer):
     @classmethod
     def _check(cls, **hyper) -> None:
         """The rule's hyperparameter check (``check_hyper``, or the rule's own: Adafactor, Muon)."""
-        getattr(getattr(cls, "rule", None), "check", check_hyper)(**hyper)
+        getattr(cls.rule, "check", check_hyper)(**hyper)
 
     # -- groups and checkpoints ------------------------------------------------
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group as torch does, after checking its hyperparameters and its tensors' dtypes."""
         if isinstance(param_group, dict):  # the group's values with the defaults it inherits
-            self._check(**{**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}})
+            self._check(**{**self.defaults, **param_group})  # the checks leave names they do not know alone
         super().add_param_group(param_group)
         for i, p in enumerate(self.param_groups[-1]["params"]):
             if not (p.is_floating_point() or p.is_complex()):
@@ -201,7 +211,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        with torch.set_grad_enabled(bool(self.defaults.get("differentiable", False))):
+        with torch.set_grad_enabled(bool(self.defaults.get("differentiable"))):
             for group in self.param_groups:
                 hyper = {kw: _number(v) for kw, v in self.rule_hyper(group).items()}
                 for p in group["params"]:
@@ -215,7 +225,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             raise RuntimeError(self.complex_error)
         if g.is_sparse:
             if self.sparse == "rows":
-                self._update_rows(p, g, st, group, hyper)
+                self._update_rows(p, g, st, hyper)
                 return
             if self.sparse != "linear":
                 raise RuntimeError(self.sparse)
@@ -223,7 +233,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         x = torch.view_as_real(p) if real else p
         g = torch.view_as_real(g) if real else g
         # complex buffers as real pairs (a real scalar entry, NAdam's mu_product, as it is)
-        book = self._to_book(st, (lambda a: torch.view_as_real(a) if a.is_complex() else a) if real else None)
+        book = self._to_book(st, _as_real)
         before = dict(book)
         self._apply(x, g, book, hyper)
         self._from_book(st, book, before, (lambda a: torch.view_as_complex(a) if a.shape == x.shape else a)
@@ -231,7 +241,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if st:
             self.state[p] = st
 
-    def _update_rows(self, p, g, st, group, hyper):
+    def _update_rows(self, p, g, st, hyper):
         """A sparse gradient: the rule runs on the rows it touches, the others keep their value and state."""
         if hyper.get("weight_decay"):
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
@@ -247,15 +257,17 @@ class RuleOptimizer(torch.optim.Optimizer):
         st["step"] += 1
         self.state[p] = st
 
-    def _to_book(self, st, view=None) -> dict:
-        """The state in the book's symbols (entries without a torch name keep theirs)."""
+    def _to_book(self, st, view) -> dict:
+        """The state in the book's symbols (entries without a torch name keep theirs): ``step`` as a
+        number, every other tensor through ``view``."""
         symbol = {key: sym for sym, key in self.state_names.items()}
         book = {}
         for key, value in st.items():
             if key == "step":
-                book[symbol.get(key, key)] = value.item()
-            else:
-                book[symbol.get(key, key)] = view(value) if view is not None and torch.is_tensor(value) else value
+                value = value.item()
+            elif torch.is_tensor(value):
+                value = view(value)
+            book[symbol.get(key, key)] = value
         return book
 
     def _from_book(self, st, book, before, unview=None) -> None:

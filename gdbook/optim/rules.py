@@ -465,12 +465,14 @@ def nadam(x, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
     t = state["t"] = state.get("t", 0) + 1
     mu, mu_next = (beta1 * (1 - 0.5 * 0.96 ** (k * momentum_decay)) for k in (t, t + 1))  # μ_t, μ_{t+1}
-    prod = state["mu_prod"] = state.get("mu_prod", 1.0) * mu  # μ₁⋯μ_t (torch keeps it in a float32 tensor)
+    state["mu_prod"] = state.get("mu_prod", 1.0)
+    state["mu_prod"] *= mu  # μ₁⋯μ_t (torch keeps it in a float32 tensor, multiplied in place)
+    prod = float(state["mu_prod"])
     m = ema_(_buffer(state, "m", x), g, beta1)        # m ← β₁m + (1 − β₁)g
     s = ema_(_buffer(state, "s", x), g * g, beta2)    # s ← β₂s + (1 − β₂)g⊙g
     r = _rms(s, eps, correction=1 - beta2**t)         # √ŝ + ε
-    _add_(x, -lr * (1 - mu) / (1 - float(prod)), g, r)               # x ← x − η(1 − μ_t)/(1 − Πμ) g/(√ŝ + ε)
-    _add_(x, -lr * mu_next / (1 - float(prod) * mu_next), m, r)      #     − η μ_{t+1}/(1 − Πμ·μ_{t+1}) m/(√ŝ + ε)
+    _add_(x, -lr * (1 - mu) / (1 - prod), g, r)               # x ← x − η(1 − μ_t)/(1 − Πμ) g/(√ŝ + ε)
+    _add_(x, -lr * mu_next / (1 - prod * mu_next), m, r)      #     − η μ_{t+1}/(1 − Πμ·μ_{t+1}) m/(√ŝ + ε)
 
 
 @rule
