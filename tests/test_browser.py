@@ -328,6 +328,47 @@ def test_language_switch_after_instant_navigation(visit, site, lang):
         f"after instant navigation to {url_path(target, lang)}, the language switch led to {visit.path()}")
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_code_blocks_are_mounted_as_they_near_the_screen(visit, lang):
+    """Material mounts a code block (its copy button) only as the block nears the screen
+    (``content.lazy`` in mkdocs.yml): a block far below is not mounted at load, and is once
+    scrolled to. Mounting every block at load cost a style and layout pass per block; if an
+    upgrade of Material drops the flag, the first assertion says so."""
+    visit.open(url_path("momentum", lang))
+    last = visit.page.locator(".md-typeset > .highlight pre > code").last
+    assert last.evaluate("c => !c.closest('pre').querySelector('.md-code__button')"), "mounted at load"
+    last.scroll_into_view_if_needed()
+    visit.page.wait_for_function("c => c.closest('pre').querySelector('.md-code__button')", arg=last.element_handle())
+    assert not visit.errors, visit.errors[:5]
+
+
+def test_pages_have_a_phones_width_before_scripts_run(browser, server, site):
+    """Every page, on Lighthouse's phone with scripts off (as a page is painted before Material's
+    script has run), is no wider than the screen, and its text column is where it is once the
+    script has run. Material hides the header's search button until its script shows it; the
+    language menu's closed box then reached past the screen's edge, the phone laid the page out
+    wider, and when the script ran every block moved and rewrapped (Lighthouse's layout shift,
+    up to 0.3 on the API pages, whenever the first paint came before the script)."""
+    column = "() => { const r = document.querySelector('article').getBoundingClientRect(); return [r.left, r.width]; }"
+    problems = []
+    contexts = {js: browser.new_context(**PHONE, java_script_enabled=js, service_workers="block") for js in (False, True)}
+    try:
+        tabs = {js: c.new_page() for js, c in contexts.items()}
+        for path, _ in built_pages(site):
+            for tab in tabs.values():
+                tab.goto(server + path, wait_until="load")
+            width = tabs[False].evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            if width[0] > width[1]:
+                problems.append(f"{path}: {width[0]} px wide for a {width[1]} px screen before the script")
+            before, after = (tabs[js].evaluate(column) for js in (False, True))
+            if before != after:
+                problems.append(f"{path}: the text column at {before} (left, width) before the script, {after} after")
+    finally:
+        for c in contexts.values():
+            c.close()
+    assert not problems, problems[:6]
+
+
 @pytest.mark.parametrize("query", ["梯度", "学习率"])
 def test_chinese_search(visit, query):
     visit.open(url_path("index", "zh"))

@@ -57,6 +57,28 @@ def _assert_affine_image(drawn: np.ndarray, data: np.ndarray, where: str, y_sign
         assert np.sign(scale) == (1 if axis == 0 else y_sign), f"{where}: axis {axis} drawn the wrong way round"
 
 
+# The text boxes of each slider's labels, as drawn (a label's box includes the padding that puts
+# it on its row; the text's own box does not).
+LABEL_BOXES = """() => Array.from(document.querySelectorAll('.gd-x-marks')).map(box =>
+  Array.from(box.querySelectorAll('.gd-x-mark')).map(m => {
+    const range = document.createRange(); range.selectNodeContents(m);
+    const r = range.getBoundingClientRect();
+    return [m.textContent, r.left, r.top, r.right, r.bottom];
+  }))"""
+
+
+def _assert_labels_apart(v: Visit, where: str):
+    """Labels whose text spans overlap side by side sit on different rows, at least 0.8 of a line
+    apart (a line box is taller than its glyphs: 1.2em in English, 1.45em in Chinese). Rows 1.05em
+    apart failed this in Chinese, and in English an underscore touched the row below."""
+    for labels in v.page.evaluate(LABEL_BOXES):
+        for i, (a, *p) in enumerate(labels):
+            for b, *q in labels[i + 1:]:
+                side_by_side = p[2] <= q[0] or q[2] <= p[0]
+                rows_apart = abs(p[1] - q[1]) >= 0.8 * min(p[3] - p[1], q[3] - q[1])
+                assert side_by_side or rows_apart, f"{where}: the labels {a!r} and {b!r} overlap"
+
+
 def _set(v: Visit, name: str, index: int):
     """Move a slider the way a script-driven change does: set the value, fire ``input``."""
     v.page.eval_on_selector(
@@ -120,6 +142,10 @@ def test_gradient_descent_explorable(visit, lang):
     _set(visit, "lr", len(d["sliders"][1]["values"]) - 1)
     assert visit.page.get_attribute("div.gd-explorable", "data-verdict") == "diverges"
     assert visit.page.locator(".gd-x-plane text.gd-x-verdict").text_content() == text["diverges"]
+    # the learning rate's two labels (threshold, optimal) never overlap: close ones take two rows
+    for i in range(len(d["sliders"][0]["values"])):
+        _set(visit, "c", i)
+        _assert_labels_apart(visit, f"{lang}/gradient-descent, c index {i}")
     # the threshold mark sits at 2/λ_max of the current c, and moves with c
     marks = visit.page.locator('.gd-x-slider[data-name="lr"] .gd-x-mark-threshold')
     assert marks.count() == 1 and marks.text_content() == text["threshold"]

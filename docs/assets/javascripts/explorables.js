@@ -191,10 +191,13 @@
     return "calc(8px + (100% - 16px) * " + f.toFixed(4) + ")";
   }
 
-  // Labels that would overlap go on separate rows; the ticks stay at the track.
+  // Labels that would overlap go on separate rows, ROW em apart (a Chinese label's line is about
+  // 1.45em high); the ticks stay at the track. Every label is placed first and measured after,
+  // then moved to its row: one layout, not one per label.
+  var ROW = 1.25;
   function setMarks(s, marks) {
     s.marks.textContent = "";
-    var width = s.marks.getBoundingClientRect().width, placed = [], rows = 0;
+    var labels = [];
     marks.forEach(function (mk) {
       if (mk.band) {
         var b = document.createElement("span");
@@ -213,15 +216,20 @@
       t.textContent = mk.label;
       t.title = mk.label;
       s.marks.appendChild(t);
-      var w = t.getBoundingClientRect().width, c = 8 + f * (width - 16);
-      var span = side === "end" ? [c - w, c] : side === "begin" ? [c, c + w] : [c - w / 2, c + w / 2];
+      labels.push({ el: t, f: f, side: side });
+    });
+    var width = s.marks.getBoundingClientRect().width, placed = [], rows = 0;
+    labels.forEach(function (l) { l.w = l.el.getBoundingClientRect().width; });
+    labels.forEach(function (l) {
+      var c = 8 + l.f * (width - 16);
+      var span = l.side === "end" ? [c - l.w, c] : l.side === "begin" ? [c, c + l.w] : [c - l.w / 2, c + l.w / 2];
       var row = 0;
       while (placed.some(function (q) { return q.row === row && span[0] < q.span[1] + 4 && q.span[0] < span[1] + 4; })) row++;
       placed.push({ row: row, span: span });
       rows = Math.max(rows, row + 1);
-      t.style.paddingTop = (0.45 + 1.05 * row) + "em";
+      l.el.style.paddingTop = (0.45 + ROW * row) + "em";
     });
-    s.box.style.paddingBottom = (0.35 + 1.05 * Math.max(rows, 1)) + "em";
+    s.box.style.paddingBottom = (0.35 + ROW * Math.max(rows, 1)) + "em";
   }
 
   // ---------------------------------------------------------------- explorables
