@@ -70,7 +70,9 @@ tables = _sibling("tables")  # a table's label column (empty first header) -> ro
 highlight = _sibling("highlight")  # code blocks without the spans that change nothing on screen
 kernels = _sibling("kernels")  # the labs' kernels forked from one warm process
 ahead = _sibling("ahead")  # pages' code run in forked processes while the main process renders others
+mathfont = _sibling("mathfont")  # each page's subset of the math font, declared in its head
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
+MATH_FONTS = mathfont.MathFonts()
 
 
 class _DropMessage(logging.Filter):
@@ -483,6 +485,6 @@ def on_post_page(output, page, config):
     ahead.AHEAD.pump()  # a child that ended while this page rendered: start the next
     lang, _ = page_lang_and_slug(page)
     output = output.replace(_SEARCH_DIALOG, _SEARCH_DIALOG[:-1] + f' aria-label="{_SEARCH_NAME[lang]}">', 1)
-    output = typeset.preload_font(search.head(_HEAD_ALTERNATE.sub("", output)))
+    output = MATH_FONTS.page(search.head(_HEAD_ALTERNATE.sub("", output)), Path(config.site_dir))
     output = _SELECT_LINK.sub(r'\1 target="_self">', output)
     return output.replace("</body>", _LANG_SWITCH_JS + "</body>", 1)

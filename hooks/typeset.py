@@ -6,10 +6,10 @@ had loaded (raw ``\\(…\\)`` until then); the build then typeset them with KaTe
 of HTML and most of a chapter's DOM elements. Now the build writes MathML alone, with Temml
 (``hooks/temml/temml.min.js``: KaTeX's parser and TeX coverage, MathML Core output), which every
 current browser lays out itself: a page arrives typeset, needs no script for math, and the same
-markup serves the eye and the screen reader. The glyphs come from Latin Modern Math, a subset
-the site serves itself (``docs/assets/temml``, ``tools/make_math_font.py``), asked for early by
-every page that has math (``preload_font``). Temml's output is
-deterministic, so two builds stay byte-identical.
+markup serves the eye and the screen reader. The glyphs come from Latin Modern Math, which the
+site serves itself: each page with math gets the subset of it that its formulas draw, asked for
+early (``hooks/mathfont.py``). Temml's output is deterministic, so two builds stay
+byte-identical.
 
 * Markdown pages: ``pymdownx.arithmatex`` (generic) wraps math in ``<span class="arithmatex">``
   / ``<div class="arithmatex">`` holding ``\\(…\\)`` / ``\\[…\\]``; the TeX inside is typeset in
@@ -101,28 +101,6 @@ def page(html: str, temml: Temml, where: str, errors: list) -> str:
         out += [html[pos:m.start()], m.group(0) if rendered is None else f'<{m.group(1)} class="arithmatex">{rendered}</{m.group(1)}>']
         pos = m.end()
     return "".join(out) + html[pos:]
-
-
-_MATH = re.compile(r"<math[\s>]")
-_MATH_CSS = re.compile(r'<link rel="stylesheet" href="([^"]*)assets/temml/Temml-Latin-Modern\.css">')
-
-
-def preload_font(html: str) -> str:
-    """``html`` with a ``preload`` link for the math font if the page has math.
-
-    The math font is found only when the browser lays out the first formula, after the
-    stylesheets; the text is drawn meanwhile in a fallback font (``font-display: swap``), and
-    when the font arrives every formula changes size and the page below moves (layout shift).
-    A page with math asks for the font at once, beside its stylesheets, with a ``preload``
-    link just before Temml's stylesheet (same base path); a page without math does not fetch it.
-    """
-    if not _MATH.search(html):
-        return html
-    css = _MATH_CSS.search(html)
-    if css is None:
-        return html
-    link = f'<link rel="preload" href="{css.group(1)}assets/temml/latinmodernmath.woff2" as="font" type="font/woff2" crossorigin>\n'
-    return html[:css.start()] + link + html[css.start():]
 
 
 def notebook(html: str, temml: Temml, where: str, errors: list) -> str:

@@ -306,6 +306,15 @@ def test_instant_navigation_renders_math_and_figures(visit, site, lang):
     assert r["svgs"] == html.count('class="gd-svg"')
     assert r["math"] == html.count('class="arithmatex"')
     assert r["svgs"] + r["math"] > 0, "the book should have a page with math or figures"
+    # the math font is the target's own subset (hooks/mathfont.py): Material swapped the head's
+    # declaration, and the browser fetched and loaded that file
+    face = re.search(r'<style>@font-face\{.*?url\("([^"]+)"\).*?</style>', html)
+    if face:
+        styles = visit.page.evaluate("Array.from(document.head.querySelectorAll('style'), s => s.outerHTML)")
+        assert [x for x in styles if "@font-face" in x] == [face.group(0)], styles
+        name = face.group(1).rsplit("/", 1)[-1]
+        assert visit.page.evaluate(f"performance.getEntriesByType('resource').some(e => e.name.endsWith('/{name}'))")
+        assert r["font"], "the math font did not load after instant navigation"
     assert not visit.external and not visit.errors, visit.errors[:5] + visit.external[:5]
 
 

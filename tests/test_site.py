@@ -279,35 +279,51 @@ NOT_MATH_FONT = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\u203e\s]")
 
 
 def test_every_character_of_every_formula_is_in_the_math_font(site):
-    """The site's Latin Modern Math is a subset (tools/make_math_font.py): a character it lacks
-    would be drawn in another font, out of place. The list of its characters belongs to the
-    font file that is served."""
+    """The book's Latin Modern Math is a subset (tools/make_math_font.py), and each page is served
+    a subset of that with the characters its formulas draw (hooks/mathfont.py): a character either
+    lacks would be drawn in another font, out of place. Each page declares its font in its head
+    (with a preload link beside it), one without math declares none, and the whole font is not
+    served."""
     import html as htmlmod
 
+    from fontTools.ttLib import TTFont
+
     head, *rows = MATH_FONT_CHARS.read_text(encoding="utf-8").splitlines()
-    font = ROOT / "docs" / "assets" / "temml" / "latinmodernmath.woff2"
+    font = ROOT / "hooks" / "temml" / "latinmodernmath.woff2"
     assert head.endswith(hashlib.sha256(font.read_bytes()).hexdigest()), "run tools/make_math_font.py again"
     chars = {chr(int(r, 16)) for r in rows}
     missing: dict[str, str] = {}
     pages_with_math = 0
+    served: dict[Path, set[str]] = {}
     for page in sorted(site.rglob("*.html")):
         text = read(page)
         formulas = re.findall(r"<math\b.*?</math>", text, re.S)
         pages_with_math += bool(formulas)
+        preloads = re.findall(r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2" crossorigin>', text)
+        faces = re.findall(r'<style>@font-face\{font-family:"Latin Modern Math";src:url\("([^"]+)"\) format\("woff2"\);'
+                           r'font-display:swap\}</style>', text)
+        assert len(preloads) == len(faces) == (1 if formulas else 0), page
+        if not formulas:
+            continue
+        assert preloads == faces and text.index(preloads[0]) < text.index("Temml-Latin-Modern.css"), page
+        file = (page.parent / preloads[0]).resolve()
+        assert file.parent == (site / "assets/temml/fonts").resolve() and file.is_file(), page
+        if file not in served:
+            served[file] = {chr(c) for c in TTFont(file).getBestCmap()}
         for formula in formulas:
             drawn = htmlmod.unescape(re.sub(r"<[^>]+>", "", formula))
             # a one-letter <mi> is drawn in italic (MathML's math-auto): its Mathematical Italic form
             drawn += "".join(_math_italic(htmlmod.unescape(c)) for c in _ONE_LETTER_MI.findall(formula))
+            # the browser draws a root's radical sign itself, from the font's √ and its larger sizes
+            drawn += "\u221a" if re.search(r"<m(sqrt|root)\b", formula) else ""
             for ch in drawn:
-                if ch not in chars and not NOT_MATH_FONT.match(ch):
+                if not NOT_MATH_FONT.match(ch) and (ch not in chars or ch not in served[file]):
                     missing.setdefault(f"U+{ord(ch):04X} {ch}", str(page.relative_to(site)))
-        # a page with math asks for the font early (hooks/typeset.py, preload_font); one without, never
-        preloads = re.findall(r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2" crossorigin>', text)
-        assert len(preloads) == (1 if formulas else 0), page
-        if preloads:
-            assert (page.parent / preloads[0]).resolve() == (site / "assets/temml/latinmodernmath.woff2").resolve(), page
     assert pages_with_math > 40 and not missing, f"characters not in the math font: {missing}"
-    assert (site / "assets/temml/latinmodernmath.woff2").read_bytes() == font.read_bytes()
+    assert 1 < len(served) < pages_with_math  # a subset per set of characters, shared where equal
+    for file in served:
+        assert TTFont(file)["MATH"] and file.name == hashlib.sha256(file.read_bytes()).hexdigest()[:16] + ".woff2"
+    assert not any(p.name == font.name for p in site.rglob("*.woff2"))
 
 
 _ONE_LETTER_MI = re.compile(r"<mi>([^<&]|&[^;]+;)</mi>")

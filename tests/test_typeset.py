@@ -66,15 +66,35 @@ def test_notebook_markdown_cells_are_typeset_outside_code(temml):
     assert "<code>$z$</code>" in out and "US$5." in out and "$not$ math" in out
 
 
-def test_a_page_with_math_asks_for_the_math_font_early():
+def test_a_page_with_math_declares_the_subset_of_the_math_font_it_draws(tmp_path):
+    from fontTools.ttLib import TTFont
+
     css = '<link rel="stylesheet" href="../../assets/temml/Temml-Latin-Modern.css">'
-    page = f"<head><meta charset=utf-8>{css}</head><body><p><math><mi>x</mi></math></p></body>"
-    out = typeset.preload_font(page)
-    link = ('<link rel="preload" href="../../assets/temml/latinmodernmath.woff2" as="font" type="font/woff2" '
-            'crossorigin>')
-    assert out == page.replace(css, link + "\n" + css)  # before the stylesheet, with its base path
-    no_math = page.replace("<math><mi>x</mi></math>", "<code>&lt;mathematics&gt;</code>")
-    assert typeset.preload_font(no_math) == no_math
+    page = f"<head><meta charset=utf-8>{css}</head><body><p><math><mi>x</mi><mo>&#x2212;</mo><msqrt><mn>2</mn></msqrt></math></p></body>"
+    fonts = hook.mathfont.MathFonts()
+    out = fonts.page(page, tmp_path)
+    (file,) = (tmp_path / "assets" / "temml" / "fonts").iterdir()
+    url = f"../../assets/temml/fonts/{file.name}"
+    head = (f'<link rel="preload" href="{url}" as="font" type="font/woff2" crossorigin>\n'
+            f'<style>@font-face{{font-family:"Latin Modern Math";src:url("{url}") format("woff2");'
+            'font-display:swap}</style>\n')
+    assert out == page.replace(css, head + css)  # before Temml's stylesheet, with its base path
+    font = TTFont(file)
+    # the formula's characters, the italic x the browser draws for <mi>x</mi>, the radical sign
+    # of the square root, and the space
+    assert set(font.getBestCmap()) == {ord(c) for c in " x\U0001d465\u22122\u221a"}
+    assert "MATH" in font and len(font.getGlyphOrder()) > 5  # the glyphs the MATH table reaches too
+    again = hook.mathfont.MathFonts().page(page, tmp_path / "again")  # deterministic bytes
+    assert again == out and (tmp_path / "again/assets/temml/fonts" / file.name).read_bytes() == file.read_bytes()
+    no_math = page.replace("<math><mi>x</mi><mo>&#x2212;</mo><msqrt><mn>2</mn></msqrt></math>", "<code>&lt;mathematics&gt;</code>")
+    assert fonts.page(no_math, tmp_path) == no_math
+
+
+@pytest.mark.parametrize("ch, form", [("a", "\U0001d44e"), ("Z", "\U0001d44d"), ("h", "\u210e"), ("α", "\U0001d6fc"),
+                                      ("Ω", "\U0001d6fa"), ("∂", "\U0001d715"), ("ϕ", "\U0001d719"), ("2", "2"),
+                                      ("\u03a2", "\u03a2")])
+def test_the_italic_form_of_a_letter_is_mathml_cores(ch, form):
+    assert hook.mathfont.italic(ch) == form
 
 
 def test_the_vendored_temml_and_math_font_are_documented():
@@ -83,7 +103,7 @@ def test_the_vendored_temml_and_math_font_are_documented():
     assert f"Temml {version}" in (ROOT / "README.md").read_text(encoding="utf-8"), "README names the vendored Temml"
     assert (hook.TEMML_JS.parent / "LICENSE").is_file()
     assets = ROOT / "docs" / "assets" / "temml"
-    assert (assets / "latinmodernmath.woff2").is_file() and (assets / "GUST-FONT-LICENSE.txt").is_file()
+    assert hook.mathfont.SOURCE.is_file() and (assets / "GUST-FONT-LICENSE.txt").is_file()
     assert f"Temml {version}'s" in (assets / "Temml-Latin-Modern.css").read_text(encoding="utf-8")
 
 

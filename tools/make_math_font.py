@@ -1,7 +1,6 @@
-"""Make the math font the site serves: a subset of Latin Modern Math as WOFF2.
+"""Make the math font the pages draw from: a subset of Latin Modern Math as WOFF2.
 
     apt-get download fonts-lmodern && dpkg -x fonts-lmodern_*.deb /tmp/lm
-    pip install brotli   # fontTools writes WOFF2 with it; not needed by the build
     .venv/bin/python tools/make_math_font.py /tmp/lm/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf
 
 The pages' math is MathML typeset at build (hooks/typeset.py), which the browser lays out with
@@ -15,11 +14,12 @@ book uses and their usual neighbours), with every glyph the MATH table and the l
 reach from them (larger sizes, pieces of stretchy delimiters and radicals, script-size forms).
 A formula with a character outside it fails the site test below: add the character to
 ``SYMBOLS`` and run this again. (Whole Unicode blocks, as this kept before, made a 278 KB file
-that every page waits for; this one is about 110 KB.)
+that every page waited for; this one is 171 KB.)
 It also writes the characters the subset has, with the font's digest, to
 ``tests/math-font-chars.txt``: ``tests/test_site.py`` checks that every character of every
-formula of the built site is among them (the build has no WOFF2 decoder). Output:
-``docs/assets/temml/latinmodernmath.woff2`` (the name Temml's stylesheet loads); deterministic.
+formula of the built site is among them. Output: ``hooks/temml/latinmodernmath.woff2``,
+deterministic; the site does not serve it whole: the build cuts from it the subset each page
+needs (``hooks/mathfont.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from fontTools import subset
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "docs" / "assets" / "temml" / "latinmodernmath.woff2"
+OUT = ROOT / "hooks" / "temml" / "latinmodernmath.woff2"
 CHARS = ROOT / "tests" / "math-font-chars.txt"
 
 RANGES = [
