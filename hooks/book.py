@@ -66,10 +66,11 @@ execution = _sibling("execution")  # markdown-exec's sessions; block outputs rem
 labs = _sibling("labs")  # the labs executed in the background
 page_lang_and_slug = execution.page_lang_and_slug
 figcaptions = _sibling("figcaptions")  # /// figure captions in prose, numbered; [](#fig:...) -> a link; fold="1"
-tables = _sibling("tables")  # a table's label column (empty first header) -> row headers
+tables = _sibling("tables")  # a table's label column (empty first header) -> row headers; its holders marked
 highlight = _sibling("highlight")  # code blocks without the spans that change nothing on screen
 kernels = _sibling("kernels")  # the labs' kernels forked from one warm process
 ahead = _sibling("ahead")  # pages' code run in forked processes while the main process renders others
+notebook_css = _sibling("notebook_css")  # the labs' stylesheet without the rules no lab matches
 mathfont = _sibling("mathfont")  # each page's subset of the math font, declared in its head
 TEMML_JS = Path(__file__).with_name("temml") / "temml.min.js"
 MATH_FONTS = mathfont.MathFonts()
@@ -206,6 +207,8 @@ def on_post_build(config):
         sizes = search.split(Path(config.site_dir))
         log.info("search index per language: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
         assets.prune(Path(config.site_dir), list(search.LANGS))
+        for name, before, after in notebook_css.prune_site(Path(config.site_dir)):
+            log.info(f"labs' stylesheet {name}: {before:,} -> {after:,} B (rules no lab matches left out)")
         downloads.write(config)
 
 
@@ -228,7 +231,7 @@ def on_page_content(html, page, config, files):
         html, problems = attach(html, lang)
         for problem in problems:
             log.warning(f"{lang}/{slug}: {problem}")
-        html = tables.row_headers(html)
+        html = tables.mark_holders(tables.row_headers(html))
     if page.file.src_uri.endswith(".md"):
         html = highlight.plain_names(html)
     return _hide_figures(html, page)
@@ -352,8 +355,9 @@ def _notebook_page(html: str, page, config) -> str:
 
 # nbconvert inlines ~590 KB of JupyterLab and Pygments CSS into every notebook page (plus a
 # Python list repr of the Pygments CSS, a mkdocs-jupyter slip, dropped here). The hook moves
-# it into one stylesheet, named by its content, and links it instead. The <style> elements
-# of the figures' inline SVG stay where they are.
+# it into one stylesheet, named by its content, and links it instead (after the build,
+# notebook_css prunes it to the rules a lab can match). The <style> elements of the figures'
+# inline SVG stay where they are.
 _STYLE = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style>\s*", re.S)
 
 

@@ -373,3 +373,36 @@ def test_no_raw_tex_is_left_in_the_prose(site):
         found += [f"{page.relative_to(site)}: …{text[max(0, m.start() - 40):m.end() + 40]}…"
                   for m in RAW_TEX.finditer(text)]
     assert not found, f"{len(found)} raw TeX fragment(s):\n" + "\n".join(found[:20])
+
+
+def test_the_blocks_that_hold_a_table_are_marked_and_no_others(site):
+    """book.css defers the layout of a page's blocks, except those that hold a table, which the
+    build marks with a class (hooks/tables.py; :has(table) cost the browser a restyle at every
+    change): the elements of the page's content that hold a table are exactly those marked."""
+    checked = 0
+    for page in sorted(site.rglob("index.html")):
+        text = read(page)
+        if "<table" not in text and "gd-table" not in text:
+            continue
+        article = BeautifulSoup(text[text.index("<article"):text.index("</article>") + 10], "html.parser").article
+        wrong = [f"{el.name}.{'.'.join(el.get('class') or [])}" for el in article.find_all(True)
+                 if ("gd-table" in (el.get("class") or [])) != (el.find("table") is not None)]
+        assert not wrong, f"{page.relative_to(site)}: marked without a table inside, or not marked with one: {wrong[:5]}"
+        checked += bool(article.find("table"))
+    assert checked > 40
+
+
+def test_the_labs_share_one_pruned_stylesheet(site):
+    """nbconvert's CSS leaves the lab pages for one stylesheet, named by its content, without the
+    rules no lab can match (hooks/notebook_css.py): pruning it again leaves it as it is."""
+    from test_serve import hook
+
+    (sheet,) = (site / "assets" / "stylesheets").glob("notebook-*.css")
+    css = sheet.read_text(encoding="utf-8")
+    assert sheet.name == f"notebook-{hashlib.sha256(css.encode()).hexdigest()[:10]}.css"
+    labs = sorted((site / "labs").glob("*/index.html")) + sorted((site / "zh" / "labs").glob("*/index.html"))
+    assert len(labs) >= 8 and all(f'/{sheet.name}"' in read(p) for p in labs)
+    classes = {c for p in labs for attr in re.findall(r'\sclass="([^"]*)"', read(p)) for c in attr.split()}
+    scripts = "".join(read(p) for p in (site / "assets" / "javascripts").glob("*.js"))
+    assert hook.notebook_css.prune(css, classes | set(re.findall(r"-?[_a-zA-Z][\w-]*", scripts))) + "\n" == css
+    assert ".jp-Cell" in css and ".highlight-ipynb .k" in css

@@ -141,3 +141,26 @@ def test_a_figure_file_is_minified_and_draws_the_same():
     assert 'd="M 52.48 199.49 L 0 3.5"' in out and 'x="1.23"' in out and 'x="83.8"' in out
     assert "translate(40.34 214.09) scale(0.1 -0.1)" in out and 'transform="scale(0.015625)"' in out  # scales exact
     assert 'style="fill:#ffffff;stroke-width:0.8"' in out
+
+
+@pytest.mark.parametrize("name", ["tables", "notebook_css"])
+def test_hook_docstring_examples(name):
+    import doctest
+
+    result = doctest.testmod(getattr(hook, name))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_labs_stylesheet_keeps_what_a_class_list_can_match():
+    prune = hook.notebook_css.prune
+    css = (".a:not(.x){k:1}"  # a class inside :not() is not required
+           ":is(.x, .y) .a{k:2}"  # nor inside :is()
+           ".a,.x .a{k:3}"  # one selector of two kept
+           ".x\\:y{k:4}"  # escaped: kept as it is
+           "@supports (display:grid){.x{k:5}.a{k:6}}"
+           "@media (max-width:10px){.x{k:7}}"
+           "@font-face{font-family:f}"
+           "pre{k:8}")
+    assert prune(css, {"a"}) == (".a:not(.x){k:1}:is(.x, .y) .a{k:2}.a{k:3}.x\\:y{k:4}"
+                                 "@supports (display:grid){.a{k:6}}@font-face{font-family:f}pre{k:8}")
+    assert prune(prune(css, {"a"}), {"a"}) == prune(css, {"a"})
