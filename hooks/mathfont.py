@@ -95,14 +95,15 @@ class MathFonts:
 
     def __init__(self, source: Path = SOURCE):
         self.source = source
-        self._names: dict[frozenset, tuple[str, bytes]] = {}
+        self._cuts: dict[frozenset, tuple[str, bytes]] = {}
 
-    def name(self, chars: set[str]) -> tuple[str, bytes]:
+    def _cut(self, chars: set[str]) -> tuple[str, bytes]:
+        """The file name and WOFF2 bytes of the subset for ``chars``, cut at the first call."""
         key = frozenset(chars)
-        if key not in self._names:
+        if key not in self._cuts:
             data = subset_font(chars, self.source)
-            self._names[key] = (hashlib.sha256(data).hexdigest()[:16] + ".woff2", data)
-        return self._names[key]
+            self._cuts[key] = (hashlib.sha256(data).hexdigest()[:16] + ".woff2", data)
+        return self._cuts[key]
 
     def page(self, html: str, site_dir: Path) -> str:
         """``html`` with its math font declared and preloaded, the file written; unchanged
@@ -111,7 +112,7 @@ class MathFonts:
         css = _MATH_CSS.search(html)
         if not chars or css is None:
             return html
-        name, data = self.name(chars)
+        name, data = self._cut(chars)
         target = Path(site_dir) / "assets" / "temml" / "fonts" / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,12 @@ def prune(css: str, classes: set[str]) -> str:
     return "".join(rules(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)))
 
 
+def used_classes(pages: list[str], scripts: str) -> set[str]:
+    """The classes on the elements of ``pages`` (their HTML), and every word of ``scripts``
+    (which may add a class as a page runs)."""
+    return {c for html in pages for attr in _CLASS_ATTR.findall(html) for c in attr.split()} | set(_WORD.findall(scripts))
+
+
 def prune_site(site_dir: Path) -> list[tuple[str, int, int]]:
     """Prune each ``assets/stylesheets/notebook-*.css`` of the built site against the pages that
     link it and the site's scripts; rename it by its new content and relink those pages.
@@ -82,9 +88,8 @@ def prune_site(site_dir: Path) -> list[tuple[str, int, int]]:
         pages = [p for p, text in html.items() if f"/{sheet.name}\"" in text]
         if not pages:
             continue
-        classes = {c for p in pages for attr in _CLASS_ATTR.findall(html[p]) for c in attr.split()}
         css = sheet.read_text(encoding="utf-8")
-        pruned = prune(css, classes | set(_WORD.findall(scripts))) + "\n"
+        pruned = prune(css, used_classes([html[p] for p in pages], scripts)) + "\n"
         name = f"notebook-{hashlib.sha256(pruned.encode()).hexdigest()[:10]}.css"
         if name != sheet.name:
             (sheet.parent / name).write_text(pruned, encoding="utf-8")
