@@ -32,6 +32,8 @@ export CHECK_PYTHON
 # `make bench-pages`; installed with npm where npm exists (the test skips without them, except
 # under CI=true).
 NODE_STAMP := tools/pages/node_modules/.installed
+# Lighthouse runs per page in `make bench-pages`; the table reports the median run.
+LH_RUNS ?= 3
 
 .PHONY: serve build test test-fast bench bench-pages pdf mutate clean
 
@@ -66,7 +68,7 @@ bench: $(STAMP)  ## build-performance benchmark (see README)
 	$(BIN)/python tools/bench_build.py
 
 bench-pages: $(STAMP) $(NODE_STAMP) build  ## Lighthouse and axe-core on every page of the built site
-	$(BIN)/python tools/bench_pages.py --site site --out bench/pages.json
+	$(BIN)/python tools/bench_pages.py --site site --runs $(LH_RUNS) --out bench/pages.json
 
 pdf: $(STAMP)  ## the PDF editions of the built site: site/downloads/gdbook-{en,zh}.pdf
 	test -f site/zh/index.html || $(MAKE) build
