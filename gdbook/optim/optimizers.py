@@ -373,7 +373,7 @@ class RMSprop(RuleOptimizer):
 class Adadelta(RuleOptimizer):
     r"""Adadelta (rule: [`adadelta`][gdbook.optim.rules.adadelta]), as ``torch.optim.Adadelta``.
 
-    State ``step``, ``square_avg`` (the book's \(\mathbf s\)) and ``acc_delta`` (\(\Delta\mathbf u\)).
+    State ``step``, ``square_avg`` (the book's \(\mathbf s\)) and ``acc_delta`` (\(\mathbf u\)).
     """
 
     rule = staticmethod(rules.adadelta)

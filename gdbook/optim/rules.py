@@ -21,8 +21,9 @@ The rules work on torch tensors and NumPy arrays alike. Symbols follow the book,
 the state keys: \(\eta\) learning rate (``lr``), \(\mathbf g_t\) gradient, \(t\) step
 count (``t``), \(\mathbf v\) velocity (``v``), \(\mathbf s\) sum (Adagrad) or average
 (RMSProp, Adadelta, Adam) of squared gradients (``s``), \(\mathbf m\) first moment
-(``m``), \(\Delta\mathbf u\) Adadelta's average of squared updates (``u``), \(\lambda\)
-weight decay. The classes store the same entries under torch's names (``exp_avg`` for
+(``m``), \(\mathbf u\) Adadelta's average of squared updates (``u``), \(\lambda\)
+weight decay. In the formulas \(\mathbf g_t\) is the gradient as the rule uses it: negated
+if ``maximize``, plus \(\lambda\mathbf x_{t-1}\) where ``weight_decay`` is L2. The classes store the same entries under torch's names (``exp_avg`` for
 ``m`` ...). Where torch names a hyperparameter differently (RMSprop's ``alpha`` is the
 book's \(\gamma\)), the signature keeps torch's name so the classes accept the same
 keywords as ``torch.optim``.
@@ -373,8 +374,8 @@ def adadelta(x, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximi
     \[
     \begin{aligned}
         \mathbf s_t &= \rho\,\mathbf s_{t-1} + (1 - \rho)\,\mathbf g_t \odot \mathbf g_t\\
-        \Delta\mathbf x_t &= \frac{\sqrt{\Delta\mathbf u_{t-1} + \epsilon}}{\sqrt{\mathbf s_t + \epsilon}} \odot \mathbf g_t\\
-        \Delta\mathbf u_t &= \rho\,\Delta\mathbf u_{t-1} + (1 - \rho)\,\Delta\mathbf x_t \odot \Delta\mathbf x_t\\
+        \Delta\mathbf x_t &= \frac{\sqrt{\mathbf u_{t-1} + \epsilon}}{\sqrt{\mathbf s_t + \epsilon}} \odot \mathbf g_t\\
+        \mathbf u_t &= \rho\,\mathbf u_{t-1} + (1 - \rho)\,\Delta\mathbf x_t \odot \Delta\mathbf x_t\\
         \mathbf x_t &= \mathbf x_{t-1} - \eta\,\Delta\mathbf x_t
     \end{aligned}
     \]
