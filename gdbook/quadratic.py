@@ -1,6 +1,6 @@
 r"""Gradient descent on a quadratic, solved exactly.
 
-Near a minimum every smooth loss looks like a quadratic,
+Near a minimum where its Hessian is positive definite, a smooth loss looks like a quadratic,
 
 \[
 f(\mathbf x) = f^* + \tfrac12 (\mathbf x - \mathbf x^*)^\top \mathbf H\, (\mathbf x - \mathbf x^*),
