@@ -83,7 +83,7 @@ def hessian_eigenvalues(objective: Objective, points) -> np.ndarray:
     r"""The eigenvalues of the Hessian at each point, ascending, shape ``(n, d)``.
 
     ``points`` has shape ``(n, d)`` (or ``(n,)`` for a one-dimensional objective). A
-    twice-differentiable \(f\) is convex on a convex set iff the smallest eigenvalue is
+    twice-differentiable \(f\) is convex on an open convex set iff the smallest eigenvalue is
     \(\ge 0\) everywhere on it, and \(L\)-smooth iff every eigenvalue lies in \([-L, L]\); on
     sample points this checks, it does not prove.
 
@@ -199,7 +199,8 @@ class LineSearchRun:
 
     Attributes:
         trajectory: the points and losses, as for any run.
-        lrs: the step size accepted at each step, shape ``(steps,)``.
+        lrs: the step size accepted at each step taken, shape ``(steps,)``, or shorter if
+            the run stopped early.
         f_evals: function values computed by the line search (the trials, the start's
             value included).
     """
@@ -230,7 +231,7 @@ def backtracking_gd(
 
     If \(f\) is \(L\)-smooth and \(c \le \tfrac12\), every \(\eta \le 1/L\) passes (descent lemma), so
     the accepted step is at least \(\min(\eta_0, \rho/L)\) and the loss never increases. A step
-    that would need more than 200 halvings stops the run there (a zero gradient, or no
+    that would need 200 or more halvings stops the run there (a zero gradient, or no
     descent found). No \(L\) is needed to run it.
 
     Examples:
