@@ -2,9 +2,11 @@ r"""Weight initializations written from scratch, drawing exactly as `torch.nn.in
 
 A weight matrix is stored as torch stores it, \(W \in \mathbb R^{n_\text{out} \times n_\text{in}}\)
 (``nn.Linear`` computes \(\mathbf x W^\top\)), so ``fan_in`` \(= n_\text{in}\) is the number of
-columns and ``fan_out`` \(= n_\text{out}\) the number of rows. Every function fills its tensor
-in place from an explicit ``torch.Generator`` and returns it; given the same generator
-state it produces the same numbers as its ``torch.nn.init`` namesake.
+columns and ``fan_out`` \(= n_\text{out}\) the number of rows. Every function that fills a
+tensor does so in place and returns it; those that draw take an explicit ``torch.Generator``
+and, given the same generator state, produce the same numbers as their torch counterpart
+(``linear_default_``'s is ``nn.Linear.reset_parameters``). ``fans``, ``calculate_gain``,
+``xavier_std`` and ``kaiming_std`` return numbers.
 
 | function | distribution | variance of an entry |
 |---|---|---|
