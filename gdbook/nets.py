@@ -349,7 +349,8 @@ def layer_stats(
     (backpropagate this tensor as \(\partial L/\partial \hat{\mathbf y}\), i.e.
     \(L = \sum \hat{\mathbf y} \odot\) ``grad_output``: a fixed-size signal injected at the top,
     which isolates how the backward pass scales it). Existing gradients are cleared first;
-    the module's ``train``/``eval`` mode is used as it is.
+    the module's ``train``/``eval`` mode is used as it is (in training mode the forward pass
+    also updates batch normalization's running statistics, as any forward pass does).
 
     Examples:
         >>> net = MLP(4, 4, depth=3, activation="identity", init="normal", std=0.5, bias=False, generator=0)
@@ -578,7 +579,9 @@ def train_net(
 
     Every step uses all of ``X``, so ``epoch`` counts steps. ``loss[k]`` is the loss before
     step \(k\) (in the net's current train/eval mode, so with dropout it includes the
-    mask of that step); one last entry follows the last step, unless the run diverged.
+    mask of that step); one last entry follows the last step, unless the run diverged. In
+    training mode every one of these forward passes updates batch normalization's running
+    statistics, the last one included (steps + 1 updates in a run that does not diverge).
     ``optimizer`` defaults to [`gdbook.optim.SGD`][gdbook.optim.optimizers.SGD];
     ``**hyper`` goes to it. At most one of
     ``clip_norm`` ([`clip_grad_norm_`][gdbook.nets.clip_grad_norm_]) and ``clip_value``
