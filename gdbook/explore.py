@@ -368,7 +368,8 @@ def gradient_descent(
 
     The Hessian is \(\mathrm{diag}(2c, 2)\), so every step multiplies \(x\) by
     \(1 - 2c\eta\) and \(y\) by \(1 - 2\eta\) ([`gdbook.quadratic`][gdbook.quadratic]).
-    Each run records its path and loss, both factors, the rate
+    Each run records its path and loss (cut, as the module says, at its first point outside
+    the enlarged window or with its loss gap below ``floor``), both factors, the rate
     \(\rho = \max_i |1 - \eta\lambda_i|\) and a verdict: ``"converges"`` (\(\rho < 1\)),
     ``"bounces"`` (\(\rho = 1\): a factor of exactly \(-1\)) or ``"diverges"``
     (\(\rho > 1\)). For each \(c\) the \(\eta\) slider is marked at the threshold
