@@ -113,7 +113,8 @@ class Explorable:
 
 
 def heavy_ball_rate(H: ArrayLike, lr: float, beta: float) -> float:
-    r"""The rate \(\rho\) of heavy-ball momentum on a quadratic with Hessian ``H``: \(\|\mathbf x_t - \mathbf x^*\| \sim \rho^t\).
+    r"""The rate \(\rho\) of heavy-ball momentum on a quadratic with Hessian ``H``: the spectral radius of
+    its iteration, \(\|\mathbf x_t - \mathbf x^*\|^{1/t} \to \rho\) (at a double root the error behaves like \(t\rho^t\)).
 
     Along an eigenvector with curvature \(\lambda\) the iterates obey
     \(x_{t+1} = (1 + \beta - \eta\lambda)\,x_t - \beta\,x_{t-1}\), whose characteristic

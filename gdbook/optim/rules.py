@@ -729,7 +729,8 @@ def lion(x, g, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=
 def momentum_classic(x, g, state, *, lr, momentum):
     r"""Polyak's heavy ball as most papers write it: \(\mathbf v \leftarrow \beta\mathbf v + \eta\mathbf g\), \(\mathbf x \leftarrow \mathbf x - \mathbf v\).
 
-    Equal to torch's [`sgd`][gdbook.optim.rules.sgd] with the same ``lr``: torch keeps \(\mathbf v / \eta\).
+    Equal to torch's [`sgd`][gdbook.optim.rules.sgd] with the same constant ``lr``: torch keeps \(\mathbf v / \eta\)
+    (under a schedule the two differ: here each gradient keeps the rate of its own step).
     """
     v = _buffer(state, "v", x)
     v *= momentum
@@ -750,7 +751,7 @@ def momentum_negative(x, g, state, *, lr, momentum):
 def momentum_ema(x, g, state, *, lr, momentum):
     r"""The EMA form: \(\mathbf v \leftarrow \beta\mathbf v + (1 - \beta)\mathbf g\), \(\mathbf x \leftarrow \mathbf x - \eta\mathbf v\).
 
-    The same path as [`momentum_classic`][gdbook.optim.rules.momentum_classic] with learning rate \(\eta (1 - \beta)\):
+    For a constant learning rate, the same path as [`momentum_classic`][gdbook.optim.rules.momentum_classic] with learning rate \(\eta (1 - \beta)\):
     averaging shrinks each step by \(1 - \beta\), so this form needs an
     \(\eta\) that is \(1/(1 - \beta)\) times larger.
     """
