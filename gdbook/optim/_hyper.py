@@ -3,7 +3,7 @@
 ``gdbook.optim._hyper.check_hyper`` checks every hyperparameter it knows by its
 name. Where ``torch.optim`` raises, the error is torch's (same type, same message, so code
 that catches it keeps working); where torch accepts a value that gives a silently wrong or
-diverging run (a non-finite ``lr``, ``momentum >= 1``, ``alpha > 1``, a string for a flag),
+diverging run (a non-finite ``lr``, ``momentum >= 1``, ``alpha >= 1``, a string for a flag),
 it raises a ``ValueError`` or ``TypeError`` naming the argument and the allowed range.
 The table "Differences from torch.optim" on the API reference's page of
 ``gdbook.optim.optimizers`` lists those cases.
