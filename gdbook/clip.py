@@ -152,7 +152,7 @@ def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | Non
 
     \[ g_i \leftarrow \min(\max(g_i, -c), c). \]
 
-    Large entries are cut and small ones kept, so the direction changes. As in torch, a NaN
+    Large entries are cut and small ones kept, so the direction can change. As in torch, a NaN
     entry stays NaN (the clamp propagates it) and \(\pm\infty\) becomes \(\pm c\).
     ``clip_value`` must be in \([0, \infty]\) (torch takes a negative one and sets every entry
     but NaN to it); ``foreach`` as in [`clip_grad_norm_`][gdbook.clip.clip_grad_norm_].

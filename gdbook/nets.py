@@ -536,7 +536,7 @@ def clip_grad_value_(parameters: Iterable[torch.Tensor], clip_value: float) -> N
     r"""Clamp every gradient entry to \([-c, c]\), \(c\) = ``clip_value``, as ``torch.nn.utils.clip_grad_value_``
     ([`gdbook.clip.clip_grad_value_`][gdbook.clip.clip_grad_value_]).
 
-    Unlike clipping by norm this changes the direction: large entries are cut, small
+    Unlike clipping by norm this can change the direction: large entries are cut, small
     ones kept.
 
     Examples:
