@@ -410,7 +410,8 @@ def adam(x, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     Weight decay \(\lambda\) enters the gradient, \(\mathbf g_t + \lambda \mathbf x\)
     (L2 regularization), or, decoupled (Loshchilov & Hutter, 2019), shrinks the parameter
     directly: \(\mathbf x \leftarrow (1 - \eta\lambda)\,\mathbf x\) before the step.
-    ``amsgrad`` divides by the running maximum of \(\mathbf s_t\) instead.
+    ``amsgrad`` divides by \(\sqrt{\max_{k \le t}\mathbf s_k/(1 - \beta_2^t)} + \epsilon\) instead, the
+    bias-corrected running maximum, as torch does (Reddi et al. use no correction).
     """
     beta1, beta2 = betas
     g = _weight_decay(x, _direction(g, maximize), lr, weight_decay, decoupled)  # x ← (1 − ηλ)x, or g + λx
