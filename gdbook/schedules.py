@@ -86,7 +86,8 @@ def decay_after(epochs: int, gamma: float = 0.1) -> Schedule:
     \(f(e) = \gamma^{\max(0,\, e - \text{epochs} + 1)}\) for 0-based ``e``; this is the
     schedule of the source notes' regression experiments ("multiply the rate by 0.1 in every
     epoch after the second"), which torch expresses as ``MultiplicativeLR`` with the factor
-    ``gamma`` from epoch ``epochs`` on (1 before).
+    ``gamma`` from epoch ``epochs`` on (1 before), for ``epochs >= 1`` (with ``epochs = 0``
+    this schedule starts at ``gamma``, while torch never applies a factor at epoch 0).
     """
     check_int("epochs", epochs, low=0)
     check_in_range("gamma", gamma, 0.0, low_open=True)
@@ -182,7 +183,8 @@ def one_cycle(total_steps: int, pct_start: float = 0.3, anneal_strategy: str = "
     The factor is defined for the ``total_steps`` epochs 0 to ``total_steps - 1`` and raises
     ``ValueError`` outside them. torch's ``OneCycleLR`` also sets a rate in the step after the
     last (it lets ``step()`` run once more, after the last optimizer step), by extending the
-    last phase past its end: there the linear strategy gives a *negative* rate.
+    last phase past its end: there the linear strategy goes below the final rate, and gives a
+    *negative* rate with the default divisions unless the last phase is very long.
     ``pct_start`` must leave every phase a positive length: \(1/T <\) ``pct_start`` \(< 1\)
     (three phases: \(< (T + 1)/(2T)\)). torch accepts shorter first phases (a
     ``pct_start`` whose first phase ends before step 0 skips it; one that ends exactly at 0
