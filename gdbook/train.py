@@ -32,12 +32,32 @@ from .data import minibatches, synthetic_regression
 from .schedules import constant
 from .trajectory import optimizer_name
 
-__all__ = ["History", "squared_loss", "train_regression", "Chains", "sgd_chains", "rule_chains"]
+__all__ = ["History", "squared_loss", "least_squares_loss", "train_regression", "Chains", "sgd_chains", "rule_chains"]
 
 
 def squared_loss(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     r"""Mean of \(\tfrac12 (\hat y - y)^2\) over the examples."""
     return ((y_hat - y) ** 2 / 2).mean()
+
+
+def least_squares_loss(data: tuple[torch.Tensor, torch.Tensor] | None = None, *, seed: int = 0) -> float:
+    r"""The lowest loss any \((\mathbf w, b)\) reaches on a regression data set: the noise floor of
+    [`train_regression`][gdbook.train.train_regression]'s loss, \(\min_{\mathbf w, b}
+    \operatorname{mean}\tfrac12(\mathbf x^\top\mathbf w + b - y)^2\), from the least-squares fit.
+
+    ``data`` is ``(X, y)`` as ``train_regression`` takes it; by default the book's task,
+    [`synthetic_regression`][gdbook.data.synthetic_regression] with ``seed``.
+
+    Examples:
+        >>> floor = least_squares_loss()        # about half the noise variance 0.01²
+        >>> 0.8 < floor / (0.5 * 0.01**2) < 1.2
+        True
+    """
+    X, y = data if data is not None else synthetic_regression(seed=seed)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"data must be (X, y) with X (n, d) and y (n,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+    return squared_loss(A @ torch.linalg.lstsq(A, y[:, None]).solution[:, 0], y).item()
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gdbook import data, optim, schedules
-from gdbook.train import History, squared_loss, train_regression
+from gdbook.train import History, least_squares_loss, squared_loss, train_regression
 
 
 def test_synthetic_regression():
@@ -520,3 +520,16 @@ def test_the_schedule_sets_the_rate_the_optimizer_uses():
 
     h = train_regression(needs_lr, lr=0.03, epochs=1, period=1000)
     assert seen == [0.03] and not h.diverged
+
+
+def test_least_squares_loss_is_the_lowest_loss_of_the_task():
+    X, y = data.synthetic_regression(seed=3)
+    floor = least_squares_loss((X, y))
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+    best = torch.linalg.lstsq(A, y[:, None]).solution[:, 0]
+    assert floor == pytest.approx(squared_loss(A @ best, y).item(), rel=1e-12)
+    for delta in (1e-3, -1e-3):                          # any other (w, b) does worse
+        assert squared_loss(A @ (best + delta), y).item() > floor
+    assert least_squares_loss() == pytest.approx(least_squares_loss(data.synthetic_regression(seed=0)), rel=1e-12)
+    with pytest.raises(ValueError, match="data must be"):
+        least_squares_loss((X, y[:-1]))
